@@ -1,0 +1,156 @@
+"""Number systems the evaluator runs in: float64, exact rationals, intervals, SymPy fields.
+
+The evaluator only adds, multiplies and divides arrays; what a constant, a square root
+and a fractional power mean is decided here, per number system. Exact rationals use
+gmpy2 (an order of magnitude faster than fractions.Fraction); a square root that is not
+rational raises Inexact so the caller can move to intervals; intervals (mpmath) bound
+every value rigorously, so two values whose intervals are disjoint are proved different.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import gmpy2
+import mpmath
+import numpy as np
+
+INTERVAL_BITS = 256
+
+
+class Inexact(ArithmeticError):
+    """The exact value is not a rational number (a square root of a non-square)."""
+
+
+class Undefined(ArithmeticError):
+    """The value does not exist here: division by zero, or a root of a negative number."""
+
+
+@dataclass(frozen=True)
+class Arithmetic:
+    """How one number system makes constants, square roots and fractional powers."""
+
+    name: str
+    dtype: Any
+
+    def scalar(self, value: Fraction) -> Any:
+        """One number of this system equal to (or enclosing) an exact rational."""
+        raise NotImplementedError
+
+    def constant(self, value: Fraction) -> Any:
+        """A constant as a (1, 1) array, so numpy broadcasts it like any scalar value."""
+        # A bare mpmath interval or SymPy element would try, and fail, to multiply a
+        # numpy array itself instead of leaving the elementwise work to numpy.
+        return np.full((1, 1), self.scalar(value), dtype=self.dtype)
+
+    def constant_int(self, value: int) -> Any:
+        """An integer constant in this number system."""
+        return self.constant(Fraction(value))
+
+    def root(self, x: Any) -> Any:
+        """The square root of one element."""
+        raise NotImplementedError
+
+    def sqrt(self, x: np.ndarray) -> np.ndarray:
+        """Elementwise square root."""
+        return _elementwise(self.root, x)
+
+    def power(self, x: np.ndarray, exponent: Fraction) -> np.ndarray:
+        """Elementwise x ** exponent for an exponent with denominator 1 or 2."""
+        if exponent.denominator == 2:
+            x = self.sqrt(x)
+        if exponent.numerator < 0:
+            return self.constant(Fraction(1)) / x ** (-exponent.numerator)
+        return x**exponent.numerator
+
+    def context(self) -> contextlib.AbstractContextManager:
+        """The context every operation of an evaluation runs in (e.g. a precision)."""
+        return contextlib.nullcontext()
+
+
+def _elementwise(fn: Any, x: Any) -> Any:
+    if isinstance(x, np.ndarray):
+        return np.frompyfunc(fn, 1, 1)(x)
+    return fn(x)
+
+
+class _Float(Arithmetic):
+    def scalar(self, value: Fraction) -> Any:
+        return np.float64(value.numerator / value.denominator)
+
+    def sqrt(self, x: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            return np.sqrt(x)
+
+    def power(self, x: np.ndarray, exponent: Fraction) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            return np.power(x, float(exponent))
+
+
+class _Exact(Arithmetic):
+    def scalar(self, value: Fraction) -> Any:
+        return gmpy2.mpq(value.numerator, value.denominator)
+
+    def root(self, x: Any) -> Any:
+        if x < 0:
+            raise Undefined("square root of a negative number")
+        num, den = gmpy2.numer(x), gmpy2.denom(x)
+        if not (gmpy2.is_square(num) and gmpy2.is_square(den)):
+            raise Inexact("square root of a rational that is not a square")
+        return gmpy2.mpq(gmpy2.isqrt(num), gmpy2.isqrt(den))
+
+
+class _Interval(Arithmetic):
+    def scalar(self, value: Fraction) -> Any:
+        return mpmath.iv.mpf(value.numerator) / mpmath.iv.mpf(value.denominator)
+
+    def root(self, x: Any) -> Any:
+        if x.b < 0:
+            raise Undefined("square root of a negative number")
+        return mpmath.iv.sqrt(x)
+
+    def context(self) -> contextlib.AbstractContextManager:
+        # Every interval operation, including numpy's elementwise ones, must run at the
+        # working precision; mpmath keeps it in its global interval context.
+        return _interval_precision(INTERVAL_BITS)
+
+
+@contextlib.contextmanager
+def _interval_precision(bits: int) -> Iterator[None]:
+    saved = mpmath.iv.prec
+    mpmath.iv.prec = bits
+    try:
+        yield
+    finally:
+        mpmath.iv.prec = saved
+
+
+FLOAT = _Float("float64", np.float64)
+EXACT = _Exact("exact", object)
+INTERVAL = _Interval("interval", object)
+
+
+def to_interval(x: Any) -> Any:
+    """An exact gmpy2 rational (or array of them) as a tight mpmath interval."""
+
+    def convert(q: Any) -> Any:
+        return INTERVAL.scalar(Fraction(int(q.numerator), int(q.denominator)))
+
+    with INTERVAL.context():
+        return _elementwise(convert, x)
+
+
+def disjoint(a: Any, b: Any) -> bool:
+    """Whether two intervals share no point: then their values are provably different."""
+    return bool(a.b < b.a or b.b < a.a)
+
+
+def exact_array(values: Any) -> np.ndarray:
+    """An object array of gmpy2 rationals from nested lists of Fractions or ints."""
+    return np.frompyfunc(lambda v: gmpy2.mpq(Fraction(v).numerator, Fraction(v).denominator), 1, 1)(
+        np.asarray(values, dtype=object)
+    )

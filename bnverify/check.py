@@ -1,0 +1,113 @@
+"""`bnverify check` as a library: derivation files in, verdicts out, nothing printed.
+
+Each file is loaded, its model found and its notation read; each candidate is parsed,
+resolved and judged on its own, so a broken candidate (or file) never stops the others.
+Problems found inside a formula are placed in the file here, from the formula's spans.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bnverify import language, verdict
+from bnverify.derivation import Candidate, Derivation, load_derivation
+from bnverify.model import Model, load_model
+from bnverify.notation import Names, resolve, user_names
+from bnverify.problem import Problem
+from bnverify.settings import Settings
+from bnverify.truth import truth_of
+from bnverify.verdict import Verdict
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """The verdicts of one derivation file, and what was wrong with the file itself."""
+
+    path: str
+    title: str
+    problems: tuple[Problem, ...]
+    verdicts: tuple[Verdict, ...]
+
+
+def derivation_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
+    """The .toml files named by paths (directories are searched), and missing paths."""
+    files, problems = [], []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(sorted(path.rglob("*.toml")))
+        elif path.exists():
+            files.append(path)
+        else:
+            problems.append(Problem(f"no such file or directory: {path}"))
+    return files, problems
+
+
+def check_file(path: str | Path, settings: Settings) -> FileResult:
+    """Load a derivation file and judge each of its candidates."""
+    return check_derivation(load_derivation(path), settings)
+
+
+def check_derivation(derivation: Derivation, settings: Settings) -> FileResult:
+    """Judge every candidate of a loaded derivation."""
+    problems = list(derivation.problems)
+    model = None
+    if derivation.model:
+        model = load_model(derivation.model, Path(derivation.path).parent)
+        if isinstance(model, Problem):
+            problems.append(_place_model_problem(model, derivation))
+            model = None
+    if model is None:
+        return FileResult(derivation.path, derivation.title, tuple(problems), ())
+    names, notation_problems = derivation_names(derivation, model)
+    problems.extend(notation_problems)
+    verdicts = tuple(check_candidate(c, names, model, settings) for c in derivation.candidates)
+    return FileResult(derivation.path, derivation.title, tuple(problems), verdicts)
+
+
+def derivation_names(derivation: Derivation, model: Model) -> tuple[Names, list[Problem]]:
+    """The names a derivation's formulas may use, and located problems with its notation."""
+    names, problems = user_names(model, derivation.notation)
+    return names, problems
+
+
+def check_candidate(
+    candidate: Candidate, names: Names, model: Model, settings: Settings
+) -> Verdict:
+    """Parse, resolve and judge one candidate; any problem becomes an error verdict."""
+    if candidate.problem is not None:
+        return verdict.error(candidate, candidate.problem)
+    parsed = language.parse(candidate.text, candidate.syntax)
+    if isinstance(parsed, Problem):
+        return verdict.error(candidate, _place(parsed, candidate))
+    resolved = resolve(parsed, names, candidate.wrt)
+    if isinstance(resolved, Problem):
+        return verdict.error(candidate, _place(resolved, candidate))
+    return verdict.judge(candidate, resolved, truth_of(model), settings)
+
+
+def _place(problem: Problem, candidate: Candidate) -> Problem:
+    if problem.location is not None:
+        return problem
+    if problem.span is not None:
+        return problem.at(candidate.origin.locate(problem.span))
+    return problem.at(candidate.location)
+
+
+def _place_model_problem(problem: Problem, derivation: Derivation) -> Problem:
+    if problem.location is not None or derivation.model_location is None:
+        return problem
+    return problem.at(derivation.model_location)
+
+
+def exit_status(results: Iterable[FileResult], extra_problems: int = 0) -> int:
+    """0 when every verdict is as expected, 1 when one differs, 2 on any error."""
+    results = list(results)
+    if extra_problems or any(r.problems for r in results):
+        return 2
+    verdicts = [v for r in results for v in r.verdicts]
+    if any(v.kind == "error" for v in verdicts):
+        return 2
+    return 0 if all(v.ok for v in verdicts) else 1

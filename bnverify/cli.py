@@ -1,0 +1,152 @@
+"""The command line: parse arguments, call the library, print, and set the exit status.
+
+Everything here is reachable from Python (bnverify.check, bnverify.derive); this module
+only turns results into output and exit codes. Exit status: 0 when every verdict is as
+expected, 1 when one is not, 2 when something could not be checked. No traceback reaches
+the user unless --debug is given.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import click
+from rich.console import Console
+
+from bnverify import __version__, derive
+from bnverify.check import FileResult, check_candidate, check_file, derivation_files, exit_status
+from bnverify.derivation import inline_candidate
+from bnverify.model import builtin_models, load_model
+from bnverify.notation import Names
+from bnverify.problem import Problem
+from bnverify.report import json as json_report
+from bnverify.report import text as text_report
+from bnverify.settings import Settings
+
+DEFAULT_PATH = "derivations"
+
+
+def _guarded(fn: Callable[..., int]) -> Callable[..., None]:
+    # Unexpected failures become one line and exit 2; --debug shows the traceback.
+    @wraps(fn)
+    def run(*args: Any, debug: bool = False, **kwargs: Any) -> None:
+        try:
+            status = fn(*args, **kwargs)
+        except Exception as err:
+            if debug:
+                raise
+            click.echo(
+                f"bnverify: internal error: {err!r} (run with --debug for details)", err=True
+            )
+            status = 2
+        sys.exit(status)
+
+    return click.option("--debug", is_flag=True, help="Show Python tracebacks.")(run)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="bnverify")
+def main() -> None:
+    """Exact, tolerance-free verdicts on hand-derived gradients."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--model", "model_name", help="Model for an inline candidate (e.g. batchnorm).")
+@click.option("--wrt", help="What the inline candidate is the gradient of (e.g. z).")
+@click.option("--expr", help="An inline candidate in ASCII.")
+@click.option("--latex", help="An inline candidate in LaTeX.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for random points.")
+@click.option(
+    "--max-symbolic-batch",
+    type=click.IntRange(0, 12),
+    default=8,
+    show_default=True,
+    help="Prove symbolically for N = 1..this.",
+)
+@_guarded
+def check(
+    paths: tuple[str, ...],
+    model_name: str | None,
+    wrt: str | None,
+    expr: str | None,
+    latex: str | None,
+    fmt: str,
+    seed: int,
+    max_symbolic_batch: int,
+) -> int:
+    """Check the candidates of derivation files (default: derivations/)."""
+    settings = Settings(seed=seed, max_symbolic_batch=max_symbolic_batch)
+    if expr is not None or latex is not None:
+        results, problems = [_inline(model_name, wrt, expr, latex, settings)], []
+    else:
+        files, problems = derivation_files(paths or (DEFAULT_PATH,))
+        results = [check_file(path, settings) for path in files]
+    if fmt == "json":
+        click.echo(json_report.render(results, problems), nl=False)
+        for problem in problems + [p for r in results for p in r.problems]:
+            click.echo(text_report.located(problem), err=True)
+    else:
+        text_report.render(Console(highlight=False, soft_wrap=True), results, problems)
+    return exit_status(results, len(problems))
+
+
+def _inline(
+    model_name: str | None,
+    wrt: str | None,
+    expr: str | None,
+    latex: str | None,
+    settings: Settings,
+) -> FileResult:
+    if expr is not None and latex is not None:
+        raise click.UsageError("give --expr or --latex, not both")
+    model = load_model(model_name or "batchnorm")
+    if isinstance(model, Problem):
+        raise click.UsageError(model.message)
+    text, syntax = (expr, "ascii") if expr is not None else (latex, "latex")
+    candidate = inline_candidate(text, syntax, wrt)
+    verdict = check_candidate(candidate, Names(model, {}), model, settings)
+    return FileResult(candidate.path, "", (), (verdict,))
+
+
+@main.command(name="derive")
+@click.option("--model", "model_name", default="batchnorm", show_default=True)
+@click.option("--wrt", required=True, help="The name whose gradient to print (e.g. z).")
+@click.option("--latex", "as_latex", is_flag=True, help="Print LaTeX instead of ASCII.")
+@click.option("--batch-size", type=click.IntRange(1, 8), help="Also print it for this N.")
+@_guarded
+def derive_command(model_name: str, wrt: str, as_latex: bool, batch_size: int | None) -> int:
+    """Print the true gradient of the model's loss with respect to a name."""
+    model = load_model(model_name)
+    if isinstance(model, Problem):
+        click.echo(f"error: {model.message}", err=True)
+        return 2
+    result = derive.derive(model, wrt, as_latex, batch_size)
+    if isinstance(result, Problem):
+        click.echo(f"error: {result.message}", err=True)
+        return 2
+    click.echo(result)
+    return 0
+
+
+@main.command(name="models")
+@_guarded
+def models_command() -> int:
+    """List the built-in models."""
+    for name, title in builtin_models().items():
+        model = load_model(name)
+        assert not isinstance(model, Problem)
+        inputs = ", ".join(f"{n} ({s})" for n, s in model.inputs)
+        nodes = ", ".join(n for n, _ in model.nodes)
+        click.echo(
+            f"{name}: {title}\n  inputs: {inputs}\n  constants: "
+            f"{', '.join(n for n, _ in model.constants)}\n  nodes: {nodes}\n"
+            f"  upstream gradient: {model.upstream}"
+        )
+    return 0

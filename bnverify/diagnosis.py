@@ -1,0 +1,150 @@
+"""Why a candidate diverges: shape, missing terms, a small counterexample, conditions.
+
+- shape: a per-sample formula for a per-channel gradient is tried with the reductions
+  (sum, mean) that would fix it;
+- residual: truth minus candidate, simplified for every N (the missing terms);
+- counterexample: the simplest small exact point where the two differ;
+- conditions: the model's probes (eps = 0, statistics held constant, N = 1, ...) under
+  which the candidate would be right.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from bnverify import printing
+from bnverify.arithmetic import Undefined
+from bnverify.build import gradient_name
+from bnverify.evaluate import evaluate
+from bnverify.evidence import DIFFERENT, UNAVAILABLE, compare_at, rng_for
+from bnverify.model import Probe
+from bnverify.sampling import exact_point, small_points
+from bnverify.settings import Settings
+from bnverify.shapes import DESCRIPTION, SCALAR, Shape
+from bnverify.tree import Apply, Expr
+from bnverify.truth import Truth
+
+REDUCTIONS = ("sum", "mean")
+
+
+@dataclass(frozen=True)
+class Residual:
+    """Truth minus candidate, for every N, in ASCII and LaTeX."""
+
+    ascii: str
+    latex: str
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    """A small exact point where candidate and truth differ; values as exact strings."""
+
+    n: int
+    inputs: tuple[tuple[str, tuple[str, ...]], ...]
+    truth: tuple[str, ...]
+    candidate: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ShapeFinding:
+    """A shape mismatch and the reduction that fixes it, if any."""
+
+    message: str
+    fix: str | None
+
+
+def shape_finding(
+    truth: Truth, expr: Expr, shape: Shape, wrt: str, settings: Settings
+) -> ShapeFinding | None:
+    """None when shapes agree; else what is wrong and which reduction (if any) fixes it."""
+    want = truth.shape(wrt)
+    if shape == want:
+        return None
+    said = (
+        f"it is {DESCRIPTION[shape]}, but the gradient with respect to {wrt} is {DESCRIPTION[want]}"
+    )
+    if shape == SCALAR:
+        return ShapeFinding(said, None)
+    for reduction in REDUCTIONS:
+        fixed = Apply(reduction, (expr,))
+        if agrees(truth, fixed, wrt, settings):
+            how = (
+                "summing it over the batch" if reduction == "sum" else "averaging it over the batch"
+            )
+            return ShapeFinding(f"{said}; {how} ({reduction}) gives the truth", reduction)
+    return ShapeFinding(f"{said}, and neither its sum nor its mean over the batch matches", None)
+
+
+def agrees(truth: Truth, expr: Expr, wrt: str, settings: Settings, seed_label: str = "fix") -> bool:
+    """Whether `expr` equals g_<wrt> at a few random exact points (a quick screen)."""
+    for n, channels in settings.probe_trials:
+        rng = rng_for(settings.seed, seed_label, n)
+        point = exact_point(truth.model, truth.definitions, n, channels, rng)
+        if compare_at(point, expr, gradient_name(wrt)) == DIFFERENT:
+            return False
+    return True
+
+
+def residual(truth: Truth, expr: Expr, wrt: str) -> Residual:
+    """Truth minus candidate, simplified, valid for every batch size."""
+    algebra = truth.algebra
+    difference = sp.expand(algebra.convert(truth.formula(wrt)) - algebra.convert(expr))
+    simplified = sp.factor_terms(sp.together(difference))
+    return Residual(printing.ascii(simplified), printing.latex(simplified, truth.model, algebra))
+
+
+def counterexample(truth: Truth, expr: Expr, wrt: str, settings: Settings) -> Counterexample | None:
+    """The first small exact point, smallest batch first, where the two differ."""
+    name = gradient_name(wrt)
+    for n in settings.counterexample_sizes:
+        for point in small_points(truth.model, truth.definitions, n):
+            if compare_at(point, expr, name) != DIFFERENT:
+                continue
+            try:
+                value = evaluate(expr, point)
+            except (Undefined, ArithmeticError):
+                continue
+            return Counterexample(
+                n=n,
+                inputs=tuple((leaf, _column(point.leaves[leaf])) for leaf in _shown(truth, point)),
+                truth=_column(point[name]),
+                candidate=_column(value),
+            )
+    return None
+
+
+def _shown(truth: Truth, point: Any) -> list[str]:
+    model = truth.model
+    return [n for n in (*model.leaves, model.upstream) if n in point.leaves]
+
+
+def _column(value: Any) -> tuple[str, ...]:
+    array = np.asarray(value, dtype=object).reshape(-1)
+    return tuple(_exact_text(v) for v in array)
+
+
+def _exact_text(value: Any) -> str:
+    fraction = Fraction(int(value.numerator), int(value.denominator))
+    return str(fraction)
+
+
+def conditions(truth: Truth, expr: Expr, wrt: str, settings: Settings) -> tuple[str, ...]:
+    """The model's probes under which the candidate matches the truth."""
+    return tuple(p.condition for p in truth.model.probes if _holds(truth, p, expr, wrt, settings))
+
+
+def _holds(truth: Truth, probe: Probe, expr: Expr, wrt: str, settings: Settings) -> bool:
+    variant = truth.frozen(probe.freeze) if probe.freeze else truth
+    trials = ((probe.batch, 2),) if probe.batch else settings.probe_trials
+    outcomes = []
+    for n, channels in trials:
+        rng = rng_for(settings.seed, "probe", probe.condition, n)
+        point = exact_point(variant.model, variant.definitions, n, channels, rng, dict(probe.set))
+        outcomes.append(compare_at(point, expr, gradient_name(wrt)))
+    defined = [o for o in outcomes if o != UNAVAILABLE]
+    return bool(defined) and DIFFERENT not in defined

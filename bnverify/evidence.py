@@ -1,0 +1,189 @@
+"""Layers of evidence that a candidate equals the truth: symbolic, exact, float64.
+
+- symbolic: SymPy proves equality (or difference) for every input at N = 1..8;
+- exact: both are evaluated in exact rationals at random points, up to N = 256, with
+  several channels; a square root that is not rational moves that point to 256-bit
+  interval arithmetic, where disjoint intervals prove a difference;
+- float64: sweeps up to N = 4096 report the size of the difference. They never decide
+  a verdict: float64 shows rounding error on correct formulas.
+No tolerance decides anything: a difference is either proved or absent.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import numpy as np
+
+from bnverify import arithmetic
+from bnverify.arithmetic import INTERVAL, Inexact, Undefined
+from bnverify.build import gradient_name
+from bnverify.evaluate import Point, evaluate
+from bnverify.sampling import exact_point, float_point
+from bnverify.settings import Settings
+from bnverify.symbolic import compare
+from bnverify.tree import Expr
+from bnverify.truth import Truth
+
+EQUAL, DIFFERENT, UNAVAILABLE = "equal", "different", "unavailable"
+
+
+@dataclass(frozen=True)
+class Layer:
+    """What one layer of evidence found."""
+
+    name: str  # "symbolic", "exact", "float64"
+    outcome: str  # EQUAL, DIFFERENT or UNAVAILABLE
+    detail: str
+
+
+@dataclass(frozen=True)
+class FloatError:
+    """Relative difference |candidate - truth| / max|truth| per channel, at batch size N."""
+
+    n: int
+    median: float
+    largest: float
+
+
+def rng_for(seed: int, *labels: object) -> np.random.Generator:
+    """A generator determined by the seed and labels (stable across runs and machines)."""
+    label = "/".join(map(str, labels)).encode()
+    return np.random.default_rng([seed, zlib.crc32(label)])
+
+
+def symbolic_layer(truth: Truth, expr: Expr, wrt: str, settings: Settings) -> Layer:
+    """SymPy's proof, for N = 1..max: equal for all inputs, or different at some N."""
+    top = settings.max_symbolic_batch
+    if top < 1:
+        return Layer("symbolic", UNAVAILABLE, "skipped (--max-symbolic-batch 0)")
+    proved = [c for c in truth.proof(wrt, top) if c.outcome != EQUAL]
+    if proved:
+        return Layer(
+            "symbolic", UNAVAILABLE, f"the engine's g_{wrt} could not be proved: {proved[0]}"
+        )
+    for n in range(1, top + 1):
+        result = compare(truth.model, truth.gradients, n, expr, wrt)
+        if result.outcome == DIFFERENT:
+            why = f" ({result.reason})" if result.reason else ""
+            return Layer("symbolic", DIFFERENT, f"proved different at N = {n}{why}")
+        if result.outcome == UNAVAILABLE:
+            return Layer("symbolic", UNAVAILABLE, f"not attempted: {result.reason}")
+    return Layer("symbolic", EQUAL, f"proved equal for all inputs at N = 1..{top}")
+
+
+@cache
+def shared_exact_point(truth: Truth, seed: int, n: int, channels: int) -> Point:
+    """The exact point every candidate of a run is evaluated at, for this size."""
+    rng = rng_for(seed, "exact", n, channels)
+    return exact_point(truth.model, truth.definitions, n, channels, rng)
+
+
+def exact_layer(truth: Truth, expr: Expr, wrt: str, settings: Settings) -> Layer:
+    """Exact evaluation at random rational points (intervals where roots are irrational)."""
+    approximate, skipped = 0, 0
+    for n, channels in settings.exact_trials:
+        point = shared_exact_point(truth, settings.seed, n, channels)
+        outcome = compare_at(point, expr, gradient_name(wrt))
+        if outcome == DIFFERENT:
+            return Layer("exact", DIFFERENT, f"different at a random rational point with N = {n}")
+        approximate += outcome == "consistent"
+        skipped += outcome == UNAVAILABLE
+    sizes = ", ".join(str(n) for n, _ in settings.exact_trials)
+    channels = max(c for _, c in settings.exact_trials)
+    if skipped == len(settings.exact_trials):
+        return Layer("exact", UNAVAILABLE, "undefined at every random point")
+    if approximate:
+        return Layer(
+            "exact",
+            EQUAL,
+            f"agrees at random rational points (N = {sizes}; {channels} channels); "
+            f"{approximate} evaluated in {arithmetic.INTERVAL_BITS}-bit intervals "
+            "because of an irrational square root",
+        )
+    return Layer(
+        "exact",
+        EQUAL,
+        f"exactly equal at random rational points (N = {sizes}; {channels} channels)",
+    )
+
+
+def compare_at(point: Point, expr: Expr, truth_name: str) -> str:
+    """EQUAL, DIFFERENT, 'consistent' (intervals overlap) or UNAVAILABLE (undefined here)."""
+    try:
+        truth, value = point[truth_name], evaluate(expr, point)
+    except Undefined:
+        return UNAVAILABLE
+    except Inexact:
+        return _compare_in_intervals(point, expr, truth_name)
+    return DIFFERENT if truth_value_differs(truth, value, point) else EQUAL
+
+
+def truth_value_differs(truth: Any, value: Any, point: Point) -> bool:
+    """Whether two exact values differ anywhere (a scalar never equals a batch for N > 1)."""
+    truth, value = _as_rows(truth, point), _as_rows(value, point)
+    if truth.shape != value.shape and point.n > 1:
+        return True
+    a, b = np.broadcast_arrays(truth, value)
+    return bool(np.any(a != b))
+
+
+def _as_rows(value: Any, point: Point) -> np.ndarray:
+    # A bare constant is one number per channel.
+    array = np.asarray(value, dtype=object)
+    return np.broadcast_to(array, (1, point.channels)) if array.ndim == 0 else array
+
+
+def _compare_in_intervals(point: Point, expr: Expr, truth_name: str) -> str:
+    # The same rational point, every value enclosed in a 256-bit interval: disjoint
+    # intervals prove the values differ; overlapping ones are consistent with equality.
+    leaves = {name: arithmetic.to_interval(value) for name, value in point.leaves.items()}
+    interval_point = Point(INTERVAL, point.n, point.channels, leaves, point.definitions)
+    try:
+        truth, value = interval_point[truth_name], evaluate(expr, interval_point)
+    except Undefined:
+        return UNAVAILABLE
+    truth, value = _as_rows(truth, point), _as_rows(value, point)
+    if truth.shape != value.shape and point.n > 1:
+        return DIFFERENT
+    a, b = np.broadcast_arrays(truth, value)
+    if any(arithmetic.disjoint(x, y) for x, y in zip(a.flat, b.flat, strict=True)):
+        return DIFFERENT
+    return "consistent"
+
+
+def float_errors(truth: Truth, expr: Expr, wrt: str, settings: Settings) -> tuple[FloatError, ...]:
+    """The relative difference in float64 at each sweep size (rounding, or an error)."""
+    out = []
+    for n in settings.float_sizes:
+        point = shared_float_point(truth, settings.seed, n, settings.float_channels)
+        with np.errstate(all="ignore"):
+            exact = np.broadcast_to(point[gradient_name(wrt)], (n, point.channels))
+            value = np.broadcast_to(evaluate(expr, point), exact.shape)
+            scale = np.max(np.abs(exact), axis=0)
+            rel = np.max(np.abs(value - exact), axis=0) / np.where(scale == 0, 1.0, scale)
+        out.append(FloatError(n, float(np.median(rel)), float(np.max(rel))))
+    return tuple(out)
+
+
+@cache
+def shared_float_point(truth: Truth, seed: int, n: int, channels: int) -> Point:
+    """The float64 point every candidate of a run is evaluated at, for this size."""
+    return float_point(truth.model, truth.definitions, n, channels, rng_for(seed, "float", n))
+
+
+def float_layer(errors: tuple[FloatError, ...]) -> Layer:
+    """A report of the float64 sweep (informational: it never decides)."""
+    if not errors:
+        return Layer("float64", UNAVAILABLE, "no sweep")
+    worst = max(errors, key=lambda e: e.largest)
+    sizes = ", ".join(str(e.n) for e in errors)
+    return Layer(
+        "float64",
+        UNAVAILABLE if not np.isfinite(worst.largest) else "measured",
+        f"largest relative difference {worst.largest:.1e} (N = {sizes}; eps at its typical "
+        "value); float64 alone cannot tell rounding from a small error",
+    )

@@ -1,0 +1,98 @@
+"""Print general-N formulas (SymPy expressions from `algebra`) as ASCII and as LaTeX.
+
+ASCII output is bnverify's own formula language, so a printed result can be pasted back
+into a derivation file. LaTeX output is element-wise, as in papers: a batch name carries
+the index i, and a sum over the batch runs over j (`\\sum_j g_{y,j} \\hat{z}_j`). The LaTeX
+spelling of each name comes from the model's notation table.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.str import StrPrinter
+
+from bnverify import language
+from bnverify.algebra import Algebra, BatchSum
+from bnverify.build import gradient_of
+from bnverify.model import Model
+
+
+class AsciiPrinter(StrPrinter):
+    """SymPy's str printer, with sums over the batch written sum(...)."""
+
+    def _print_BatchSum(self, expr: BatchSum) -> str:
+        return f"sum({self._print(expr.args[0])})"
+
+    def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
+        return super()._print_Pow(expr, rational).replace("**", "^")
+
+
+def ascii(expr: sp.Expr) -> str:
+    """A general-N expression in bnverify's ASCII formula language."""
+    return AsciiPrinter({"order": "none"}).doprint(expr)
+
+
+class ElementLatexPrinter(LatexPrinter):
+    """LaTeX with element indices: batch names get i, names inside a batch sum get j."""
+
+    def __init__(self, names: dict[str, str], batch: frozenset[sp.Symbol]) -> None:
+        super().__init__({"order": "none"})
+        self._names, self._batch, self._index = names, batch, "i"
+
+    def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
+        base = self._names.get(expr.name) or latex_name(expr.name)
+        if expr not in self._batch:
+            return base
+        return _with_index(base, self._index)
+
+    def _print_BatchSum(self, expr: BatchSum) -> str:
+        outer, self._index = self._index, "j"
+        try:
+            body = self._print(expr.args[0])
+        finally:
+            self._index = outer
+        if isinstance(expr.args[0], sp.Add):
+            body = rf"\left({body}\right)"
+        return rf"\sum_{{j}} {body}"
+
+
+def latex(expr: sp.Expr, model: Model, algebra: Algebra) -> str:
+    """A general-N expression in element-wise LaTeX, in the model's notation."""
+    return ElementLatexPrinter(latex_names(model), algebra.batch).doprint(expr)
+
+
+def latex_names(model: Model) -> dict[str, str]:
+    """Model name -> its first LaTeX spelling in the model's notation table."""
+    out: dict[str, str] = {}
+    for spelling, name in model.notation_spellings:
+        out.setdefault(name, spelling)
+    for name in list(model.shape_of):
+        target = gradient_of(name)
+        if target is not None:
+            out.setdefault(name, f"g_{{{out.get(target) or latex_name(target)}}}")
+    return out
+
+
+def latex_name(name: str) -> str:
+    """A LaTeX spelling of a plain name: gamma -> \\gamma, zhat -> \\hat{z}, g_y -> g_{y}."""
+    target = gradient_of(name)
+    if target is not None:
+        return f"g_{{{latex_name(target)}}}"
+    if name.endswith("hat") and len(name) > 3:
+        return rf"\hat{{{latex_name(name[:-3])}}}"
+    if name in language.latex_letters():
+        return f"\\{name}"
+    if len(name) == 1:
+        return name
+    return rf"\mathrm{{{name}}}"
+
+
+def _with_index(base: str, index: str) -> str:
+    # g_{y} -> g_{y,i}; \mu_B stays a scalar; a plain name gets a subscript.
+    match = re.fullmatch(r"(.*)_\{(.*)\}", base)
+    if match:
+        return f"{match.group(1)}_{{{match.group(2)},{index}}}"
+    return f"{base}_{{{index}}}"

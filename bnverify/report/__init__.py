@@ -1,0 +1,1 @@
+"""Printers over verdict records: each format renders, none computes."""

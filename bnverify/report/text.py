@@ -1,0 +1,136 @@
+"""The terminal report: a table to read at a glance, then the reasons, through rich.
+
+Errors are printed the way ruff, mypy and gcc print them (`file:line:column: error: ...`
+then the offending line with a caret), so editors and CI logs can jump to them. Rich
+drops colour when the output is not a terminal or NO_COLOR is set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console, Group
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from bnverify.check import FileResult
+from bnverify.diagnosis import Counterexample
+from bnverify.problem import Problem
+from bnverify.verdict import Verdict
+
+STYLE = {"match": "green", "diverge": "red", "error": "bold magenta"}
+
+
+def render(
+    console: Console, results: Sequence[FileResult], problems: Sequence[Problem] = ()
+) -> None:
+    """Print the report of a whole run."""
+    for problem in problems:
+        console.print(located(problem), markup=False, highlight=False)
+    for result in results:
+        _file(console, result)
+    console.print(summary(results, problems), highlight=False)
+
+
+def located(problem: Problem) -> str:
+    """`file:line:column: error: message`, then the source line and a caret."""
+    where = problem.location
+    if where is None:
+        return f"error: {problem.message}"
+    head = f"{where.path}:{where.line}:{where.column}: error: {problem.message}"
+    if not where.source:
+        return head
+    caret = " " * (where.column - 1) + "^" * max(1, where.width)
+    return f"{head}\n    {where.source}\n    {caret}"
+
+
+def _file(console: Console, result: FileResult) -> None:
+    console.print()
+    title = f" - {result.title}" if result.title else ""
+    console.print(Text(f"{result.path}{title}", style="bold"))
+    for problem in result.problems:
+        console.print(located(problem), markup=False, highlight=False)
+    if result.verdicts:
+        console.print(_table(result.verdicts))
+        for verdict in result.verdicts:
+            console.print(_details(verdict))
+
+
+def _table(verdicts: Sequence[Verdict]) -> Table:
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    for column in ("line", "candidate", "gradient of", "verdict", "expected", ""):
+        table.add_column(column)
+    for v in verdicts:
+        c = v.candidate
+        table.add_row(
+            str(c.location.line),
+            escape(c.name),
+            escape(v.wrt or c.wrt or "?"),
+            Text(v.kind, style=STYLE[v.kind]),
+            c.expect,
+            Text("ok", style="green") if v.ok else Text("UNEXPECTED", style="bold red"),
+        )
+    return table
+
+
+def _details(v: Verdict) -> Group:
+    c = v.candidate
+    head = Text.assemble(
+        (f"{c.name}", "bold"), f" (line {c.location.line}): ", (v.kind, STYLE[v.kind])
+    )
+    lines: list[Text | Table | str] = [head]
+    if v.problem is not None:
+        lines.append(Text(located(v.problem)))
+        return Group(*lines)
+    for layer in v.evidence:
+        lines.append(Text(f"  {layer.name}: {layer.detail}"))
+    if v.residual is not None:
+        lines.append(Text("  missing terms (truth - candidate):"))
+        lines.append(Text(f"    {v.residual.ascii}"))
+        lines.append(Text(f"    LaTeX: {v.residual.latex}"))
+    if v.kind == "diverge":
+        matches = "; ".join(v.conditions) if v.conditions else "none of the model's probes"
+        lines.append(Text(f"  matches when: {matches}"))
+    if v.counterexample is not None:
+        lines.append(Text(f"  counterexample at N = {v.counterexample.n}:"))
+        lines.append(_counterexample(v.counterexample))
+    if c.note:
+        lines.append(Text(f"  note: {c.note}", style="dim"))
+    return Group(*lines)
+
+
+def _counterexample(ce: Counterexample) -> Table:
+    table = Table(show_edge=False, box=None, padding=(0, 2), header_style="bold")
+    rows = max(
+        len(values) for _, values in (*ce.inputs, ("truth", ce.truth), ("cand", ce.candidate))
+    )
+    scalars = [(name, values[0]) for name, values in ce.inputs if len(values) == 1 and rows > 1]
+    columns = [(name, values) for name, values in ce.inputs if len(values) > 1 or rows == 1]
+    columns += [("truth", ce.truth), ("candidate", ce.candidate)]
+    table.add_column("    i")
+    for name, _ in columns:
+        table.add_column(escape(name))
+    for i in range(rows):
+        table.add_row(f"    {i + 1}", *[_cell(values, i) for _, values in columns])
+    if scalars:
+        table.caption = "    " + ", ".join(f"{name} = {value}" for name, value in scalars)
+        table.caption_justify = "left"
+    return table
+
+
+def _cell(values: tuple[str, ...], i: int) -> str:
+    return values[i] if len(values) > 1 else values[0]
+
+
+def summary(results: Sequence[FileResult], problems: Sequence[Problem] = ()) -> str:
+    """One line: how many candidates, by verdict, and whether all were as expected."""
+    verdicts = [v for r in results for v in r.verdicts]
+    counts = {kind: sum(v.kind == kind for v in verdicts) for kind in STYLE}
+    unexpected = sum(not v.ok for v in verdicts)
+    file_problems = len(problems) + sum(len(r.problems) for r in results)
+    parts = [f"{len(verdicts)} candidates: " + ", ".join(f"{n} {k}" for k, n in counts.items())]
+    parts.append("all as expected" if not unexpected else f"{unexpected} not as expected")
+    if file_problems:
+        parts.append(f"{file_problems} file problems")
+    return "\n" + "; ".join(parts)

@@ -1,0 +1,160 @@
+"""The expression tree that LaTeX and ASCII formulas, model files and the engine share.
+
+A tree is made of three node types: numbers, names and applications of an operator.
+Every node remembers the span of formula text it came from, so any later error can
+point at a column. Spans never take part in equality: the LaTeX and the ASCII spelling
+of one formula give equal trees.
+
+Two further node types exist only between parsing and name resolution: an indexed sum
+(`\\sum_{i=1}^{m}` keeps its index and bounds until they are checked) and an equation
+(`g_z = ...`, whose left side names the gradient).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+
+@dataclass(frozen=True)
+class Span:
+    """Half-open range [start, end) of character offsets in a formula's text."""
+
+    start: int
+    end: int
+
+
+NOWHERE = Span(0, 0)
+
+
+@dataclass(frozen=True)
+class Num:
+    """An exact rational constant."""
+
+    value: Fraction
+    span: Span = field(default=NOWHERE, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Sym:
+    """A name: an input, a constant, a node, `g_<node>` (its gradient), `N` or `ones`.
+
+    `index` is the LaTeX element index (`x_i` has index "i"); resolved trees have none.
+    """
+
+    name: str
+    index: str | None = None
+    span: Span = field(default=NOWHERE, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Apply:
+    """An operator applied to arguments; the operators are listed in OPERATORS."""
+
+    op: str
+    args: tuple[Expr, ...]
+    span: Span = field(default=NOWHERE, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class IndexedSum:
+    """`\\sum_{index=lower}^{upper} body` as written; resolution turns it into `sum`."""
+
+    index: str | None
+    body: Expr
+    lower: Expr | None = None
+    upper: Expr | None = None
+    span: Span = field(default=NOWHERE, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Equation:
+    """`lhs = rhs` at the top of a formula; the left side names what is differentiated."""
+
+    lhs: Expr
+    rhs: Expr
+    span: Span = field(default=NOWHERE, compare=False, repr=False)
+
+
+Expr = Num | Sym | Apply | IndexedSum
+Formula = Expr | Equation
+
+# Operator name -> number of arguments. "transpose" only survives until resolution,
+# which turns `a^T b` into `dot(a, b)` or reports a transpose with nothing to multiply.
+OPERATORS: dict[str, int] = {
+    "add": 2,
+    "sub": 2,
+    "mul": 2,
+    "div": 2,
+    "pow": 2,
+    "neg": 1,
+    "sqrt": 1,
+    "sum": 1,
+    "mean": 1,
+    "dot": 2,
+    "ones": 0,
+    "transpose": 1,
+}
+
+
+def constant_value(expr: Expr) -> Fraction | None:
+    """The exact value of an expression built from numbers alone, else None."""
+    match expr:
+        case Num(value=value):
+            return value
+        case Apply(op="neg", args=(arg,)):
+            inner = constant_value(arg)
+            return None if inner is None else -inner
+        case Apply(op=("add" | "sub" | "mul" | "div") as op, args=(left, right)):
+            a, b = constant_value(left), constant_value(right)
+            if a is None or b is None:
+                return None
+            if op == "add":
+                return a + b
+            if op == "sub":
+                return a - b
+            if op == "mul":
+                return a * b
+            return a / b if b else None
+    return None
+
+
+def children(expr: Expr) -> tuple[Expr, ...]:
+    """The direct sub-expressions of a node."""
+    match expr:
+        case Apply(args=args):
+            return args
+        case IndexedSum(body=body, lower=lower, upper=upper):
+            return tuple(e for e in (body, lower, upper) if e is not None)
+    return ()
+
+
+def walk(expr: Expr) -> list[Expr]:
+    """Every node of the tree, parents before children."""
+    out: list[Expr] = []
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        stack.extend(reversed(children(node)))
+    return out
+
+
+def names(expr: Expr) -> frozenset[str]:
+    """The names a tree refers to."""
+    return frozenset(node.name for node in walk(expr) if isinstance(node, Sym))
+
+
+def size(expr: Expr) -> int:
+    """Number of nodes in the tree."""
+    return len(walk(expr))
+
+
+def depth(expr: Expr) -> int:
+    """Length of the longest path from the root to a leaf."""
+    deepest, stack = 0, [(expr, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children(node))
+    return deepest

@@ -1,0 +1,663 @@
+"""Tests for bnverify.derivation: reading derivation TOML, with positions and located problems."""
+
+from __future__ import annotations
+
+import tomllib
+from textwrap import dedent
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bnverify import derivation
+from bnverify.derivation import (
+    MAX_FILE_BYTES,
+    Candidate,
+    TextOrigin,
+    inline_candidate,
+    load_derivation,
+    parse_derivation,
+)
+from bnverify.problem import Location
+from bnverify.tree import Span
+
+EXAMPLE = dedent(
+    r"""
+    title = "Batch norm backward"
+    source = "Ioffe & Szegedy (2015), eq. 3"
+    model = "batchnorm"
+    [notation]
+    x = "z"
+    m = "N"
+    "\\hat{x}" = "zhat"
+    [[candidate]]
+    name = "g_z"
+    wrt = "z"
+    latex = '\frac{\gamma}{\sqrt{\sigma_B^2 + \epsilon}} \odot g_y'
+    expect = "match"
+    note = "forgets the mean and variance paths"
+    [[candidate]]
+    name = "g_z ascii"
+    expr = "gamma/sqrt(var+eps)*g_y"
+    expect = "diverge"
+    """
+).lstrip()
+
+# What each TOML basic-string escape decodes to, written independently of the module.
+ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", "e": "\x1b", '"': '"', "\\": "\\"}
+
+
+def parse(text: str) -> derivation.Derivation:
+    return parse_derivation(dedent(text).lstrip(), "d.toml")
+
+
+def only_candidate(text: str) -> Candidate:
+    d = parse('model = "batchnorm"\n' + dedent(text).lstrip())
+    assert len(d.candidates) == 1, d
+    return d.candidates[0]
+
+
+def messages(d: derivation.Derivation) -> list[str]:
+    return [p.message for p in d.problems]
+
+
+def pointed_at(location: Location) -> str:
+    """The file text under a location's caret."""
+    return location.source[location.column - 1 : location.column - 1 + location.width]
+
+
+def decoded_from(raw: str, basic: bool) -> str:
+    """What the file text starting at a decoded character decodes to (first character)."""
+    if not basic or raw[0] != "\\":
+        return raw[0]
+    digits = {"x": 2, "u": 4, "U": 8}.get(raw[1])
+    return chr(int(raw[2 : 2 + digits], 16)) if digits else ESCAPES[raw[1]]
+
+
+def assert_every_character_located(text: str, origin: TextOrigin, basic: bool) -> None:
+    for k, char in enumerate(text):
+        location = origin.locate(Span(k, k + 1))
+        if char == "\n" and location.column == len(location.source) + 1:
+            continue  # a raw newline ends its line
+        assert decoded_from(pointed_at(location), basic) == char, (k, char, location)
+
+
+# --- The example, and positions --------------------------------------------------------------
+
+
+def test_example_reads_every_field():
+    d = parse_derivation(EXAMPLE, "derivations/bn.toml")
+    assert d.problems == ()
+    assert (d.title, d.source, d.model) == (
+        "Batch norm backward",
+        "Ioffe & Szegedy (2015), eq. 3",
+        "batchnorm",
+    )
+    assert d.model_location == Location("derivations/bn.toml", 3, 9, 'model = "batchnorm"', 11)
+    assert [(n.key, n.value) for n in d.notation] == [("x", "z"), ("m", "N"), ("\\hat{x}", "zhat")]
+    first, second = d.candidates
+    assert first == Candidate(
+        path="derivations/bn.toml",
+        location=Location("derivations/bn.toml", 8, 1, "[[candidate]]", 13),
+        name="g_z",
+        wrt="z",
+        syntax="latex",
+        text=r"\frac{\gamma}{\sqrt{\sigma_B^2 + \epsilon}} \odot g_y",
+        origin=first.origin,
+        expect="match",
+        note="forgets the mean and variance paths",
+        problem=None,
+    )
+    assert (second.name, second.syntax, second.text) == (
+        "g_z ascii",
+        "ascii",
+        "gamma/sqrt(var+eps)*g_y",
+    )
+    assert (second.wrt, second.expect, second.note, second.problem) == (None, "diverge", "", None)
+
+
+def test_example_notation_positions():
+    d = parse_derivation(EXAMPLE, "bn.toml")
+    hat = d.notation[2]
+    assert (hat.key_location.line, hat.key_location.column) == (7, 1)
+    assert pointed_at(hat.key_location) == '"\\\\hat{x}"'
+    located = hat.value_origin.locate(Span(0, 4))
+    assert (located.line, located.column, pointed_at(located)) == (7, 15, "zhat")
+
+
+def test_example_formula_positions():
+    first = parse_derivation(EXAMPLE, "bn.toml").candidates[0]
+    assert_every_character_located(first.text, first.origin, basic=False)
+    whole = first.origin.locate(Span(0, len(first.text)))
+    assert (whole.line, whole.column, pointed_at(whole)) == (11, 10, first.text)
+
+
+def test_position_hook_still_works():
+    # Interleaved [[candidate]] tables are regrouped by tomlkit; header lines and value
+    # offsets come from _PositionRecorder. If this fails, a tomlkit release changed
+    # Parser._parse_table / Parser._parse_value and the hook must be updated.
+    text = dedent(
+        """\
+        model = "batchnorm"
+        [[candidate]]
+        name = "a"
+        latex = 'x_1'
+        [notation]
+        x = "z"
+        [[candidate]]
+        name = "b"
+        expr = "y + 1"
+
+        [[candidate]]
+          name = "c"
+          latex = '\\gamma'
+        [notation2]
+        """
+    )
+    d = parse_derivation(text, "d.toml")
+    assert [c.name for c in d.candidates] == ["a", "b", "c"]
+    assert [c.location.line for c in d.candidates] == [2, 7, 11], "tomlkit hook broken"
+    starts = [c.origin.locate(Span(0, 1)) for c in d.candidates]
+    assert [(s.line, s.column) for s in starts] == [(4, 10), (9, 9), (13, 12)], (
+        "tomlkit hook broken"
+    )
+    assert d.notation[0].value_origin.locate(Span(0, 1)).line == 6
+    assert messages(d) == [
+        'unknown key "notation2" at the top level (did you mean "notation"?); '
+        "accepted keys: title, source, model, notation, candidate"
+    ]
+    assert d.problems[0].location.line == 14
+
+
+def test_header_location_is_the_header_line():
+    c = only_candidate(
+        """
+        # a comment
+
+          [[candidate]]  # indented
+        name = "a"
+        latex = 'x'
+        """
+    )
+    assert (c.location.line, c.location.column, c.location.width) == (4, 3, 13)
+
+
+STRING_KINDS = [
+    # (value as written after `latex = `, decoded text, basic?)
+    pytest.param("'\\frac{a}{b} \"q\"'", '\\frac{a}{b} "q"', False, id="literal"),
+    pytest.param(
+        "'''\n\\frac{a}\n  {b} 'x'' '''", "\\frac{a}\n  {b} 'x'' ", False, id="multi-line literal"
+    ),
+    pytest.param("'''a''''", "a'", False, id="multi-line literal, quote before the end"),
+    pytest.param(
+        '"a\\\\b \\"q\\" \\u00e9\\U0001F600 \\x41 é"',
+        'a\\b "q" é😀 A é',
+        True,
+        id="basic with escapes",
+    ),
+    pytest.param(
+        '"""\nab \\\n    cd\n  \\\\e \\"""\\u00e9 ""x"""',
+        'ab cd\n  \\e """é ""x',
+        True,
+        id="multi-line basic, trimmed newline and line-ending backslash",
+    ),
+    pytest.param('"""a"""""', 'a""', True, id="multi-line basic, quotes before the end"),
+]
+
+
+@pytest.mark.parametrize(("written", "decoded", "basic"), STRING_KINDS)
+def test_each_string_kind_maps_every_character_to_the_file(written, decoded, basic):
+    c = only_candidate(f"[[candidate]]\nname = 'a'\nlatex = {written}\n")
+    assert c.text == decoded
+    assert_every_character_located(c.text, c.origin, basic)
+    assert c.origin.locate(Span(0, 0)).line == 4 + (
+        written[:4] in ('"""\n', "'''\n")
+    )  # trimmed newline
+    end = c.origin.locate(Span(len(c.text), len(c.text)))
+    assert pointed_at(end) in ("'", '"')  # the closing delimiter
+
+
+def test_string_kinds_decode_like_tomllib():
+    for param in STRING_KINDS:
+        written, decoded, _ = param.values
+        if "\\e" not in written and "\\x" not in written:  # TOML 1.1, unknown to tomllib
+            assert tomllib.loads(f"v = {written}")["v"] == decoded
+
+
+PIECES = {  # (as written in a basic string, decoded)
+    "basic": [
+        *[("a", "a"), (" ", " "), ("é", "é"), ("{", "{"), ("'", "'")],
+        *[("\\\\", "\\"), ('\\"', '"'), ("\\u00e9", "é"), ("\\U0001F600", "😀"), ("\\x41", "A")],
+    ],
+    "literal": [("a", "a"), (" ", " "), ("é", "é"), ("\\", "\\"), ('"', '"'), ("{", "{")],
+}
+
+
+@pytest.mark.parametrize("kind", ["basic", "literal"])
+@given(data=st.data())
+def test_any_string_maps_every_character_to_the_file(kind, data):
+    pieces = data.draw(st.lists(st.sampled_from(PIECES[kind]), min_size=1, max_size=12))
+    quote = '"' if kind == "basic" else "'"
+    written = quote + "".join(raw for raw, _ in pieces) + quote
+    c = only_candidate(f"[[candidate]]\nname = 'a'\n  expr   = {written}\n")
+    assert c.text == "".join(char for _, char in pieces)
+    starts = [
+        len("  expr   = " + quote + "".join(raw for raw, _ in pieces[:i])) + 1
+        for i in range(len(pieces))
+    ]
+    assert [c.origin.locate(Span(k, k + 1)).column for k in range(len(c.text))] == starts
+    assert_every_character_located(c.text, c.origin, kind == "basic")
+
+
+def test_crlf_files_give_the_same_positions():
+    lf = parse_derivation(EXAMPLE, "bn.toml")
+    crlf = parse_derivation(EXAMPLE.replace("\n", "\r\n"), "bn.toml")
+    assert crlf.problems == ()
+    assert [c.location for c in crlf.candidates] == [c.location for c in lf.candidates]
+    assert crlf.candidates[0].origin.offsets == lf.candidates[0].origin.offsets
+
+
+# --- The TOML basic-string trap --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "read_as"),
+    [
+        ("\\frac", "a form feed"),
+        ("\\tau", "a tab"),
+        ("\\beta", "a backspace"),
+        ("\\nabla", "a newline"),
+        ("\\right", "a carriage return"),
+    ],
+)
+@pytest.mark.parametrize("quotes", ['"', '"""'])
+def test_latex_in_double_quotes_is_rejected_at_the_backslash(command, read_as, quotes):
+    c = only_candidate(
+        f"""
+        [[candidate]]
+        name = "g"
+        latex = {quotes}x + {command}{{a}}{quotes}
+        """
+    )
+    assert c.problem is not None
+    assert read_as in c.problem.message
+    assert "single quotes" in c.problem.message
+    assert f"latex = '{command}" in c.problem.message
+    location = c.problem.location
+    assert (location.line, location.column, location.width) == (4, 13 + len(quotes), 2)
+    assert pointed_at(location) == command[:2]
+
+
+def test_trap_in_expr_names_the_expr_field():
+    c = only_candidate('[[candidate]]\nname = "g"\nexpr = "a \\t b"\n')
+    assert c.problem is not None
+    assert "a tab" in c.problem.message and "expr = '\\t...'" in c.problem.message
+
+
+def test_trap_in_one_candidate_leaves_the_others_checkable():
+    d = parse(
+        """
+        model = "batchnorm"
+        [[candidate]]
+        name = "bad"
+        latex = "\\frac{a}{b}"
+        [[candidate]]
+        name = "good"
+        latex = '\\frac{a}{b}'
+        """
+    )
+    assert [c.problem is None for c in d.candidates] == [False, True]
+    assert d.problems == ()
+
+
+def test_a_raw_tab_is_rejected_plainly():
+    c = only_candidate("[[candidate]]\nname = 'g'\nlatex = 'a\tb'\n")
+    assert c.problem is not None
+    assert c.problem.message.startswith("latex contains a tab")
+    assert "escape" not in c.problem.message
+    assert (c.problem.location.line, c.problem.location.column) == (4, 11)
+
+
+def test_raw_newlines_in_multi_line_strings_are_allowed():
+    c = only_candidate("[[candidate]]\nname = 'g'\nlatex = '''\na +\n  b'''\n")
+    assert (c.text, c.problem) == ("a +\n  b", None)
+
+
+def test_a_control_character_in_notation_is_a_file_problem():
+    d = parse(
+        """
+        model = "batchnorm"
+        [notation]
+        "\\beta" = "b"
+        y = "\\tau"
+        [[candidate]]
+        name = "g"
+        latex = 'x'
+        """
+    )
+    assert d.notation == ()
+    key_problem, value_problem = d.problems
+    assert "single quotes" in key_problem.message and key_problem.location.line == 3
+    assert "a tab" in value_problem.message
+    assert (value_problem.location.line, value_problem.location.column) == (4, 6)
+
+
+# --- TOML syntax errors ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["\\sqrt", "\\underline", "\\xi", "\\mathbf"])
+def test_invalid_escape_is_a_toml_error_with_the_single_quote_hint(command):
+    d = parse(f'model = "batchnorm"\n[[candidate]]\nname = "g"\nlatex = "a + {command}{{x}}"\n')
+    assert d.candidates == ()
+    (problem,) = d.problems
+    assert "single-quoted" in problem.message and f"'{command}...'" in problem.message
+    assert (problem.location.line, problem.location.column, problem.location.width) == (4, 14, 2)
+    assert problem.location.source == f'latex = "a + {command}{{x}}"'
+
+
+def test_other_toml_errors_are_located():
+    d = parse('model = "batchnorm"\n[[candidate]]\nname =\nlatex = "x"\n')
+    assert d.candidates == ()
+    (problem,) = d.problems
+    assert problem.message.startswith("invalid TOML: ")
+    assert " at line " not in problem.message
+    assert (problem.location.line, problem.location.source) == (3, "name =")
+
+
+def test_duplicate_keys_in_a_table_are_located():
+    (problem,) = parse('model = "m"\n[[candidate]]\nname = "a"\nname = "b"\n').problems
+    assert "already exists" in problem.message
+    assert problem.location.line == 4
+
+
+@given(st.text(alphabet="[]{}=\"'\\\n #.,abfx1é\t\r\x0c", max_size=60))
+def test_parsing_never_raises(text):
+    d = parse_derivation(text, "d.toml")
+    assert all(p.location is not None for p in d.problems)
+    for c in d.candidates:
+        c.origin.locate(Span(0, len(c.text)))
+
+
+# --- Validation ----------------------------------------------------------------------------------
+
+
+def test_unknown_top_level_key_suggests_the_accepted_one():
+    d = parse('model = "m"\ncandidates = 1\n[[candidate]]\nname = "a"\nlatex = "x"\n')
+    (problem,) = d.problems
+    assert 'unknown key "candidates"' in problem.message
+    assert '(did you mean "candidate"?)' in problem.message
+    assert "accepted keys: title, source, model, notation, candidate" in problem.message
+    assert (problem.location.line, problem.location.column, problem.location.width) == (2, 1, 10)
+
+
+def test_unknown_top_level_key_without_a_close_match_lists_the_accepted_keys():
+    (problem,) = parse('model = "m"\nzzz = 1\n[[candidate]]\nname = "a"\nlatex = "x"\n').problems
+    assert "did you mean" not in problem.message and "accepted keys" in problem.message
+
+
+def test_model_is_required():
+    d = parse('[[candidate]]\nname = "a"\nlatex = "x"\n')
+    assert (d.model, d.model_location) == ("", None)
+    assert messages(d) == [
+        'missing model: add model = "batchnorm" (a built-in model) or model = "path/to/model.toml"'
+    ]
+    assert len(d.candidates) == 1
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("model = 3", "model must be a string, not an integer"),
+        ("model = ['a']", "model must be a string, not an array"),
+        ('model = ""', "model is empty"),
+        ('model = "m"\ntitle = true', "title must be a string, not a boolean"),
+        ('model = "m"\nsource = 1.5', "source must be a string, not a float"),
+        ('model = "m"\nnotation = "x"', "notation must be a table, not a string"),
+        ('model = "m"\n[notation]\nx = 1', 'notation "x" must be a string, not an integer'),
+        ('model = "m"\n[notation]\nx = ""', 'notation "x" is empty'),
+    ],
+)
+def test_top_level_types_are_checked(line, expected):
+    d = parse(line + '\n[[candidate]]\nname = "a"\nlatex = "x"\n')
+    assert len(d.problems) == 1 and d.problems[0].message.startswith(expected), messages(d)
+    assert d.problems[0].location.line == line.count("\n") + 1
+    assert len(d.candidates) == 1
+
+
+def test_title_defaults_to_the_file_stem():
+    d = parse_derivation('model = "m"\n[[candidate]]\nname = "a"\nlatex = "x"\n', "x/bn_1.toml")
+    assert (d.title, d.source, d.notation) == ("bn_1", "", ())
+
+
+def test_notation_may_be_an_inline_table():
+    d = parse(
+        'model = "m"\nnotation = {x = "z", m = "N"}\n[[candidate]]\nname = "a"\nlatex = "x"\n'
+    )
+    assert [(n.key, n.value) for n in d.notation] == [("x", "z"), ("m", "N")]
+    assert [n.key_location.column for n in d.notation] == [13, 22]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['model = "m"\n', 'model = "m"\ncandidate = []\n', 'model = "m"\n[notation]\nx = "z"\n'],
+)
+def test_a_file_without_candidates_is_a_problem(text):
+    d = parse(text)
+    assert d.candidates == ()
+    assert messages(d) == [
+        'no candidates: add a [[candidate]] table with name = "..." '
+        "and latex = '...' (or expr = \"...\")"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('model = "m"\ncandidate = 3\n', "candidate must be an array of tables, not an integer"),
+        (
+            'model = "m"\n[candidate]\nname = "a"\n',
+            "candidate must be an array of tables, not a table",
+        ),
+        ('model = "m"\ncandidate = [1]\n', "candidate must be an array of tables, not an array"),
+    ],
+)
+def test_candidate_must_be_an_array_of_tables(text, expected):
+    d = parse(text)
+    assert d.candidates == ()
+    assert messages(d)[0].startswith(expected)
+    assert d.problems[0].location.line == 2
+
+
+def test_candidates_may_be_written_as_inline_tables():
+    d = parse('model = "m"\ncandidate = [{name = "a", latex = \'\\frac{1}{2}\'}]\n')
+    (c,) = d.candidates
+    assert (c.name, c.text, c.problem) == ("a", "\\frac{1}{2}", None)
+    assert (c.location.line, c.location.column) == (2, 14)
+    assert c.origin.locate(Span(0, 1)).column == 36
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected", "line"),
+    [
+        ("latex = 'x'", 'candidate #1 has no name: add name = "..."', 1),
+        ("name = ''\nlatex = 'x'", "name is empty", 2),
+        ("name = 3\nlatex = 'x'", "name must be a string, not an integer", 2),
+        ("name = 'a'", 'candidate "a" has no formula: add latex = \'...\' or expr = "..."', 1),
+        ("name = 'a'\nlatex = 'x'\nexpr = 'x'", "give either latex or expr, not both", 4),
+        ("name = 'a'\nlatex = 1", "latex must be a string, not an integer", 3),
+        ("name = 'a'\nexpr = {a = 1}", "expr must be a string, not a table", 3),
+        ("name = 'a'\nlatex = ''", "latex is empty", 3),
+        ("name = 'a'\nlatex = '  '", "latex is empty", 3),
+        ("name = 'a'\nlatex = 'x'\nwrt = 1", "wrt must be a string, not an integer", 4),
+        ("name = 'a'\nlatex = 'x'\nwrt = ''", "wrt is empty", 4),
+        ("name = 'a'\nlatex = 'x'\nexpect = 1", "expect must be a string, not an integer", 4),
+        (
+            "name = 'a'\nlatex = 'x'\nexpect = 'mach'",
+            'expect must be "match" or "diverge", not "mach" (did you mean "match"?)',
+            4,
+        ),
+        (
+            "name = 'a'\nlatex = 'x'\nexpect = 'Diverge'",
+            'expect must be "match" or "diverge", not "Diverge" (did you mean "diverge"?)',
+            4,
+        ),
+        ("name = 'a'\nlatex = 'x'\nnote = []", "note must be a string, not an array", 4),
+        (
+            "name = 'a'\nlatex = 'x'\nexpct = 'diverge'",
+            'unknown key "expct" in a candidate (did you mean "expect"?); '
+            "accepted keys: name, wrt, latex, expr, expect, note",
+            4,
+        ),
+        ("name = 'a'\nlatex = 'x'\n[candidate.more]", 'unknown key "more" in a candidate', 4),
+    ],
+)
+def test_candidate_fields_are_checked(fields, expected, line):
+    d = parse(f'model = "m"\n[[candidate]]\n{fields}\n[[candidate]]\nname = "ok"\nlatex = "y"\n')
+    assert d.problems == ()
+    bad, good = d.candidates
+    assert bad.problem is not None and bad.problem.message.startswith(expected), bad.problem
+    assert bad.problem.location.line == line + 1
+    assert (good.name, good.text, good.problem) == ("ok", "y", None)
+
+
+def test_a_mistyped_key_is_reported_before_what_it_leaves_missing():
+    c = only_candidate("[[candidate]]\nname = 1\nlatx = 'x'\n")
+    assert c.problem.message.startswith('unknown key "latx" in a candidate (did you mean "latex"?)')
+    assert c.name == "#1"
+
+
+def test_otherwise_the_first_problem_in_the_file_is_reported():
+    c = only_candidate("[[candidate]]\nexpect = 'mach'\nname = 1\nlatex = 'x'\n")
+    assert c.problem.message.startswith("expect must be")
+
+
+def test_unknown_key_is_located_at_the_key():
+    c = only_candidate("[[candidate]]\nname = 'a'\nlatex = 'x'\n  'exp ct' = 'match'\n")
+    location = c.problem.location
+    assert (location.line, location.column, pointed_at(location)) == (5, 3, "'exp ct'")
+
+
+def test_duplicate_names_are_reported_on_the_later_candidate():
+    d = parse(
+        """
+        model = "m"
+        [[candidate]]
+        name = "a"
+        latex = 'x'
+        [[candidate]]
+        name = "b"
+        latex = 'x'
+        [[candidate]]
+        name = "a"
+        latex = 'y'
+        """
+    )
+    first, second, third = d.candidates
+    assert first.problem is None and second.problem is None
+    assert third.problem.message.startswith('duplicate candidate name "a" (first used on line 2)')
+    assert (third.problem.location.line, third.problem.location.column) == (9, 8)
+
+
+def test_formulas_are_only_text():
+    c = only_candidate("[[candidate]]\nname = 'a'\nexpr = \"__import__('os').system('x')\"\n")
+    assert (c.text, c.problem) == ("__import__('os').system('x')", None)
+
+
+# --- Reading files -----------------------------------------------------------------------------
+
+
+def test_load_reads_the_file_and_leaves_it_alone(tmp_path):
+    path = tmp_path / "bn.toml"
+    path.write_text(EXAMPLE, encoding="utf-8")
+    d = load_derivation(path)
+    assert d == parse_derivation(EXAMPLE, str(path))
+    assert d.title == "Batch norm backward" and len(d.candidates) == 2
+    assert path.read_text(encoding="utf-8") == EXAMPLE
+
+
+def test_load_accepts_a_byte_order_mark(tmp_path):
+    path = tmp_path / "bn.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + EXAMPLE.encode())
+    assert load_derivation(path).problems == ()
+
+
+def unreadable(path) -> derivation.Derivation:
+    d = load_derivation(path)
+    assert (d.candidates, d.notation, d.model) == ((), (), "")
+    assert len(d.problems) == 1 and d.problems[0].location is not None
+    return d
+
+
+def test_missing_file(tmp_path):
+    (problem,) = unreadable(tmp_path / "nope.toml").problems
+    assert problem.message == (
+        "cannot read derivation: no such file; give the path of a derivation TOML file"
+    )
+    assert problem.location == Location(str(tmp_path / "nope.toml"), 1, 1)
+
+
+def test_directory(tmp_path):
+    (problem,) = unreadable(tmp_path).problems
+    assert "is a directory; give the path of a derivation TOML file" in problem.message
+
+
+def test_not_utf8(tmp_path):
+    path = tmp_path / "latin1.toml"
+    path.write_bytes('model = "m"\ntitle = "é sûr"\n'.encode("latin-1"))
+    (problem,) = unreadable(path).problems
+    assert (
+        "byte 0xe9 is not UTF-8" in problem.message and "save the file as UTF-8" in problem.message
+    )
+    assert (problem.location.line, problem.location.column) == (2, 10)
+
+
+def test_oversized_file(tmp_path):
+    path = tmp_path / "big.toml"
+    path.write_bytes(b"#" * (MAX_FILE_BYTES + 1))
+    (problem,) = unreadable(path).problems
+    assert f"larger than {MAX_FILE_BYTES:,} bytes" in problem.message
+
+
+def test_a_file_at_the_size_limit_is_read(tmp_path):
+    path = tmp_path / "edge.toml"
+    text = 'model = "m"\n[[candidate]]\nname = "a"\nlatex = "x"\n'
+    path.write_text(text + "#" * (MAX_FILE_BYTES - len(text)))
+    assert load_derivation(path).problems == ()
+
+
+# --- Command-line candidates ---------------------------------------------------------------------
+
+
+def test_inline_candidate_maps_offsets_to_columns_on_line_one():
+    c = inline_candidate("\\frac{a}{b}", "latex", "z", name="mine")
+    assert (c.path, c.name, c.wrt, c.syntax, c.text) == (
+        "<command line>",
+        "mine",
+        "z",
+        "latex",
+        "\\frac{a}{b}",
+    )
+    assert (c.expect, c.note, c.problem) == ("match", "", None)
+    assert c.location == Location("<command line>", 1, 1, "\\frac{a}{b}", 11)
+    assert c.origin.locate(Span(6, 7)) == Location("<command line>", 1, 7, "\\frac{a}{b}", 1)
+    assert c.origin.locate(Span(11, 11)).column == 12
+
+
+def test_inline_candidate_stays_on_line_one_across_newlines():
+    c = inline_candidate("a +\n b", "ascii", None)
+    assert (c.name, c.problem) == ("<command line>", None)
+    assert c.origin.locate(Span(5, 6)) == Location("<command line>", 1, 6, "a +  b", 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "wrt", "expected"),
+    [
+        ("  ", "z", "--expr is empty"),
+        ("a\x0cb", "z", "--expr contains a form feed"),
+        ("a", " ", "--wrt is empty"),
+    ],
+)
+def test_inline_candidate_problems(text, wrt, expected):
+    c = inline_candidate(text, "ascii", wrt)
+    assert c.problem is not None and c.problem.message.startswith(expected)
+    assert c.problem.location.line == 1
