@@ -2,15 +2,16 @@
 
 The grammars are data (grammar/latex.lark, grammar/ascii.lark). Here each grammar rule
 has one transformer method, run by the LALR parser as it reduces, so no parse tree is
-built and nothing recurses however deep the formula. Bad input never raises: lark's
-exceptions and our own rejections become a Problem that points at the offending text.
+built and nothing recurses however deep the formula. Bad input never raises: our own
+rejections, and lark's exceptions (explained in bnverify.syntax_errors), become a Problem
+that points at the offending text.
 The text is untrusted: nothing here evaluates it, and numbers become exact Fractions.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import cache
@@ -18,10 +19,11 @@ from pathlib import Path
 from typing import Literal
 
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
-from lark.lexer import PatternStr
+from lark.exceptions import UnexpectedInput
 
+from bnverify import syntax_errors
 from bnverify.problem import Problem
+from bnverify.syntax_errors import BRACKET_PAIRS
 from bnverify.tree import OPERATORS, Apply, Equation, Expr, Formula, IndexedSum, Num, Span, Sym
 from bnverify.tree import depth as tree_depth
 
@@ -43,15 +45,6 @@ ONES_FONTS = frozenset({"\\mathbf", "\\mathbb"})
 
 _GRAMMARS = Path(__file__).parent / "grammar"
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\^\d+)?")
-_BRACKET_PAIRS = {"(": ")", "[": "]", "{": "}"}
-# Regex terminals have no literal text to quote in "expected ..." messages.
-_TERMINAL_WORDS = {
-    "$END": "the end of the formula",
-    "OPEN": "an opening bracket",
-    "CLOSE": "a closing bracket",
-    "CMD": "a command",
-    "NTH_ROOT": "\\sqrt",
-}
 
 
 class _Reject(Exception):
@@ -111,11 +104,32 @@ def _fraction(token: Token) -> Fraction:
     return Fraction(str(token))
 
 
-def _product(left: Expr, right: Expr, span: Span) -> Expr:
-    """`left right`; a transposed left operand makes it a dot product (a^T b)."""
-    if isinstance(left, Apply) and left.op == "transpose":
-        return Apply("dot", (left.args[0], right), span)
-    return Apply("mul", (left, right), span)
+def _product(op: str, left: Expr, right: Expr) -> Expr:
+    """`left right` as op ("mul" or "dot"), a transposed last factor of left binding first.
+
+    In a product chain a^T binds to the factor after it before the chain folds left to
+    right: 1 1^T g = 1 (1^T g), c a^T b = c (a^T b), and a^T b c = (a^T b) c.
+    """
+    path, last = [], left
+    while isinstance(last, Apply) and _ends_with_a_factor(last):
+        path.append(last)
+        last = last.args[-1]
+    if not (isinstance(last, Apply) and last.op == "transpose"):
+        return Apply(op, (left, right), _span(left, right))
+    bound: Expr = Apply("dot", (last.args[0], right), _span(last, right))
+    for node in reversed(path):  # a loop: -----a^T b nests as deep as it is long
+        bound = Apply(node.op, (*node.args[:-1], bound), _span(node, right))
+    return bound
+
+
+def _ends_with_a_factor(node: Apply) -> bool:
+    """Whether node's last operand may bind to a factor written after node."""
+    # Products are associative and signs commute with them, so brackets do not matter:
+    # (1 1^T) g = 1 (1^T g). A quotient binds only as written, a / b^T c = a / (b^T c);
+    # a bracketed one or a \frac (a span wider than its operands) is closed.
+    if node.op in ("mul", "neg"):
+        return True
+    return node.op == "div" and node.span == _span(node.args[0], node.args[1])
 
 
 def _atom_key(expr: Expr) -> tuple[str, str | None] | None:
@@ -224,15 +238,14 @@ class _Arithmetic(Transformer):
         return Apply("sub", (left, right), _span(left, right))
 
     def mul(self, left: Expr, *rest: Token | Expr) -> Expr:
-        return _product(left, rest[-1], _span(left, rest[-1]))
+        return _product("mul", left, rest[-1])
 
     def div(self, left: Expr, _op: Token, right: Expr) -> Apply:
         return Apply("div", (left, right), _span(left, right))
 
-    def matmul(self, left: Expr, _op: Token, right: Expr) -> Apply:
+    def matmul(self, left: Expr, _op: Token, right: Expr) -> Expr:
         # a^T @ b and a @ b both mean the dot product of a and b.
-        transposed = isinstance(left, Apply) and left.op == "transpose"
-        return Apply("dot", (left.args[0] if transposed else left, right), _span(left, right))
+        return _product("dot", left, right)
 
     def neg(self, op: Token, arg: Expr) -> Apply:
         return Apply("neg", (arg,), _span(op, arg))
@@ -242,7 +255,7 @@ class _Arithmetic(Transformer):
 
     def group(self, open_: Token, inner: Expr, close: Token) -> Expr:
         # The tokens may carry \left / \right; the bracket is their last character.
-        if _BRACKET_PAIRS[open_[-1]] != close[-1]:
+        if BRACKET_PAIRS[open_[-1]] != close[-1]:
             message = f"'{open_}' at column {open_.start_pos + 1} is closed by '{close}'"
             raise _Reject(_span(close, close), message)
         return replace(inner, span=_span(open_, close))
@@ -294,7 +307,8 @@ class _LatexTree(_Arithmetic):
         return Num(Fraction(int(token)), _span(token, token))
 
     def unknown_command(self, token: Token) -> Expr:
-        raise _Reject(_span(token, token), _command_message(str(token)))
+        message = syntax_errors.command_message(str(token), _parser("latex"))
+        raise _Reject(_span(token, token), message)
 
     def brace(self, open_: Token, inner: Expr, close: Token) -> Expr:
         return replace(inner, span=_span(open_, close))
@@ -400,126 +414,10 @@ def _parser(syntax: Syntax) -> Lark:
     )
 
 
-@cache
-def _latex_commands() -> tuple[frozenset[str], frozenset[str]]:
-    """(letters, others): every \\word that appears in a terminal of the LaTeX grammar."""
-    parser = _parser("latex")
-    words = {
-        terminal.name: {
-            "\\" + w for w in re.findall(r"\\\\([A-Za-z]+)", terminal.pattern.to_regexp())
-        }
-        for terminal in parser.terminals
-    }
-    letter_terminals = {
-        s.name for r in parser.rules if r.origin.name == "letter_command" for s in r.expansion
-    }
-    letters = frozenset().union(*(words[name] for name in letter_terminals))
-    return letters, frozenset().union(*words.values()) - letters
-
-
-def latex_letters() -> frozenset[str]:
-    """The letters the LaTeX syntax knows as commands, without the backslash (gamma, ell)."""
-    return frozenset(command[1:] for command in _latex_commands()[0])
-
-
-def _command_message(command: str) -> str:
-    letters, others = _latex_commands()
-    if command in letters | others:
-        return f"{command} cannot be used here"
-    listed = ", ".join(sorted(others, key=lambda c: (c.lower(), c)))
-    greek = ", ".join(sorted(letters, key=lambda c: (c.lower(), c)))
-    return f"unknown command {command}; accepted commands are {listed}, and the letters {greek}"
-
-
-def _open_brackets(text: str, end: int) -> list[int]:
-    """Offsets of the brackets opened before `end` and not closed before it."""
-    stack: list[int] = []
-    for offset, char in enumerate(text[:end]):
-        if char in _BRACKET_PAIRS:
-            stack.append(offset)
-        elif char in _BRACKET_PAIRS.values() and stack:
-            stack.pop()
-    return stack
-
-
-def _too_deep(text: str) -> Problem | None:
-    if sum(map(text.count, _BRACKET_PAIRS)) <= MAX_NESTING:  # the common case, fast
-        return None
-    level = 0
-    for offset, char in enumerate(text):
-        level += (char in _BRACKET_PAIRS) - (char in _BRACKET_PAIRS.values())
-        if level > MAX_NESTING:
-            return Problem(
-                f"formula nested deeper than {MAX_NESTING} levels", Span(offset, offset + 1)
-            )
-    return None
-
-
-def _expected(expected: Collection[str], parser: Lark) -> str:
-    names = set(expected)
-    if "LBRACE" in names and "OPEN" not in names:  # a LaTeX command's argument
-        return "an argument in braces, such as {x}"
-    if names & {"NUMBER", "NAME", "LETTER"}:
-        return "an operand"
-    if "PLUS" in names:
-        return "an operator"
-    words = set()
-    for name in names:
-        pattern = None if name in _TERMINAL_WORDS else parser.get_terminal(name).pattern
-        words.add(
-            f"'{pattern.value}'"
-            if isinstance(pattern, PatternStr)
-            else _TERMINAL_WORDS.get(name, name)
-        )
-    return " or ".join(sorted(words))
-
-
-def _unexpected(text: str, error: UnexpectedInput, syntax: Syntax) -> Problem:
-    """A lark error as a Problem that says what was found and what would be accepted."""
-    parser = _parser(syntax)
-    if isinstance(error, UnexpectedToken) and error.token.type != "$END":
-        found, start = str(error.token), error.token.start_pos
-        if error.token.type == "CMD":
-            return Problem(_command_message(found), Span(start, error.token.end_pos))
-    elif isinstance(error, UnexpectedCharacters):
-        found, start = text[error.pos_in_stream], error.pos_in_stream
-        if found == "\\" and syntax == "latex" and start + 1 < len(text):
-            return Problem(_command_message(text[start : start + 2]), Span(start, start + 2))
-    else:  # the end of the formula came too early
-        still_open = _open_brackets(text, len(text))
-        if still_open:
-            at = still_open[-1]
-            message = (
-                f"unexpected end of formula: a '{text[at]}' opened at column {at + 1} is not closed"
-            )
-            return Problem(message, Span(at, at + 1))
-        expected = _expected(error.expected, parser)
-        return Problem(
-            f"unexpected end of formula: expected {expected}", Span(len(text), len(text))
-        )
-    span = Span(start, start + len(found))
-    allowed = error.expected if isinstance(error, UnexpectedToken) else error.allowed
-    message = f"unexpected '{found}': expected {_expected(allowed, parser)}"
-    if found in ".," and not text[start + 1 :].strip():
-        message = f"unexpected '{found}' after the formula: remove it, it is not part of a formula"
-    elif found in _BRACKET_PAIRS.values() and not _open_brackets(text, start):
-        message = f"unexpected '{found}': no bracket is open"
-    elif found == "=" and not _open_brackets(text, start):
-        message = "unexpected '=': a formula has at most one '='"
-    elif not found.isascii():
-        spelled = "\\sigma" if syntax == "latex" else "sigma"
-        message += f" (spell Greek letters and symbols in ASCII, such as {spelled})"
-    elif syntax == "ascii" and "STAR" in allowed and (found[0].isalnum() or found in "(."):
-        message += " (multiplication needs *)"  # STAR is expected only after an operand
-    elif syntax == "ascii" and found == "\\":
-        message += " (LaTeX commands need the LaTeX syntax)"
-    return Problem(message, span)
-
-
 def _parse(text: str, syntax: Syntax) -> Formula | Problem:
     if not text.strip():
         return Problem("empty formula: write an expression such as x - \\mu_B", Span(0, len(text)))
-    deep = _too_deep(text)
+    deep = syntax_errors.too_deep(text, MAX_NESTING)
     if deep is not None:
         return deep
     try:
@@ -527,13 +425,18 @@ def _parse(text: str, syntax: Syntax) -> Formula | Problem:
     except _Reject as reject:
         return reject.problem(text)
     except UnexpectedInput as error:
-        return _unexpected(text, error, syntax)
+        return syntax_errors.unexpected(text, error, syntax, _parser(syntax))
     # A tree of depth d needs at least d characters, so short formulas skip the walk.
     sides = (formula.lhs, formula.rhs) if isinstance(formula, Equation) else (formula,)
     if len(text) > MAX_NESTING and max(map(tree_depth, sides)) > MAX_NESTING:
         message = f"formula nested deeper than {MAX_NESTING} levels of operations"
         return Problem(message, Span(0, len(text)))
     return formula
+
+
+def latex_letters() -> frozenset[str]:
+    """The letters the LaTeX syntax knows as commands, without the backslash (gamma, ell)."""
+    return syntax_errors.latex_letters(_parser("latex"))
 
 
 def parse(text: str, syntax: Syntax) -> Formula | Problem:

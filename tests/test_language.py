@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from bnverify.language import (
     MAX_NESTING,
+    latex_letters,
     name_key,
     parse,
     parse_ascii,
@@ -113,6 +114,13 @@ ASCII_CASES = [
     ("a^T @ b", dot(S("a"), S("b"))),
     ("a**T @ b", dot(S("a"), S("b"))),
     ("a^T", op("transpose", S("a"))),
+    ("ones * ones^T @ g_y", mul(S("ones"), dot(S("ones"), S("g_y")))),
+    ("ones * ones^T * g_y", mul(S("ones"), dot(S("ones"), S("g_y")))),
+    ("c * a^T @ b", mul(S("c"), dot(S("a"), S("b")))),
+    ("a^T @ b * c", mul(dot(S("a"), S("b")), S("c"))),
+    ("-a^T @ b", neg(dot(S("a"), S("b")))),
+    ("x / ones^T @ ones", div(S("x"), dot(S("ones"), S("ones")))),
+    ("a * b^T", mul(S("a"), op("transpose", S("b")))),
     ("T + x^T", add(S("T"), op("transpose", S("x")))),
     ("x^Tau", pow_(S("x"), S("Tau"))),
     ("x^(T)", pow_(S("x"), S("T"))),
@@ -222,6 +230,30 @@ LATEX_CASES = [
     (r"\hat{z}^T g_y", dot(S("zhat"), S("g_y"))),
     (r"\mathbf{1}^T g_y", dot(op("ones"), S("g_y"))),
     ("a^T b c", mul(dot(S("a"), S("b")), S("c"))),
+    # A transposed factor binds to the next factor before the chain folds left to right.
+    ("c a^T b", mul(S("c"), dot(S("a"), S("b")))),
+    (r"\mathbf{1}\mathbf{1}^T g_y", mul(op("ones"), dot(op("ones"), S("g_y")))),
+    (r"\mathbf{1} \mathbf{1}^T g_y", mul(op("ones"), dot(op("ones"), S("g_y")))),
+    (r"\hat{z}\hat{z}^T g_y", mul(S("zhat"), dot(S("zhat"), S("g_y")))),
+    (
+        r"\frac{1}{N} \hat{z}\hat{z}^T g_y",
+        mul(mul(div(N(1), S("N")), S("zhat")), dot(S("zhat"), S("g_y"))),
+    ),
+    (r"\mathbf{1} \cdot \mathbf{1}^T \cdot g_y", mul(op("ones"), dot(op("ones"), S("g_y")))),
+    (r"\mathbf{1} * \mathbf{1}^T * g_y", mul(op("ones"), dot(op("ones"), S("g_y")))),
+    (r"\mathbf{1} \mathbf{1}^T @ g_y", mul(op("ones"), dot(op("ones"), S("g_y")))),
+    (r"\mathbf{1}\mathbf{1}^\top g_y", mul(op("ones"), dot(op("ones"), S("g_y")))),
+    ("a b^T c d", mul(mul(S("a"), dot(S("b"), S("c"))), S("d"))),
+    # Products are associative and a sign commutes with them, so these bind as well.
+    (r"(\mathbf{1}\mathbf{1}^T) g_y", mul(op("ones"), dot(op("ones"), S("g_y")))),
+    (r"-\mathbf{1}^T g_y", neg(dot(op("ones"), S("g_y")))),
+    (r"a \cdot -b^T c", mul(S("a"), neg(dot(S("b"), S("c"))))),
+    ("a / b^T c", div(S("a"), dot(S("b"), S("c")))),
+    # A transpose with nothing after it, or closed in a quotient, is left for resolution.
+    (r"\mathbf{1}\mathbf{1}^T", mul(op("ones"), op("transpose", op("ones")))),
+    ("(a / b^T) c", mul(div(S("a"), op("transpose", S("b"))), S("c"))),
+    (r"\frac{a}{b^T} c", mul(div(S("a"), op("transpose", S("b"))), S("c"))),
+    ("a^T b^T c", mul(dot(S("a"), op("transpose", S("b"))), S("c"))),
     (r"\sum_i x_i", bare_sum(S("x", "i"))),
     (r"\sum_{i} x_i", bare_sum(S("x", "i"))),
     (r"\sum_{i=1}^{m} x_i", isum(S("x", "i"))),
@@ -285,6 +317,51 @@ def test_latex_and_ascii_give_equal_trees(latex, ascii):
     if latex == r"\mathbf{1}^T g_y":  # ASCII has no vector of ones: `ones` is a name
         expected = dot(op("ones"), S("g_y"))
     assert parse_latex(latex) == expected
+
+
+def test_batch_norm_vector_form_with_outer_products():
+    text = (
+        r"g_z = \frac{\gamma}{\sqrt{\sigma_B^2 + \epsilon}} \left( g_y - \frac{1}{N} "
+        r"\mathbf{1} \mathbf{1}^T g_y - \frac{1}{N} \hat{z} \hat{z}^T g_y \right)"
+    )
+    one_over_n = div(N(1), S("N"))
+    ones_term = mul(mul(one_over_n, op("ones")), dot(op("ones"), S("g_y")))
+    zhat_term = mul(mul(one_over_n, S("zhat")), dot(S("zhat"), S("g_y")))
+    expected = Equation(
+        S("g_z"),
+        mul(div(S("gamma"), sqrt(VAR_EPS)), sub(sub(S("g_y"), ones_term), zhat_term)),
+    )
+    assert parse_latex(text) == expected
+
+
+def _bind_then_fold(factors):
+    """The reference reading of a chain: each a^T takes the next factor, then fold left."""
+    bound, rest = [], list(factors)
+    while rest:
+        factor = rest.pop(0)
+        if isinstance(factor, Apply) and factor.op == "transpose" and rest:
+            factor = dot(factor.args[0], rest.pop(0))
+        bound.append(factor)
+    return reduce(mul, bound)
+
+
+CHAIN_FACTORS = st.lists(
+    st.tuples(st.sampled_from("abcxyz"), st.booleans()), min_size=1, max_size=8
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    CHAIN_FACTORS,
+    st.sampled_from([("latex", " "), ("latex", r" \cdot "), ("latex", " * "), ("ascii", " * ")]),
+)
+def test_a_transposed_factor_binds_to_the_next_one_first(factors, spelling):
+    syntax, times = spelling
+    text = times.join(name + "^T" * transposed for name, transposed in factors)
+    trees = [op("transpose", S(n)) if transposed else S(n) for n, transposed in factors]
+    parsed = parse(text, syntax)
+    assert parsed == _bind_then_fold(trees)
+    assert _spans_are_inside(text, parsed)
 
 
 def test_mean_of_batch():
@@ -390,6 +467,14 @@ def test_spans_in_ascii_and_equations():
     assert _text_of(text, tree.lhs) == "g_z"
     assert _text_of(text, tree.rhs.args[0]) == "(a + b)"
     assert tree.rhs.args[1].span == Span(16, 17)
+
+
+def test_a_bound_transpose_spans_its_two_factors():
+    text = r"\frac{1}{N} \hat{z} \hat{z}^T g_y"
+    tree = parse_latex(text)
+    assert _text_of(text, tree) == text
+    assert _text_of(text, tree.args[1]) == r"\hat{z}^T g_y"
+    assert _text_of(text, tree.args[1].args[0]) == r"\hat{z}"
 
 
 def test_derivative_span_is_the_whole_fraction():
@@ -596,6 +681,14 @@ def test_long_chains_are_a_problem_not_a_recursion_error(syntax, text):
     assert "nested deeper than" in problem.message
 
 
+def test_latex_letters_are_the_grammar_letter_commands():
+    letters = latex_letters()
+    assert {"gamma", "varepsilon", "ell", "Sigma"} <= letters
+    assert not letters & {"frac", "sqrt", "sum", "hat", "mathbf"}
+    for letter in letters:
+        assert parse_latex("\\" + letter) == S(letter)
+
+
 # --- name keys -------------------------------------------------------------------------
 
 NAME_KEYS = [
@@ -637,7 +730,10 @@ def test_name_key_agrees_with_the_parser():
 
 # --- round trips through test-local printers -------------------------------------------
 
-IDENTIFIERS = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,4}", fullmatch=True)
+# After ^ a lone T is the transpose, so x ^ T cannot be a power of a name T.
+IDENTIFIERS = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,4}", fullmatch=True).filter(
+    lambda name: name != "T"
+)
 DECIMALS = st.decimals(
     min_value=0, max_value=10**6, places=3, allow_nan=False, allow_infinity=False
 )
