@@ -7,6 +7,7 @@ inputs, with r standing for the model's square root.
 
 from __future__ import annotations
 
+import numpy as np
 import sympy as sp
 
 from bnverify import printing
@@ -14,6 +15,7 @@ from bnverify.build import gradient_name
 from bnverify.model import Model
 from bnverify.notation import Names, wrt_name
 from bnverify.problem import Problem
+from bnverify.sampling import square_base
 from bnverify.symbolic import ROOT, instance
 from bnverify.truth import truth_of
 
@@ -43,14 +45,17 @@ def derive(
 def _at_batch_size(model: Model, name: str, n: int, as_latex: bool) -> list[str]:
     truth = truth_of(model)
     inst = instance(model, truth.gradients, n)
-    values = inst.point[gradient_name(name)]
-    out = [f"at N = {n}:"]
-    for i, value in enumerate(values.reshape(-1)):
-        expr = sp.factor(value.as_expr())
-        label = f"{gradient_name(name)}[{i + 1}]" if values.size > 1 else gradient_name(name)
-        out.append(f"  {label} = {sp.latex(expr) if as_latex else printing.ascii(expr)}")
+    values = np.asarray(inst.point[gradient_name(name)]).reshape(-1)
+    restore = {}
     if model.square:
-        out.append(
-            f"  where {ROOT} = sqrt({printing.ascii(truth.algebra.convert(model.square.expr))})"
-        )
+        # The symbolic layer works with r = sqrt(var + eps); state the result in eps.
+        base = inst.component(square_base(model, inst.point)).as_expr()
+        solved = sp.Symbol(model.square.solve, positive=True)
+        restore = {sp.Symbol(ROOT): sp.sqrt(sp.factor(base) + solved)}
+    out = [f"at N = {n}:"]
+    for i, value in enumerate(values):
+        expr = sp.factor(sp.together(value.as_expr().subs(restore)))
+        label = f"{gradient_name(name)}[{i + 1}]" if values.size > 1 else gradient_name(name)
+        text = printing.concrete_latex(expr, model) if as_latex else printing.ascii(expr)
+        out.append(f"  {label} = {text}")
     return out

@@ -20,15 +20,16 @@ import numpy as np
 
 from bnverify import arithmetic
 from bnverify.arithmetic import INTERVAL, Inexact, Undefined
-from bnverify.build import gradient_name
+from bnverify.build import gradient_name, gradient_of
 from bnverify.evaluate import Point, evaluate
 from bnverify.sampling import exact_point, float_point
 from bnverify.settings import Settings
 from bnverify.symbolic import compare
-from bnverify.tree import Expr
+from bnverify.tree import Expr, names
 from bnverify.truth import Truth
 
 EQUAL, DIFFERENT, UNAVAILABLE = "equal", "different", "unavailable"
+FAILED = "failed"  # the truth itself could not be confirmed: a bug, never a verdict
 
 
 @dataclass(frozen=True)
@@ -55,16 +56,48 @@ def rng_for(seed: int, *labels: object) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(label)])
 
 
+def truth_layer(truth: Truth, expr: Expr, wrt: str, settings: Settings) -> Layer:
+    """SymPy's proof of every engine gradient the comparison relies on, N = 1..max."""
+    top = settings.max_symbolic_batch
+    names = gradients_used(truth, expr, wrt)
+    listed = ", ".join(gradient_name(n) for n in names)
+    if top < 1:
+        return Layer("truth", UNAVAILABLE, f"{listed} not proved (--max-symbolic-batch 0)")
+    for name in names:
+        for proof in truth.proof(name, top):
+            if proof.outcome == DIFFERENT:
+                return Layer(
+                    "truth",
+                    FAILED,
+                    f"the engine's {gradient_name(name)} disagrees with SymPy's direct "
+                    f"differentiation at N = {proof.n}: this is a bug in bnverify",
+                )
+            if proof.outcome == UNAVAILABLE:
+                return Layer("truth", UNAVAILABLE, f"{gradient_name(name)}: {proof.reason}")
+    return Layer(
+        "truth",
+        EQUAL,
+        f"the engine's {listed} {'equals' if len(names) == 1 else 'equal'} SymPy's direct "
+        f"differentiation of L at N = 1..{top}",
+    )
+
+
+def gradients_used(truth: Truth, expr: Expr, wrt: str) -> list[str]:
+    """wrt, then every other gradient the candidate refers to (but the given upstream one)."""
+    upstream = truth.model.upstream
+    used = sorted(
+        target
+        for name in names(expr)
+        if name != upstream and (target := gradient_of(name)) is not None
+    )
+    return [wrt, *(n for n in used if n != wrt)]
+
+
 def symbolic_layer(truth: Truth, expr: Expr, wrt: str, settings: Settings) -> Layer:
     """SymPy's proof, for N = 1..max: equal for all inputs, or different at some N."""
     top = settings.max_symbolic_batch
     if top < 1:
         return Layer("symbolic", UNAVAILABLE, "skipped (--max-symbolic-batch 0)")
-    proved = [c for c in truth.proof(wrt, top) if c.outcome != EQUAL]
-    if proved:
-        return Layer(
-            "symbolic", UNAVAILABLE, f"the engine's g_{wrt} could not be proved: {proved[0]}"
-        )
     for n in range(1, top + 1):
         result = compare(truth.model, truth.gradients, n, expr, wrt)
         if result.outcome == DIFFERENT:

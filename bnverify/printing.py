@@ -64,6 +64,20 @@ def latex(expr: sp.Expr, model: Model, algebra: Algebra) -> str:
     return ElementLatexPrinter(latex_names(model), algebra.batch).doprint(expr)
 
 
+def concrete_latex(expr: sp.Expr, model: Model) -> str:
+    """LaTeX of a formula at a fixed batch size, whose symbols are z_1, g_y_2, gamma, eps."""
+    names = latex_names(model)
+    symbol_names = {}
+    for symbol in expr.free_symbols:
+        base, _, index = symbol.name.rpartition("_")
+        if base in model.shape_of and index.isdigit():
+            spelled = names.get(base) or latex_name(base)
+            symbol_names[symbol] = _with_index(spelled, index)
+        else:
+            symbol_names[symbol] = names.get(symbol.name) or latex_name(symbol.name)
+    return sp.latex(expr, symbol_names=symbol_names)
+
+
 def latex_names(model: Model) -> dict[str, str]:
     """Model name -> its first LaTeX spelling in the model's notation table."""
     out: dict[str, str] = {}

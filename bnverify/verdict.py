@@ -15,7 +15,7 @@ from typing import Literal
 from bnverify import diagnosis, evidence
 from bnverify.derivation import Candidate
 from bnverify.diagnosis import Counterexample, Residual
-from bnverify.evidence import DIFFERENT, EQUAL, FloatError, Layer
+from bnverify.evidence import DIFFERENT, EQUAL, FAILED, FloatError, Layer
 from bnverify.notation import Resolved
 from bnverify.problem import Problem
 from bnverify.settings import Settings
@@ -54,10 +54,21 @@ def error(candidate: Candidate, problem: Problem) -> Verdict:
 def judge(candidate: Candidate, resolved: Resolved, truth: Truth, settings: Settings) -> Verdict:
     """Compare a resolved candidate with the truth, layer by layer, and diagnose."""
     expr, wrt = resolved.expr, resolved.wrt
+    proof = evidence.truth_layer(truth, expr, wrt, settings)
+    if proof.outcome == FAILED:
+        return Verdict(
+            candidate,
+            "error",
+            proof.detail,
+            wrt=wrt,
+            evidence=(proof,),
+            problem=Problem(proof.detail),
+        )
     shape = diagnosis.shape_finding(truth, expr, resolved.shape, wrt, settings)
     if shape is not None:
-        return _diverge_on_shape(candidate, resolved, truth, settings, shape)
+        return _diverge_on_shape(candidate, resolved, truth, settings, shape, proof)
     layers = (
+        proof,
         evidence.symbolic_layer(truth, expr, wrt, settings),
         evidence.exact_layer(truth, expr, wrt, settings),
     )
@@ -75,7 +86,7 @@ def judge(candidate: Candidate, resolved: Resolved, truth: Truth, settings: Sett
             counterexample=diagnosis.counterexample(truth, expr, wrt, settings),
             float_errors=errors,
         )
-    if not any(layer.outcome == EQUAL for layer in layers):
+    if not any(layer.outcome == EQUAL for layer in layers[1:]):
         problem = Problem("no layer of evidence could evaluate this candidate")
         return Verdict(
             candidate, "error", problem.message, wrt=wrt, evidence=layers, problem=problem
@@ -91,6 +102,7 @@ def _diverge_on_shape(
     truth: Truth,
     settings: Settings,
     shape: diagnosis.ShapeFinding,
+    proof: Layer,
 ) -> Verdict:
     expr, wrt = resolved.expr, resolved.wrt
     layer = Layer("shape", DIFFERENT, shape.message)
@@ -99,7 +111,7 @@ def _diverge_on_shape(
         "diverge",
         shape.message,
         wrt=wrt,
-        evidence=(layer,),
+        evidence=(proof, layer),
         shape_fix=shape.fix,
         conditions=diagnosis.conditions(truth, expr, wrt, settings),
         counterexample=diagnosis.counterexample(truth, expr, wrt, settings),
@@ -112,4 +124,6 @@ def _divergence_message(layers: tuple[Layer, ...]) -> str:
 
 
 def _match_message(layers: tuple[Layer, ...]) -> str:
-    return "; ".join(layer.detail for layer in layers if layer.outcome == EQUAL)
+    return "; ".join(
+        layer.detail for layer in layers if layer.outcome == EQUAL and layer.name != "truth"
+    )

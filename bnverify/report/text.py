@@ -69,9 +69,17 @@ def _table(verdicts: Sequence[Verdict]) -> Table:
             escape(v.wrt or c.wrt or "?"),
             Text(v.kind, style=STYLE[v.kind]),
             c.expect,
-            Text("ok", style="green") if v.ok else Text("UNEXPECTED", style="bold red"),
+            _outcome(v),
         )
     return table
+
+
+def _outcome(v: Verdict) -> Text:
+    if v.ok:
+        return Text("ok", style="green")
+    if v.kind == "error":
+        return Text("NOT CHECKED", style=STYLE["error"])
+    return Text("UNEXPECTED", style="bold red")
 
 
 def _details(v: Verdict) -> Group:
@@ -126,11 +134,21 @@ def _cell(values: tuple[str, ...], i: int) -> str:
 def summary(results: Sequence[FileResult], problems: Sequence[Problem] = ()) -> str:
     """One line: how many candidates, by verdict, and whether all were as expected."""
     verdicts = [v for r in results for v in r.verdicts]
-    counts = {kind: sum(v.kind == kind for v in verdicts) for kind in STYLE}
-    unexpected = sum(not v.ok for v in verdicts)
+    counts = ", ".join(f"{sum(v.kind == kind for v in verdicts)} {kind}" for kind in STYLE)
+    unexpected = sum(not v.ok and v.kind != "error" for v in verdicts)
+    unchecked = sum(v.kind == "error" for v in verdicts)
     file_problems = len(problems) + sum(len(r.problems) for r in results)
-    parts = [f"{len(verdicts)} candidates: " + ", ".join(f"{n} {k}" for k, n in counts.items())]
-    parts.append("all as expected" if not unexpected else f"{unexpected} not as expected")
+    parts = [f"{_count(len(verdicts), 'candidate')}: {counts}"]
+    if not unexpected and not unchecked and not file_problems:
+        parts.append("all as expected")
+    if unexpected:
+        parts.append(f"{unexpected} not as expected")
+    if unchecked:
+        parts.append(f"{unchecked} could not be checked")
     if file_problems:
-        parts.append(f"{file_problems} file problems")
+        parts.append(f"{_count(file_problems, 'problem')} with the input")
     return "\n" + "; ".join(parts)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -1,0 +1,38 @@
+"""Shared fixtures: the built-in Batch Norm model and its truth."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from bnverify.language import parse
+from bnverify.model import Model, load_model
+from bnverify.notation import Names, resolve
+from bnverify.problem import Problem
+from bnverify.tree import Expr
+from bnverify.truth import Truth, truth_of
+
+
+@pytest.fixture(scope="session")
+def model() -> Model:
+    loaded = load_model("batchnorm")
+    assert isinstance(loaded, Model), loaded
+    return loaded
+
+
+@pytest.fixture(scope="session")
+def truth(model: Model) -> Truth:
+    return truth_of(model)
+
+
+@pytest.fixture(scope="session")
+def formula(model: Model) -> Callable[..., Expr]:
+    """Resolve a formula in the model's names (fails loudly on a problem)."""
+
+    def resolved(text: str, syntax: str = "ascii", wrt: str = "z") -> Expr:
+        result = resolve(parse(text, syntax), Names(model, {}), wrt)
+        assert not isinstance(result, Problem), result
+        return result.expr
+
+    return resolved

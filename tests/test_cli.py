@@ -1,0 +1,178 @@
+"""The command line as users see it: output, exit status, JSON, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bnverify.cli import main
+
+DERIVATIONS = Path(__file__).parent.parent / "derivations"
+
+
+def run(*args: str, env: dict | None = None):
+    return CliRunner().invoke(main, list(args), env=env or {})
+
+
+def write(tmp_path: Path, text: str, name: str = "d.toml") -> str:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_shipped_derivations_exit_0():
+    result = run("check", str(DERIVATIONS))
+    assert result.exit_code == 0, result.output
+    assert "all as expected" in result.output
+
+
+def test_forum_post_text_report():
+    result = run("check", str(DERIVATIONS / "forum-post.toml"))
+    assert result.exit_code == 0
+    out = result.output
+    assert "g_gamma" in out and "g_beta" in out and "g_z" in out
+    assert "missing terms (truth - candidate):" in out
+    assert "-gamma*(zhat*sum(g_y*zhat) + sum(g_y))/(N*sqrt(var + eps))" in out
+    assert "matches when: batch statistics held constant" in out
+    assert "\x1b[" not in out  # no colour when not a terminal
+
+
+def test_json_report(tmp_path):
+    result = run("check", "--format", "json", str(DERIVATIONS / "forum-post.toml"))
+    assert result.exit_code == 0
+    doc = json.loads(result.output)
+    assert doc["summary"] == {
+        "total": 3,
+        "match": 1,
+        "diverge": 2,
+        "error": 0,
+        "ok": 3,
+        "status": 0,
+    }
+    by_name = {r["name"]: r for r in doc["results"]}
+    assert set(by_name["g_z"]) >= {
+        "file",
+        "line",
+        "name",
+        "wrt",
+        "verdict",
+        "expect",
+        "ok",
+        "message",
+        "residual",
+        "conditions",
+        "counterexample",
+    }
+    g_z = by_name["g_z"]
+    assert (g_z["verdict"], g_z["expect"], g_z["ok"], g_z["wrt"]) == (
+        "diverge",
+        "diverge",
+        True,
+        "z",
+    )
+    assert g_z["line"] == 21
+    assert g_z["residual"]["ascii"].startswith("-gamma*")
+    assert g_z["counterexample"]["N"] == 2
+    assert by_name["g_gamma"]["residual"] is None
+
+
+def test_unexpected_verdict_exits_1(tmp_path):
+    path = write(
+        tmp_path,
+        """
+model = "batchnorm"
+[[candidate]]
+name = "wrong"
+wrt = "z"
+expr = "gamma/sqrt(var + eps) * g_y"
+""",
+    )
+    result = run("check", path)
+    assert result.exit_code == 1
+    assert "UNEXPECTED" in result.output
+
+
+def test_bad_candidate_exits_2_and_others_still_checked(tmp_path):
+    path = write(
+        tmp_path,
+        """model = "batchnorm"
+[[candidate]]
+name = "bad"
+latex = 'g_z = \\frac{\\gamma}{\\foo} g_y'
+
+[[candidate]]
+name = "good"
+latex = 'g_{\\beta} = \\sum_i g_y'
+""",
+    )
+    result = run("check", path)
+    assert result.exit_code == 2
+    assert f"{path}:4:30: error: unknown command \\foo" in result.output
+    assert "    latex = 'g_z = \\frac{\\gamma}{\\foo} g_y'\n" in result.output
+    assert "\n" + " " * 4 + " " * 29 + "^^^^\n" in result.output
+    assert "Traceback" not in result.output
+    assert "good" in result.output and "match" in result.output
+
+
+def test_missing_path_exits_2():
+    result = run("check", "no/such/file.toml")
+    assert result.exit_code == 2
+    assert "no such file or directory" in result.output
+
+
+def test_inline_candidates():
+    good = run("check", "--model", "batchnorm", "--wrt", "beta", "--expr", "sum(g_y)")
+    assert good.exit_code == 0 and "match" in good.output
+    bad = run("check", "--wrt", "z", "--latex", r"\frac{\gamma}{\sqrt{\sigma^2+\epsilon}} g_y")
+    # An inline candidate expects a match, so a divergence is "not as expected".
+    assert bad.exit_code == 1 and "diverge" in bad.output
+
+
+def test_same_seed_same_output():
+    first = run("check", "--seed", "7", "--format", "json", str(DERIVATIONS))
+    second = run("check", "--seed", "7", "--format", "json", str(DERIVATIONS))
+    assert first.output == second.output
+
+
+def test_derive_prints_the_closed_form():
+    result = run("derive", "--model", "batchnorm", "--wrt", "z")
+    assert result.exit_code == 0
+    assert result.output.strip() == (
+        "g_z = gamma*(-sum(g_y) + g_y*N - zhat*sum(g_y*zhat))/(N*sqrt(var + eps))"
+    )
+    latex = run("derive", "--wrt", "z", "--latex")
+    assert r"\sum_{j}" in latex.output and r"\hat{z}_{i}" in latex.output
+    at2 = run("derive", "--wrt", "gamma", "--batch-size", "2")
+    assert "at N = 2:" in at2.output
+    z2 = run("derive", "--wrt", "z", "--batch-size", "2")
+    expected = "g_z[1] = 4*gamma*eps*(g_y_1 - g_y_2)/(z_1^2 + z_2^2 + 4*eps - 2*z_1*z_2)^(3/2)"
+    assert expected in z2.output
+
+
+def test_derive_unknown_name_exits_2():
+    result = run("derive", "--wrt", "w")
+    assert result.exit_code == 2
+    assert "not a name of the batchnorm model" in result.output
+
+
+def test_models_lists_batchnorm():
+    result = run("models")
+    assert result.exit_code == 0
+    assert result.output.startswith("batchnorm: Batch Normalization")
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_internal_errors_never_show_a_traceback(monkeypatch, fmt):
+    def boom(*args, **kwargs):
+        raise RuntimeError("simulated failure")
+
+    monkeypatch.setattr("bnverify.cli.check_file", boom)
+    result = run("check", "--format", fmt, str(DERIVATIONS / "forum-post.toml"))
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert "internal error" in result.output
+    debug = run("check", "--debug", str(DERIVATIONS / "forum-post.toml"))
+    assert isinstance(debug.exception, RuntimeError)

@@ -1,0 +1,119 @@
+"""From an author's spelling to the model's names."""
+
+from __future__ import annotations
+
+import pytest
+
+from bnverify.derivation import parse_derivation
+from bnverify.language import parse
+from bnverify.notation import Names, resolve, user_names
+from bnverify.problem import Problem
+from bnverify.tree import Apply, Num, Sym
+
+
+def names_with(model, **table):
+    lines = "\n".join(f'"{k}" = "{v}"' for k, v in table.items())
+    text = f'model = "batchnorm"\n[notation]\n{lines}\n[[candidate]]\nname = "x"\nexpr = "z"\n'
+    derivation = parse_derivation(text, "t.toml")
+    names, problems = user_names(model, derivation.notation)
+    assert not problems, problems
+    return names
+
+
+def resolved(names, text, syntax="latex", wrt=None):
+    return resolve(parse(text, syntax), names, wrt)
+
+
+@pytest.fixture
+def plain(model):
+    return Names(model, {})
+
+
+def test_model_names_and_the_model_notation(plain):
+    r = resolved(plain, r"g_z = \frac{\gamma}{\sqrt{\sigma_B^2 + \epsilon}} g_y")
+    assert r.wrt == "z"
+    assert r.expr == Apply(
+        "mul",
+        (
+            Apply("div", (Sym("gamma"), Apply("sqrt", (Apply("add", (Sym("var"), Sym("eps"))),)))),
+            Sym("g_y"),
+        ),
+    )
+
+
+def test_user_notation_and_hat_carry_over(model):
+    names = names_with(model, x="z", m="N")
+    r = resolved(names, r"\frac{\partial \ell}{\partial x_i} = \frac{1}{m} \hat{x}_i")
+    assert r.wrt == "z"
+    assert r.expr == Apply("mul", (Apply("div", (Num(1), Sym("N"))), Sym("zhat")))
+
+
+def test_notation_values_may_be_formulas(model):
+    names = names_with(model, s="sqrt(var + eps)")
+    r = resolved(names, r"g_z = \frac{\gamma}{s} g_y")
+    assert r.expr.args[0].args[1] == Apply("sqrt", (Apply("add", (Sym("var"), Sym("eps"))),))
+
+
+def test_gradient_spellings(plain):
+    for text in (
+        r"g_{\hat{z}} = g_y \gamma",
+        r"\frac{\partial L}{\partial \hat{z}} = g_y \gamma",
+        r"\nabla_{\hat z} L = g_y \gamma",
+    ):
+        assert resolved(plain, text).wrt == "zhat"
+    assert (
+        resolved(plain, r"\frac{\partial L}{\partial \sigma_B^2} = g_{\mu}", "latex").wrt == "var"
+    )
+
+
+def test_wrt_field_and_left_side_must_agree(plain):
+    problem = resolved(plain, "g_z = g_y", wrt="gamma")
+    assert isinstance(problem, Problem) and "says otherwise" in problem.message
+    assert resolved(plain, "g_y", wrt="g_beta", syntax="ascii").wrt == "beta"
+    missing = resolved(plain, "g_y", syntax="ascii")
+    assert isinstance(missing, Problem) and "wrt" in missing.message
+
+
+def test_sums_over_indices(plain):
+    r = resolved(plain, r"g_{\beta} = \sum_{i=1}^{N} \frac{\partial L}{\partial y_i}")
+    assert r.expr == Apply("sum", (Sym("g_y"),))
+    # A term that does not involve the summation index is counted N times.
+    r = resolved(plain, r"g_z = \sum_j g_{y} \hat{z}_i")
+    assert r.expr == Apply("mul", (Sym("N"), Apply("mul", (Sym("g_y"), Sym("zhat")))))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (r"g_z = \sum_{i=1}^{5} z_i", "must run over the whole batch"),
+        (r"g_z = z_i z_j", "mixes the indices i and j"),
+        (r"g_z = \gamma_i", "one number per channel, so it has no element i"),
+        (r"g_z = \hat{z}^T", "a transpose must be followed by a vector"),
+        (r"g_z = g_z + g_y", "the gradient it is meant to state"),
+        (r"g_z = \zeta", "unknown name 'zeta'"),
+        (r"g_z = gama g_y", "unknown name 'g'"),
+        (r"y = g_y", "the left side must name a gradient"),
+        (r"g_z = g_y^{1/3}", "denominator 1 or 2"),
+    ],
+)
+def test_resolution_problems_are_located(plain, text, message):
+    problem = resolved(plain, text)
+    assert isinstance(problem, Problem), problem
+    assert message in problem.message
+    assert problem.span is not None and 0 <= problem.span.start < len(text)
+
+
+def test_unknown_name_suggests_a_close_one(plain):
+    problem = resolved(plain, "gama*g_y", syntax="ascii", wrt="z")
+    assert "did you mean gamma?" in problem.message
+    assert 'x = "z"' in problem.message
+
+
+def test_bad_notation_entries_are_located_problems(model):
+    text = 'model = "batchnorm"\n[notation]\nx = "w + 1"\n"\\\\frac" = "z"\n'
+    text += '[[candidate]]\nname = "c"\nexpr = "z"\n'
+    derivation = parse_derivation(text, "t.toml")
+    names, problems = user_names(model, derivation.notation)
+    assert len(problems) == 2
+    assert problems[0].location.line == 3 and "uses" not in problems[1].message
+    assert names.lookup("x") is None

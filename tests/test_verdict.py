@@ -1,0 +1,139 @@
+"""Verdicts and diagnoses: the forum post, the paper, and the edges of exactness."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bnverify.check import check_candidate, check_file
+from bnverify.derivation import inline_candidate
+from bnverify.evaluate import evaluate
+from bnverify.evidence import rng_for
+from bnverify.notation import Names
+from bnverify.sampling import float_point
+from bnverify.settings import Settings
+
+DERIVATIONS = Path(__file__).parent.parent / "derivations"
+SETTINGS = Settings()
+
+
+@pytest.fixture(scope="module")
+def post():
+    result = check_file(DERIVATIONS / "forum-post.toml", SETTINGS)
+    assert not result.problems
+    return {v.candidate.name: v for v in result.verdicts}
+
+
+def judge(model, text, wrt="z", syntax="ascii", settings=SETTINGS):
+    candidate = inline_candidate(text, syntax, wrt)
+    return check_candidate(candidate, Names(model, {}), model, settings)
+
+
+def test_post_g_gamma_matches_with_proof(post):
+    v = post["g_gamma"]
+    assert (v.kind, v.wrt) == ("match", "gamma")
+    layers = {layer.name: layer for layer in v.evidence}
+    assert layers["truth"].outcome == "equal"
+    assert layers["symbolic"].detail == "proved equal for all inputs at N = 1..8"
+    assert layers["exact"].outcome == "equal"
+    assert "256" in layers["exact"].detail
+
+
+def test_post_g_beta_diverges_on_shape_and_sum_fixes_it(post):
+    v = post["g_beta"]
+    assert v.kind == "diverge" and v.ok
+    assert v.shape_fix == "sum"
+    assert "one number per sample" in v.message and "one number per channel" in v.message
+    assert "summing it over the batch" in v.message
+    # One sample per batch is the only case where the per-sample value is the sum.
+    assert v.conditions == ("N = 1",)
+    assert v.counterexample is not None and v.counterexample.n == 2
+
+
+def test_post_g_z_diverges_with_missing_terms_and_condition(post):
+    v = post["g_z"]
+    assert v.kind == "diverge" and v.ok
+    assert v.residual.ascii == "-gamma*(zhat*sum(g_y*zhat) + sum(g_y))/(N*sqrt(var + eps))"
+    assert r"\sum_{j} g_{y,j} \hat{z}_{j}" in v.residual.latex
+    assert r"\sqrt{\sigma_B^2 + \epsilon}" in v.residual.latex
+    assert len(v.conditions) == 1 and v.conditions[0].startswith("batch statistics held constant")
+    ce = v.counterexample
+    assert ce.n in (2, 3)
+    assert ce.truth != ce.candidate
+    inputs = dict(ce.inputs)
+    assert set(inputs) == {"z", "gamma", "beta", "eps", "g_y"}
+    # The counterexample is exact and checks out by hand: N = 2, z = (0, 2),
+    # g_y = (1, 0), gamma = 1, eps = 9/16, so sqrt(var + eps) = 5/4 and zhat = (-4/5, 4/5).
+    assert inputs["z"] == ("0", "2") and inputs["eps"] == ("9/16",)
+    assert ce.candidate == ("4/5", "0")
+    assert ce.truth == ("18/125", "-18/125")
+
+
+def test_paper_steps_all_match():
+    result = check_file(DERIVATIONS / "ioffe-szegedy-2015.toml", SETTINGS)
+    assert not result.problems
+    kinds = {v.candidate.name: (v.kind, v.wrt) for v in result.verdicts}
+    assert kinds == {
+        "dl/dxhat": ("match", "zhat"),
+        "dl/dvar": ("match", "var"),
+        "dl/dmu": ("match", "mu"),
+        "dl/dx": ("match", "z"),
+        "dl/dgamma": ("match", "gamma"),
+        "dl/dbeta": ("match", "beta"),
+    }
+
+
+def test_closed_forms_all_match():
+    result = check_file(DERIVATIONS / "closed-form.toml", SETTINGS)
+    assert not result.problems
+    assert [v.kind for v in result.verdicts] == ["match"] * len(result.verdicts)
+
+
+CLOSED = "gamma/(N*sqrt(var + eps)) * (N*g_y - sum(g_y) - zhat*sum(g_y*zhat))"
+
+
+def test_rounding_at_n2_is_not_a_divergence(model, truth, formula):
+    # In float64 at N = 2 with eps = 1e-5, a correct formula written differently from
+    # the engine's differs from it by relative errors far above machine epsilon...
+    expr = formula("gamma/sqrt(var + eps) * (g_y - mean(g_y) - zhat*mean(g_y*zhat))")
+    point = float_point(model, truth.definitions, 2, 64, rng_for(1, "rounding"))
+    exact = point["g_z"]
+    value = evaluate(expr, point)
+    rel = np.max(np.abs(value - exact), axis=0) / np.max(np.abs(exact), axis=0)
+    assert rel.max() > 1e-13
+    # ... and the verdict is still an exact match.
+    v = judge(model, "gamma/sqrt(var + eps) * (g_y - mean(g_y) - zhat*mean(g_y*zhat))")
+    assert v.kind == "match"
+
+
+@pytest.mark.parametrize(
+    "perturbed",
+    [
+        f"1.000000001 * ({CLOSED})",
+        f"{CLOSED} + 0.000000001*g_y",
+        "gamma/(N*sqrt(var + 1.000000001*eps)) * (N*g_y - sum(g_y) - zhat*sum(g_y*zhat))",
+    ],
+)
+def test_a_relative_error_of_1e9_diverges(model, perturbed):
+    assert judge(model, CLOSED).kind == "match"
+    assert judge(model, perturbed).kind == "diverge"
+
+
+def test_dropping_eps_in_one_term_diverges_through_intervals(model):
+    text = "gamma/(N*sqrt(var + eps)) * (N*g_y - sum(g_y) - (z - mu)/sqrt(var)*sum(g_y*zhat))"
+    v = judge(model, text)
+    assert v.kind == "diverge"
+    layers = {layer.name: layer for layer in v.evidence}
+    assert layers["symbolic"].outcome == "unavailable"
+    assert layers["exact"].outcome == "different"
+    assert "eps = 0" in v.conditions
+
+
+def test_error_verdicts_carry_a_located_problem(model):
+    v = judge(model, "gamma/sqrt(var + eps) * g_w")
+    assert v.kind == "error"
+    assert v.problem.location.line == 1
+    assert v.problem.location.column == 25
+    assert "unknown name 'g_w'" in v.message
