@@ -1,8 +1,7 @@
-"""Tests for bnverify.derivation: reading derivation TOML, with positions and located problems."""
+"""Tests for bnverify.derivation: what a derivation file holds, and located problems with it."""
 
 from __future__ import annotations
 
-import tomllib
 from textwrap import dedent
 
 import pytest
@@ -19,6 +18,7 @@ from bnverify.derivation import (
     parse_derivation,
 )
 from bnverify.problem import Location
+from bnverify.toml_source import parse_toml
 from bnverify.tree import Span
 
 EXAMPLE = dedent(
@@ -43,9 +43,6 @@ EXAMPLE = dedent(
     """
 ).lstrip()
 
-# What each TOML basic-string escape decodes to, written independently of the module.
-ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", "e": "\x1b", '"': '"', "\\": "\\"}
-
 
 def parse(text: str) -> derivation.Derivation:
     return parse_derivation(dedent(text).lstrip(), "d.toml")
@@ -66,20 +63,13 @@ def pointed_at(location: Location) -> str:
     return location.source[location.column - 1 : location.column - 1 + location.width]
 
 
-def decoded_from(raw: str, basic: bool) -> str:
-    """What the file text starting at a decoded character decodes to (first character)."""
-    if not basic or raw[0] != "\\":
-        return raw[0]
-    digits = {"x": 2, "u": 4, "U": 8}.get(raw[1])
-    return chr(int(raw[2 : 2 + digits], 16)) if digits else ESCAPES[raw[1]]
-
-
-def assert_every_character_located(text: str, origin: TextOrigin, basic: bool) -> None:
+def assert_every_character_located(text: str, origin: TextOrigin) -> None:
+    """Each character of a literal (single-quoted) string is itself at its location."""
     for k, char in enumerate(text):
         location = origin.locate(Span(k, k + 1))
         if char == "\n" and location.column == len(location.source) + 1:
             continue  # a raw newline ends its line
-        assert decoded_from(pointed_at(location), basic) == char, (k, char, location)
+        assert pointed_at(location)[0] == char, (k, char, location)
 
 
 # --- The example, and positions --------------------------------------------------------------
@@ -127,15 +117,14 @@ def test_example_notation_positions():
 
 def test_example_formula_positions():
     first = parse_derivation(EXAMPLE, "bn.toml").candidates[0]
-    assert_every_character_located(first.text, first.origin, basic=False)
+    assert_every_character_located(first.text, first.origin)
     whole = first.origin.locate(Span(0, len(first.text)))
     assert (whole.line, whole.column, pointed_at(whole)) == (11, 10, first.text)
 
 
-def test_position_hook_still_works():
-    # Interleaved [[candidate]] tables are regrouped by tomlkit; header lines and value
-    # offsets come from _PositionRecorder. If this fails, a tomlkit release changed
-    # Parser._parse_table / Parser._parse_value and the hook must be updated.
+def test_interleaved_tables_are_read_in_file_order():
+    # tomlkit regroups interleaved [[candidate]] tables (see test_position_hook_still_works
+    # in test_toml_source.py); candidates keep file order and their own positions.
     text = dedent(
         """\
         model = "batchnorm"
@@ -156,97 +145,15 @@ def test_position_hook_still_works():
     )
     d = parse_derivation(text, "d.toml")
     assert [c.name for c in d.candidates] == ["a", "b", "c"]
-    assert [c.location.line for c in d.candidates] == [2, 7, 11], "tomlkit hook broken"
+    assert [c.location.line for c in d.candidates] == [2, 7, 11]
     starts = [c.origin.locate(Span(0, 1)) for c in d.candidates]
-    assert [(s.line, s.column) for s in starts] == [(4, 10), (9, 9), (13, 12)], (
-        "tomlkit hook broken"
-    )
+    assert [(s.line, s.column) for s in starts] == [(4, 10), (9, 9), (13, 12)]
     assert d.notation[0].value_origin.locate(Span(0, 1)).line == 6
     assert messages(d) == [
         'unknown key "notation2" at the top level (did you mean "notation"?); '
         "accepted keys: title, source, model, notation, candidate"
     ]
     assert d.problems[0].location.line == 14
-
-
-def test_header_location_is_the_header_line():
-    c = only_candidate(
-        """
-        # a comment
-
-          [[candidate]]  # indented
-        name = "a"
-        latex = 'x'
-        """
-    )
-    assert (c.location.line, c.location.column, c.location.width) == (4, 3, 13)
-
-
-STRING_KINDS = [
-    # (value as written after `latex = `, decoded text, basic?)
-    pytest.param("'\\frac{a}{b} \"q\"'", '\\frac{a}{b} "q"', False, id="literal"),
-    pytest.param(
-        "'''\n\\frac{a}\n  {b} 'x'' '''", "\\frac{a}\n  {b} 'x'' ", False, id="multi-line literal"
-    ),
-    pytest.param("'''a''''", "a'", False, id="multi-line literal, quote before the end"),
-    pytest.param(
-        '"a\\\\b \\"q\\" \\u00e9\\U0001F600 \\x41 é"',
-        'a\\b "q" é😀 A é',
-        True,
-        id="basic with escapes",
-    ),
-    pytest.param(
-        '"""\nab \\\n    cd\n  \\\\e \\"""\\u00e9 ""x"""',
-        'ab cd\n  \\e """é ""x',
-        True,
-        id="multi-line basic, trimmed newline and line-ending backslash",
-    ),
-    pytest.param('"""a"""""', 'a""', True, id="multi-line basic, quotes before the end"),
-]
-
-
-@pytest.mark.parametrize(("written", "decoded", "basic"), STRING_KINDS)
-def test_each_string_kind_maps_every_character_to_the_file(written, decoded, basic):
-    c = only_candidate(f"[[candidate]]\nname = 'a'\nlatex = {written}\n")
-    assert c.text == decoded
-    assert_every_character_located(c.text, c.origin, basic)
-    assert c.origin.locate(Span(0, 0)).line == 4 + (
-        written[:4] in ('"""\n', "'''\n")
-    )  # trimmed newline
-    end = c.origin.locate(Span(len(c.text), len(c.text)))
-    assert pointed_at(end) in ("'", '"')  # the closing delimiter
-
-
-def test_string_kinds_decode_like_tomllib():
-    for param in STRING_KINDS:
-        written, decoded, _ = param.values
-        if "\\e" not in written and "\\x" not in written:  # TOML 1.1, unknown to tomllib
-            assert tomllib.loads(f"v = {written}")["v"] == decoded
-
-
-PIECES = {  # (as written in a basic string, decoded)
-    "basic": [
-        *[("a", "a"), (" ", " "), ("é", "é"), ("{", "{"), ("'", "'")],
-        *[("\\\\", "\\"), ('\\"', '"'), ("\\u00e9", "é"), ("\\U0001F600", "😀"), ("\\x41", "A")],
-    ],
-    "literal": [("a", "a"), (" ", " "), ("é", "é"), ("\\", "\\"), ('"', '"'), ("{", "{")],
-}
-
-
-@pytest.mark.parametrize("kind", ["basic", "literal"])
-@given(data=st.data())
-def test_any_string_maps_every_character_to_the_file(kind, data):
-    pieces = data.draw(st.lists(st.sampled_from(PIECES[kind]), min_size=1, max_size=12))
-    quote = '"' if kind == "basic" else "'"
-    written = quote + "".join(raw for raw, _ in pieces) + quote
-    c = only_candidate(f"[[candidate]]\nname = 'a'\n  expr   = {written}\n")
-    assert c.text == "".join(char for _, char in pieces)
-    starts = [
-        len("  expr   = " + quote + "".join(raw for raw, _ in pieces[:i])) + 1
-        for i in range(len(pieces))
-    ]
-    assert [c.origin.locate(Span(k, k + 1)).column for k in range(len(c.text))] == starts
-    assert_every_character_located(c.text, c.origin, kind == "basic")
 
 
 def test_crlf_files_give_the_same_positions():
@@ -257,35 +164,7 @@ def test_crlf_files_give_the_same_positions():
     assert crlf.candidates[0].origin.offsets == lf.candidates[0].origin.offsets
 
 
-# --- The TOML basic-string trap --------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("command", "read_as"),
-    [
-        ("\\frac", "a form feed"),
-        ("\\tau", "a tab"),
-        ("\\beta", "a backspace"),
-        ("\\nabla", "a newline"),
-        ("\\right", "a carriage return"),
-    ],
-)
-@pytest.mark.parametrize("quotes", ['"', '"""'])
-def test_latex_in_double_quotes_is_rejected_at_the_backslash(command, read_as, quotes):
-    c = only_candidate(
-        f"""
-        [[candidate]]
-        name = "g"
-        latex = {quotes}x + {command}{{a}}{quotes}
-        """
-    )
-    assert c.problem is not None
-    assert read_as in c.problem.message
-    assert "single quotes" in c.problem.message
-    assert f"latex = '{command}" in c.problem.message
-    location = c.problem.location
-    assert (location.line, location.column, location.width) == (4, 13 + len(quotes), 2)
-    assert pointed_at(location) == command[:2]
+# --- Control characters in formulas and keys -------------------------------------------------
 
 
 def test_trap_in_expr_names_the_expr_field():
@@ -310,19 +189,6 @@ def test_trap_in_one_candidate_leaves_the_others_checkable():
     assert d.problems == ()
 
 
-def test_a_raw_tab_is_rejected_plainly():
-    c = only_candidate("[[candidate]]\nname = 'g'\nlatex = 'a\tb'\n")
-    assert c.problem is not None
-    assert c.problem.message.startswith("latex contains a tab")
-    assert "escape" not in c.problem.message
-    assert (c.problem.location.line, c.problem.location.column) == (4, 11)
-
-
-def test_raw_newlines_in_multi_line_strings_are_allowed():
-    c = only_candidate("[[candidate]]\nname = 'g'\nlatex = '''\na +\n  b'''\n")
-    assert (c.text, c.problem) == ("a +\n  b", None)
-
-
 def test_a_control_character_in_notation_is_a_file_problem():
     d = parse(
         """
@@ -342,32 +208,22 @@ def test_a_control_character_in_notation_is_a_file_problem():
     assert (value_problem.location.line, value_problem.location.column) == (4, 6)
 
 
-# --- TOML syntax errors ------------------------------------------------------------------------
+# --- Files that are not TOML -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", ["\\sqrt", "\\underline", "\\xi", "\\mathbf"])
-def test_invalid_escape_is_a_toml_error_with_the_single_quote_hint(command):
-    d = parse(f'model = "batchnorm"\n[[candidate]]\nname = "g"\nlatex = "a + {command}{{x}}"\n')
-    assert d.candidates == ()
-    (problem,) = d.problems
-    assert "single-quoted" in problem.message and f"'{command}...'" in problem.message
-    assert (problem.location.line, problem.location.column, problem.location.width) == (4, 14, 2)
-    assert problem.location.source == f'latex = "a + {command}{{x}}"'
-
-
-def test_other_toml_errors_are_located():
-    d = parse('model = "batchnorm"\n[[candidate]]\nname =\nlatex = "x"\n')
-    assert d.candidates == ()
-    (problem,) = d.problems
-    assert problem.message.startswith("invalid TOML: ")
-    assert " at line " not in problem.message
-    assert (problem.location.line, problem.location.source) == (3, "name =")
-
-
-def test_duplicate_keys_in_a_table_are_located():
-    (problem,) = parse('model = "m"\n[[candidate]]\nname = "a"\nname = "b"\n').problems
-    assert "already exists" in problem.message
-    assert problem.location.line == 4
+@pytest.mark.parametrize(
+    "text",
+    [
+        'model = "batchnorm"\n[[candidate]]\nname = "g"\nlatex = "a + \\sqrt{x}"\n',
+        'model = "batchnorm"\n[[candidate]]\nname =\nlatex = "x"\n',
+        'model = "m"\n[[candidate]]\nname = "a"\nname = "b"\n',
+    ],
+)
+def test_a_toml_error_is_the_only_problem(text):
+    # Where TOML errors point, and what they say, is tested in test_toml_source.py.
+    d = parse(text)
+    assert (d.candidates, d.notation, d.model) == ((), (), "")
+    assert d.problems == (parse_toml(text, "d.toml"),)
 
 
 @given(st.text(alphabet="[]{}=\"'\\\n #.,abfx1é\t\r\x0c", max_size=60))
@@ -378,7 +234,7 @@ def test_parsing_never_raises(text):
         c.origin.locate(Span(0, len(c.text)))
 
 
-# --- Validation ----------------------------------------------------------------------------------
+# --- Validation ------------------------------------------------------------------------------
 
 
 def test_unknown_top_level_key_suggests_the_accepted_one():
@@ -563,7 +419,7 @@ def test_formulas_are_only_text():
     assert (c.text, c.problem) == ("__import__('os').system('x')", None)
 
 
-# --- Reading files -----------------------------------------------------------------------------
+# --- Reading files ---------------------------------------------------------------------------
 
 
 def test_load_reads_the_file_and_leaves_it_alone(tmp_path):

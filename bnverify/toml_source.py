@@ -1,0 +1,402 @@
+"""TOML read with positions: every value, key and string character tied to a file location.
+
+tomlkit reads the TOML; a subclass of its parser notes where each table and value starts,
+and a string's raw token is decoded again here so that each character of its value maps
+back to a line and column. Reading never raises: a file that cannot be read or parsed
+gives a located Problem. Nothing here knows what a derivation or a model is.
+
+Values reached through `TomlDocument.data` (by key, by index, or with `entries`) keep
+their identity, so they can be passed to the document's `*_location` and `origin`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from tomlkit import TOMLDocument
+from tomlkit.container import Container
+from tomlkit.exceptions import (
+    InvalidCharInStringError,
+    InvalidUnicodeValueError,
+    ParseError,
+    TOMLKitError,
+)
+from tomlkit.items import (
+    AoT,
+    Array,
+    Bool,
+    Date,
+    DateTime,
+    Float,
+    InlineTable,
+    Integer,
+    Item,
+    Key,
+    String,
+    Table,
+    Time,
+)
+from tomlkit.parser import Parser
+
+from bnverify.problem import Location, Problem, location_in_text
+from bnverify.tree import Span
+
+# TOML basic-string escapes (tomlkit also reads TOML 1.1's \e and \xHH).
+_ESCAPES = {
+    "b": "\b",
+    "t": "\t",
+    "n": "\n",
+    "f": "\f",
+    "r": "\r",
+    "e": "\x1b",
+    '"': '"',
+    "\\": "\\",
+}
+_HEX_ESCAPE_DIGITS = {"x": 2, "u": 4, "U": 8}
+# Matched at a position rather than by slicing, so a 1 MB file of quotes or escapes
+# is still read in linear time.
+_RUNS = {"'": re.compile("'+"), '"': re.compile('"+')}
+_SWALLOWED = re.compile(r"\\[ \t\n]*")
+_LETTERS = re.compile("[A-Za-z]*")
+_CONTROL_NAMES = {
+    "\b": "a backspace",
+    "\t": "a tab",
+    "\n": "a newline",
+    "\f": "a form feed",
+    "\r": "a carriage return",
+    "\x1b": "an escape character",
+}
+_TYPE_NAMES: tuple[tuple[type, str], ...] = (
+    (String, "a string"),
+    (Bool, "a boolean"),
+    (Integer, "an integer"),
+    (Float, "a float"),
+    (DateTime, "a date-time"),
+    (Date, "a date"),
+    (Time, "a time"),
+    (AoT, "an array of tables"),
+    (Array, "an array"),
+    (Table, "a table"),
+    (InlineTable, "a table"),
+)
+
+
+@dataclass(frozen=True)
+class TextOrigin:
+    """Where each character of a decoded TOML string came from in its file."""
+
+    path: str
+    file_text: str = field(repr=False)
+    offsets: tuple[int, ...]  # file offset of each decoded character, plus one past the end
+
+    def locate(self, span: Span) -> Location:
+        """The Location of the span's first character, as wide as the span on that line."""
+        last = len(self.offsets) - 1
+        start = self.offsets[min(max(span.start, 0), last)]
+        end = self.offsets[min(max(span.end, span.start + 1, 0), last)]
+        return _location(self.path, self.file_text, start, end - start)
+
+
+@dataclass(frozen=True)
+class TomlDocument:
+    """A parsed TOML file: its path, its text (LF newlines), tomlkit's data, and positions."""
+
+    path: str
+    text: str = field(repr=False)
+    data: TOMLDocument = field(repr=False)
+    # id(item) -> (offset, item); the item is kept so that no id is reused meanwhile.
+    _starts: dict[int, tuple[int, Item]] = field(repr=False, compare=False)
+
+    def at(self, offset: int, width: int = 1) -> Location:
+        """The Location of an offset in this file."""
+        return _location(self.path, self.text, offset, width)
+
+    def offset(self, item: Item) -> int | None:
+        """Where an item starts; a table made by a dotted key starts at its first value."""
+        if id(item) in self._starts:
+            return self._starts[id(item)][0]
+        children = item.body if isinstance(item, AoT) else [v for _, v in entries(item)]
+        found = (self.offset(child) for child in children)
+        return next((offset for offset in found if offset is not None), None)
+
+    def value_location(self, item: Item) -> Location:
+        """Where a value is: the value's token, or a table's header (else line 1)."""
+        offset = self.offset(item)
+        if offset is None:
+            return self.at(0)
+        if isinstance(item, Table | AoT) and self.text.startswith("[", offset):
+            close = "]]" if self.text.startswith("[[", offset) else "]"
+            end = self.text.find(close, offset)
+            return self.at(offset, end + len(close) - offset if end >= 0 else 1)
+        return self.at(offset, len(item.as_string()))
+
+    def key_location(self, key: Key, item: Item) -> Location:
+        """Where the key of a key/value pair (as from `entries`) is written."""
+        # Keys carry no positions either: the key is found on its value's line, before
+        # the `=`. A [header] table has no such line, so its header stands in.
+        offset = self.offset(item)
+        if offset is None or (isinstance(item, Table | AoT) and self.text.startswith("[", offset)):
+            return self.value_location(item)
+        raw = key.as_string().strip()
+        found = self.text.rfind(raw, self.text.rfind("\n", 0, offset) + 1, offset) if raw else -1
+        return self.at(found, len(raw)) if found >= 0 else self.value_location(item)
+
+    def origin(self, item: String) -> TextOrigin:
+        """Where each character of a string value came from."""
+        offset = self.offset(item)
+        if offset is not None and self.text.startswith(("'", '"'), offset):
+            decoded, offsets = _decode_string_token(self.text, offset)
+            if decoded == str(item):
+                return TextOrigin(self.path, self.text, offsets)
+        # Not expected: without trustworthy offsets, point every character at the value.
+        return TextOrigin(self.path, self.text, (offset or 0,) * (len(str(item)) + 1))
+
+
+def read_toml(path: str | Path, what: str, max_bytes: int) -> TomlDocument | Problem:
+    """Read and parse a TOML file; `what` names the kind of file in messages ("model")."""
+    text = _read_text(Path(path), what, max_bytes)
+    return text if isinstance(text, Problem) else parse_toml(text, str(path))
+
+
+def parse_toml(text: str, path: str) -> TomlDocument | Problem:
+    """Parse TOML text, keeping positions; a syntax error gives a located Problem."""
+    # Offsets are taken in this text, so CRLF files are read as LF ones (as Python's own
+    # universal newlines would); a lone CR stays and tomlkit reports it.
+    text = text.replace("\r\n", "\n")
+    parser = _PositionRecorder(text)
+    try:
+        data = parser.parse()
+    except TOMLKitError as error:
+        return _syntax_problem(error, text, path, parser)
+    return TomlDocument(path, text, data, parser.starts)
+
+
+def entries(item: Item | Container) -> list[tuple[Key, Item]]:
+    """The key/value pairs of a table or document, in file order; other items have none."""
+    # A document lists an out-of-order table once per part, and dotted keys (a.x, a.y)
+    # once per line, so a key may repeat here where a mapping would merge it.
+    if isinstance(item, Container):
+        return [(key, value) for key, value in item.body if key is not None]
+    if not isinstance(item, Table | InlineTable):
+        return []
+    return [(key, value) for key, value in item.value.body if key is not None]
+
+
+def type_name(item: Item) -> str:
+    """The TOML type of an item, with its article: "an integer"."""
+    return next((name for kind, name in _TYPE_NAMES if isinstance(item, kind)), "a value")
+
+
+def is_control(char: str) -> bool:
+    """Whether a character is a control character (tab, form feed, escape, ...)."""
+    return unicodedata.category(char) == "Cc"
+
+
+def control_character_problem(
+    text: str, origin: TextOrigin, label: str, lhs: str | None = None
+) -> Problem | None:
+    """Why a formula string holds a control character, located at it; else None.
+
+    `label` names the field in messages; `lhs` is what the fix puts before `= '...'`.
+    A raw newline is allowed (a multi-line string); an escaped one is the trap below.
+    """
+    for k, char in enumerate(text):
+        start = origin.offsets[k]
+        from_escape = origin.file_text[start] == "\\"
+        if is_control(char) and (char != "\n" or from_escape):
+            what = _CONTROL_NAMES.get(char, f"control character U+{ord(char):04X}")
+            if from_escape:
+                message = _trap_message(origin.file_text, start, what, lhs or label)
+            else:
+                message = (
+                    f"{label} contains {what}, which cannot appear in a formula; "
+                    "use spaces (or newlines in a multi-line string)"
+                )
+            return Problem(message, location=origin.locate(Span(k, k + 1)))
+    return None
+
+
+def _trap_message(file_text: str, start: int, what: str, lhs: str) -> str:
+    """Explain the TOML basic-string trap: "\\frac" silently becomes a form feed + "rac"."""
+    escape = file_text[start : start + _escape_at(file_text, start, multiline=False)[1]]
+    word = escape + _LETTERS.match(file_text, start + len(escape)).group()
+    read_as = f'{what} followed by "{word[len(escape) :]}"' if word != escape else what
+    return (
+        f'"{word}" was read as {read_as}: in a double-quoted TOML string, {escape} is an '
+        f"escape. Write it in single quotes, which keep backslashes as written "
+        f"({lhs} = '{word}...'), or double each backslash."
+    )
+
+
+# --- Reading the file -------------------------------------------------------------------
+
+
+def _read_text(path: Path, what: str, max_bytes: int) -> str | Problem:
+    """The file's text, or a problem saying why it cannot be read and what would do."""
+    wanted = f"give the path of a {what} TOML file"
+    if not path.exists():
+        return _file_problem(path, what, f"no such file; {wanted}")
+    if path.is_dir():
+        return _file_problem(path, what, f"is a directory; {wanted}")
+    if not path.is_file():
+        return _file_problem(path, what, f"is not a regular file; {wanted}")
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)  # never pull a huge file into memory
+    except OSError as error:
+        return _file_problem(path, what, f"cannot be read ({error.strerror}); {wanted}")
+    if len(data) > max_bytes:
+        limit = f"{max_bytes:,} bytes"
+        return _file_problem(path, what, f"is larger than {limit}; a {what} file must fit in that")
+    try:
+        return data.decode("utf-8-sig")  # a BOM from a Windows editor is harmless
+    except UnicodeDecodeError as error:
+        return _not_utf8(str(path), what, data, error.start)
+
+
+def _file_problem(path: Path, what: str, why: str) -> Problem:
+    """A problem with the file as a whole, placed at its first line."""
+    return Problem(f"cannot read {what}: {why}", location=Location(str(path), 1, 1))
+
+
+def _not_utf8(path: str, what: str, data: bytes, start: int) -> Problem:
+    """A problem at the first byte that is not UTF-8."""
+    line_start = data.rfind(b"\n", 0, start) + 1
+    line_end = data.find(b"\n", start)
+    line_end = len(data) if line_end < 0 else line_end
+    column = len(data[line_start:start].decode("utf-8", errors="replace")) + 1
+    source = data[line_start:line_end].decode("utf-8", errors="replace")
+    line = data.count(b"\n", 0, start) + 1
+    message = (
+        f"cannot read {what}: byte 0x{data[start]:02x} is not UTF-8; save the file as UTF-8 text"
+    )
+    return Problem(message, location=Location(path, line, column, source))
+
+
+def _syntax_problem(error: TOMLKitError, text: str, path: str, parser: Parser) -> Problem:
+    """A TOML syntax error as a located problem, with a hint for LaTeX in double quotes."""
+    if isinstance(error, ParseError):
+        # tomlkit counts lines with str.splitlines (which also breaks at \f, \v, ...)
+        # and columns from 0, so its position is turned back into an offset first.
+        lines = text.splitlines(keepends=True)
+        offset = min(sum(map(len, lines[: error.line - 1])) + error.col, len(text))
+    else:
+        # KeyAlreadyPresent and kin carry no position: point at the end of what was read.
+        offset = max(len(text[: parser._idx].rstrip()) - 1, 0)
+    message = "invalid TOML: " + re.sub(r" at line \d+ col \d+$", "", str(error))
+    escape = isinstance(error, InvalidCharInStringError | InvalidUnicodeValueError)
+    if escape and offset > 0 and text[offset - 1] == "\\":
+        word = "\\" + _LETTERS.match(text, offset).group()
+        message = (
+            f'invalid TOML: "{word}" is not an escape TOML knows in a double-quoted string. '
+            f"LaTeX belongs in a single-quoted (literal) TOML string, which keeps "
+            f"backslashes as written: '{word}...' (or double each backslash)"
+        )
+        return Problem(message, location=_location(path, text, offset - 1, 2))
+    return Problem(message, location=_location(path, text, offset))
+
+
+class _PositionRecorder(Parser):
+    """tomlkit's parser, also noting the file offset where each table and value starts."""
+
+    # Why: tomlkit items carry no positions, and its document regroups array-of-tables
+    # entries that are interleaved with other tables, so offsets are noted during
+    # parsing, keyed by id(). Each item is kept alongside, so no id is reused by another
+    # object. test_position_hook_still_works fails loudly if a tomlkit release breaks this.
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.starts: dict[int, tuple[int, Item]] = {}
+
+    def _parse_table(
+        self, parent_name: Key | None = None, parent: Table | None = None
+    ) -> tuple[Key, Table | AoT]:
+        start = self._idx
+        key, table = super()._parse_table(parent_name, parent)
+        first = table.body[0] if isinstance(table, AoT) else table
+        self.starts[id(first)] = (start, first)
+        return key, table
+
+    def _parse_value(self) -> Item:
+        start = self._idx
+        value = super()._parse_value()
+        self.starts[id(value)] = (start, value)
+        return value
+
+
+# --- Decoding string tokens with positions -----------------------------------------------
+
+
+def _decode_string_token(file_text: str, start: int) -> tuple[str, tuple[int, ...]]:
+    """The value of the TOML string token at `start`, and the file offset of each character.
+
+    The token must already be valid TOML (tomlkit has read it). An escape's character
+    maps to its backslash; the last offset is that of the closing delimiter.
+    """
+    quote = next(q for q in ("'''", '"""', "'", '"') if file_text.startswith(q, start))
+    basic, multiline = quote[0] == '"', len(quote) == 3
+    i = start + len(quote)
+    if multiline and file_text.startswith("\n", i):
+        i += 1  # TOML trims a newline right after the opening delimiter
+    chars: list[str] = []
+    offsets: list[int] = []
+    while i < len(file_text):
+        if file_text[i] == quote[0]:
+            run = _RUNS[quote[0]].match(file_text, i).end() - i
+            if not multiline or run >= 3:
+                # Up to two quotes may sit just inside a multi-line closing delimiter.
+                extra = min(run - 3, 2) if multiline else 0
+                chars.extend(quote[0] * extra)
+                offsets.extend(range(i, i + extra))
+                return "".join(chars), (*offsets, i + extra)
+            chars.extend(quote[0] * run)
+            offsets.extend(range(i, i + run))
+            i += run
+        elif basic and file_text[i] == "\\":
+            decoded, length = _escape_at(file_text, i, multiline)
+            chars.extend(decoded)
+            offsets.extend([i] * len(decoded))
+            i += length
+        else:
+            chars.append(file_text[i])
+            offsets.append(i)
+            i += 1
+    return "".join(chars), (*offsets, i)
+
+
+def _escape_at(text: str, i: int, multiline: bool) -> tuple[str, int]:
+    """What the escape starting at text[i] (a backslash) decodes to, and its length."""
+    letter = text[i + 1 : i + 2]
+    if multiline and letter in (" ", "\t", "\n"):
+        # A line-ending backslash swallows all whitespace up to the next character.
+        return "", _SWALLOWED.match(text, i).end() - i
+    if letter in _HEX_ESCAPE_DIGITS:
+        digits = _HEX_ESCAPE_DIGITS[letter]
+        return chr(int(text[i + 2 : i + 2 + digits], 16)), 2 + digits
+    return _ESCAPES.get(letter, letter), 2
+
+
+# --- Locations ------------------------------------------------------------------------------
+
+
+def _location(path: str, text: str, offset: int, width: int = 1) -> Location:
+    """location_in_text, with the caret kept on the offset's own line."""
+    # Lines are found by bisection, not by counting newlines from the start each time:
+    # a 1 MB file with thousands of values would otherwise take quadratic time.
+    offset = max(0, min(offset, len(text)))
+    starts = _line_starts(text)
+    line = bisect.bisect_right(starts, offset)
+    start, end = starts[line - 1], (starts[line] - 1 if line < len(starts) else len(text))
+    within = location_in_text(path, text[start:end], offset - start, min(width, end - offset))
+    return replace(within, line=line)
+
+
+@functools.lru_cache(maxsize=4)
+def _line_starts(text: str) -> tuple[int, ...]:
+    """The offset where each line of a text starts."""
+    return (0, *(match.end() for match in re.finditer("\n", text)))

@@ -1,0 +1,459 @@
+"""Tests for bnverify.toml_source: TOML read with positions, decoded strings, located errors."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from textwrap import dedent
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from tomlkit.items import String
+
+from bnverify.problem import Location, Problem
+from bnverify.toml_source import (
+    TextOrigin,
+    TomlDocument,
+    control_character_problem,
+    entries,
+    is_control,
+    parse_toml,
+    read_toml,
+    type_name,
+)
+from bnverify.tree import Span
+
+# What each TOML basic-string escape decodes to, written independently of the module.
+ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", "e": "\x1b", '"': '"', "\\": "\\"}
+
+SAMPLE = dedent(
+    r"""
+    model = "batchnorm"
+    [notation]
+    "\\hat{x}" = "zhat"
+    [[candidate]]
+    name = "g_z"
+    latex = '\frac{\gamma}{\sqrt{\sigma_B^2 + \epsilon}} \odot g_y'
+    [[candidate]]
+    name = "g_z ascii"
+    expr = "gamma/sqrt(var+eps)*g_y"
+    """
+).lstrip()
+
+
+def parse(text: str) -> TomlDocument:
+    document = parse_toml(dedent(text).lstrip(), "d.toml")
+    assert isinstance(document, TomlDocument), document
+    return document
+
+
+def parse_error(text: str) -> Problem:
+    problem = parse_toml(dedent(text).lstrip(), "d.toml")
+    assert isinstance(problem, Problem), problem
+    return problem
+
+
+def string_on_line_4(written: str, key: str = "latex") -> tuple[TomlDocument, String]:
+    """A document laid out like a derivation, and the string value written on its line 4."""
+    document = parse(f"model = \"batchnorm\"\n[[candidate]]\nname = 'a'\n{key} = {written}\n")
+    return document, document.data["candidate"][0][key.strip()]
+
+
+def pointed_at(location: Location) -> str:
+    """The file text under a location's caret."""
+    return location.source[location.column - 1 : location.column - 1 + location.width]
+
+
+def decoded_from(raw: str, basic: bool) -> str:
+    """What the file text starting at a decoded character decodes to (first character)."""
+    if not basic or raw[0] != "\\":
+        return raw[0]
+    digits = {"x": 2, "u": 4, "U": 8}.get(raw[1])
+    return chr(int(raw[2 : 2 + digits], 16)) if digits else ESCAPES[raw[1]]
+
+
+def assert_every_character_located(text: str, origin: TextOrigin, basic: bool) -> None:
+    for k, char in enumerate(text):
+        location = origin.locate(Span(k, k + 1))
+        if char == "\n" and location.column == len(location.source) + 1:
+            continue  # a raw newline ends its line
+        assert decoded_from(pointed_at(location), basic) == char, (k, char, location)
+
+
+def candidate_tables(document: TomlDocument) -> list:
+    """Every [[candidate]] table, in file order, across the parts tomlkit regroups."""
+    parts = [item for key, item in entries(document.data) if key.key == "candidate"]
+    return [table for part in parts for table in part.body]
+
+
+# --- Positions of tables, values and keys ------------------------------------------------------
+
+
+def test_position_hook_still_works():
+    # Interleaved [[candidate]] tables are regrouped by tomlkit; header lines and value
+    # offsets come from _PositionRecorder. If this fails, a tomlkit release changed
+    # Parser._parse_table / Parser._parse_value and the hook must be updated.
+    document = parse(
+        """\
+        model = "batchnorm"
+        [[candidate]]
+        name = "a"
+        latex = 'x_1'
+        [notation]
+        x = "z"
+        [[candidate]]
+        name = "b"
+        expr = "y + 1"
+
+        [[candidate]]
+          name = "c"
+          latex = '\\gamma'
+        [notation2]
+        """
+    )
+    tables = candidate_tables(document)
+    assert [str(t["name"]) for t in tables] == ["a", "b", "c"]
+    headers = [document.value_location(t).line for t in tables]
+    assert headers == [2, 7, 11], "tomlkit hook broken"
+    formulas = [t.get("latex", t.get("expr")) for t in tables]
+    starts = [document.origin(f).locate(Span(0, 1)) for f in formulas]
+    assert [(s.line, s.column) for s in starts] == [(4, 10), (9, 9), (13, 12)], (
+        "tomlkit hook broken"
+    )
+    assert document.origin(document.data["notation"]["x"]).locate(Span(0, 1)).line == 6
+    (notation2,) = [item for key, item in entries(document.data) if key.key == "notation2"]
+    assert document.value_location(notation2).line == 14
+
+
+def test_header_location_is_the_header_line():
+    document = parse(
+        """
+        model = "batchnorm"
+        # a comment
+
+          [[candidate]]  # indented
+        name = "a"
+        latex = 'x'
+        """
+    )
+    location = document.value_location(candidate_tables(document)[0])
+    assert (location.line, location.column, location.width) == (4, 3, 13)
+
+
+def test_values_keep_their_identity_through_data():
+    document = parse_toml(SAMPLE, "bn.toml")
+    model = document.data["model"]
+    assert document.value_location(model) == Location("bn.toml", 1, 9, 'model = "batchnorm"', 11)
+    (hat_key, hat) = entries(document.data["notation"])[0]
+    assert pointed_at(document.key_location(hat_key, hat)) == '"\\\\hat{x}"'
+    located = document.origin(hat).locate(Span(0, 4))
+    assert (located.line, located.column, pointed_at(located)) == (3, 15, "zhat")
+
+
+def test_key_location_is_the_key_as_written():
+    document = parse("[t]\nname = 'a'\n  'exp ct' = 'match'\nx = {a = 1, 'b c' = 2}\n")
+    keys = {key.key: document.key_location(key, item) for key, item in entries(document.data["t"])}
+    assert (keys["exp ct"].line, keys["exp ct"].column, pointed_at(keys["exp ct"])) == (
+        3,
+        3,
+        "'exp ct'",
+    )
+    inline = {k.key: document.key_location(k, v) for k, v in entries(document.data["t"]["x"])}
+    assert [(loc.column, pointed_at(loc)) for loc in inline.values()] == [(6, "a"), (13, "'b c'")]
+    (_, table) = entries(document.data)[0]
+    assert document.value_location(table) == Location("d.toml", 1, 1, "[t]", 3)
+
+
+def test_a_table_made_by_a_dotted_key_starts_at_its_first_value():
+    document = parse('model = "m"\n[t]\nmore.x = 1\n')
+    (key, table) = entries(document.data["t"])[0]
+    assert type_name(table) == "a table"
+    assert document.value_location(table).line == 3
+    assert pointed_at(document.key_location(key, table)) == "more"
+
+
+def test_entries_keep_each_part_of_an_out_of_order_table():
+    document = parse("[a]\nx = 1\n[b]\n[a.c]\ny = 2\n")
+    assert [key.key for key, _ in entries(document.data)] == ["a", "b", "a"]
+    assert entries(document.data["b"]) == []
+    assert entries(document.data["a"]["x"]) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("'x'", "a string"),
+        ("true", "a boolean"),
+        ("1", "an integer"),
+        ("1.5", "a float"),
+        ("1979-05-27T07:32:00Z", "a date-time"),
+        ("1979-05-27", "a date"),
+        ("07:32:00", "a time"),
+        ("[1]", "an array"),
+        ("{a = 1}", "a table"),
+    ],
+)
+def test_type_names(value, expected):
+    document = parse(f"v = {value}\n")
+    (_, item) = entries(document.data)[0]
+    assert type_name(item) == expected
+
+
+def test_type_names_of_tables():
+    document = parse("[t]\n[[a]]\n")
+    assert [type_name(item) for _, item in entries(document.data)] == [
+        "a table",
+        "an array of tables",
+    ]
+
+
+# --- Decoding string tokens -------------------------------------------------------------------
+
+STRING_KINDS = [
+    # (value as written after `latex = `, decoded text, basic?)
+    pytest.param("'\\frac{a}{b} \"q\"'", '\\frac{a}{b} "q"', False, id="literal"),
+    pytest.param(
+        "'''\n\\frac{a}\n  {b} 'x'' '''", "\\frac{a}\n  {b} 'x'' ", False, id="multi-line literal"
+    ),
+    pytest.param("'''a''''", "a'", False, id="multi-line literal, quote before the end"),
+    pytest.param(
+        '"a\\\\b \\"q\\" \\u00e9\\U0001F600 \\x41 é"',
+        'a\\b "q" é😀 A é',
+        True,
+        id="basic with escapes",
+    ),
+    pytest.param(
+        '"""\nab \\\n    cd\n  \\\\e \\"""\\u00e9 ""x"""',
+        'ab cd\n  \\e """é ""x',
+        True,
+        id="multi-line basic, trimmed newline and line-ending backslash",
+    ),
+    pytest.param('"""a"""""', 'a""', True, id="multi-line basic, quotes before the end"),
+]
+
+
+@pytest.mark.parametrize(("written", "decoded", "basic"), STRING_KINDS)
+def test_each_string_kind_maps_every_character_to_the_file(written, decoded, basic):
+    document, value = string_on_line_4(written)
+    text, origin = str(value), document.origin(value)
+    assert text == decoded
+    assert_every_character_located(text, origin, basic)
+    assert origin.locate(Span(0, 0)).line == 4 + (
+        written[:4] in ('"""\n', "'''\n")
+    )  # trimmed newline
+    end = origin.locate(Span(len(text), len(text)))
+    assert pointed_at(end) in ("'", '"')  # the closing delimiter
+
+
+def test_string_kinds_decode_like_tomllib():
+    for param in STRING_KINDS:
+        written, decoded, _ = param.values
+        if "\\e" not in written and "\\x" not in written:  # TOML 1.1, unknown to tomllib
+            assert tomllib.loads(f"v = {written}")["v"] == decoded
+
+
+PIECES = {  # (as written in a basic string, decoded)
+    "basic": [
+        *[("a", "a"), (" ", " "), ("é", "é"), ("{", "{"), ("'", "'")],
+        *[("\\\\", "\\"), ('\\"', '"'), ("\\u00e9", "é"), ("\\U0001F600", "😀"), ("\\x41", "A")],
+    ],
+    "literal": [("a", "a"), (" ", " "), ("é", "é"), ("\\", "\\"), ('"', '"'), ("{", "{")],
+}
+
+
+@pytest.mark.parametrize("kind", ["basic", "literal"])
+@given(data=st.data())
+def test_any_string_maps_every_character_to_the_file(kind, data):
+    pieces = data.draw(st.lists(st.sampled_from(PIECES[kind]), min_size=1, max_size=12))
+    quote = '"' if kind == "basic" else "'"
+    written = quote + "".join(raw for raw, _ in pieces) + quote
+    document, value = string_on_line_4(written, key="  expr  ")
+    text, origin = str(value), document.origin(value)
+    assert text == "".join(char for _, char in pieces)
+    starts = [
+        len("  expr   = " + quote + "".join(raw for raw, _ in pieces[:i])) + 1
+        for i in range(len(pieces))
+    ]
+    assert [origin.locate(Span(k, k + 1)).column for k in range(len(text))] == starts
+    assert_every_character_located(text, origin, kind == "basic")
+
+
+def test_crlf_files_give_the_same_positions():
+    lf = parse_toml(SAMPLE, "bn.toml")
+    crlf = parse_toml(SAMPLE.replace("\n", "\r\n"), "bn.toml")
+    assert isinstance(crlf, TomlDocument) and crlf.text == lf.text
+    headers = [crlf.value_location(t) for t in candidate_tables(crlf)]
+    assert headers == [lf.value_location(t) for t in candidate_tables(lf)]
+    formulas = [candidate_tables(d)[0]["latex"] for d in (lf, crlf)]
+    assert crlf.origin(formulas[1]).offsets == lf.origin(formulas[0]).offsets
+
+
+def test_origin_locates_a_span_across_its_characters():
+    document, value = string_on_line_4("'\\frac{a}{b}'")
+    location = document.origin(value).locate(Span(0, 5))
+    assert (location.line, location.column, pointed_at(location)) == (4, 10, "\\frac")
+
+
+# --- The TOML basic-string trap --------------------------------------------------------------
+
+
+def formula_problem(written: str, key: str = "latex") -> Problem | None:
+    document, value = string_on_line_4(written, key)
+    return control_character_problem(str(value), document.origin(value), key)
+
+
+@pytest.mark.parametrize(
+    ("command", "read_as"),
+    [
+        ("\\frac", "a form feed"),
+        ("\\tau", "a tab"),
+        ("\\beta", "a backspace"),
+        ("\\nabla", "a newline"),
+        ("\\right", "a carriage return"),
+    ],
+)
+@pytest.mark.parametrize("quotes", ['"', '"""'])
+def test_latex_in_double_quotes_is_rejected_at_the_backslash(command, read_as, quotes):
+    problem = formula_problem(f"{quotes}x + {command}{{a}}{quotes}")
+    assert problem is not None
+    assert read_as in problem.message
+    assert "single quotes" in problem.message
+    assert f"latex = '{command}" in problem.message
+    location = problem.location
+    assert (location.line, location.column, location.width) == (4, 13 + len(quotes), 2)
+    assert pointed_at(location) == command[:2]
+
+
+def test_the_fix_names_the_left_hand_side_as_written():
+    document, value = string_on_line_4('"\\\\hat \\beta"')
+    problem = control_character_problem(str(value), document.origin(value), "x", lhs="'y'")
+    assert "('y' = '\\beta...')" in problem.message
+    assert '"\\beta" was read as a backspace followed by "eta"' in problem.message
+
+
+def test_a_raw_tab_is_rejected_plainly():
+    problem = formula_problem("'a\tb'")
+    assert problem is not None
+    assert problem.message.startswith("latex contains a tab")
+    assert "escape" not in problem.message
+    assert (problem.location.line, problem.location.column) == (4, 11)
+
+
+def test_raw_newlines_in_multi_line_strings_are_allowed():
+    document, value = string_on_line_4("'''\na +\n  b'''")
+    assert str(value) == "a +\n  b"
+    assert control_character_problem(str(value), document.origin(value), "latex") is None
+
+
+def test_other_control_characters_are_named_by_code_point():
+    problem = formula_problem('"a \\u0007"', key="expr")
+    assert problem.message.startswith('"\\u0007" was read as control character U+0007: ')
+    assert "(expr = '\\u0007...')" in problem.message
+
+
+@pytest.mark.parametrize(("char", "control"), [("\t", True), ("\x0c", True), ("a", False)])
+def test_is_control(char, control):
+    assert is_control(char) is control
+
+
+# --- TOML syntax errors ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["\\sqrt", "\\underline", "\\xi", "\\mathbf"])
+def test_invalid_escape_is_a_toml_error_with_the_single_quote_hint(command):
+    problem = parse_error(
+        f'model = "batchnorm"\n[[candidate]]\nname = "g"\nlatex = "a + {command}{{x}}"\n'
+    )
+    assert "single-quoted" in problem.message and f"'{command}...'" in problem.message
+    assert (problem.location.line, problem.location.column, problem.location.width) == (4, 14, 2)
+    assert problem.location.source == f'latex = "a + {command}{{x}}"'
+
+
+def test_other_toml_errors_are_located():
+    problem = parse_error('model = "batchnorm"\n[[candidate]]\nname =\nlatex = "x"\n')
+    assert problem.message.startswith("invalid TOML: ")
+    assert " at line " not in problem.message
+    assert (problem.location.line, problem.location.source) == (3, "name =")
+
+
+def test_duplicate_keys_in_a_table_are_located():
+    problem = parse_error('model = "m"\n[[candidate]]\nname = "a"\nname = "b"\n')
+    assert "already exists" in problem.message
+    assert problem.location.line == 4
+
+
+@given(st.text(alphabet="[]{}=\"'\\\n #.,abfx1é\t\r\x0c", max_size=60))
+def test_parsing_never_raises(text):
+    document = parse_toml(text, "d.toml")
+    if isinstance(document, Problem):
+        assert document.location is not None
+        return
+    for _, item in entries(document.data):
+        document.value_location(item)
+        if isinstance(item, String):
+            document.origin(item).locate(Span(0, len(str(item))))
+
+
+# --- Reading files -----------------------------------------------------------------------------
+
+
+def test_read_toml_reads_the_file(tmp_path):
+    path = tmp_path / "m.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + SAMPLE.replace("\n", "\r\n").encode())
+    document = read_toml(path, "model", 1000)
+    assert isinstance(document, TomlDocument)
+    assert (document.path, document.text) == (str(path), SAMPLE)
+    assert str(document.data["model"]) == "batchnorm"
+
+
+def test_missing_file_names_the_kind_of_file(tmp_path):
+    problem = read_toml(tmp_path / "nope.toml", "model", 1000)
+    assert problem == Problem(
+        "cannot read model: no such file; give the path of a model TOML file",
+        location=Location(str(tmp_path / "nope.toml"), 1, 1),
+    )
+
+
+def test_directory(tmp_path):
+    problem = read_toml(tmp_path, "model", 1000)
+    assert (
+        problem.message == "cannot read model: is a directory; give the path of a model TOML file"
+    )
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_special_files_are_not_opened(tmp_path):
+    path = tmp_path / "pipe.toml"
+    os.mkfifo(path)  # opening it would block
+    problem = read_toml(path, "model", 1000)
+    assert problem.message.startswith("cannot read model: is not a regular file")
+
+
+def test_size_limit(tmp_path):
+    path = tmp_path / "m.toml"
+    path.write_bytes(b"#" * 1000)
+    assert isinstance(read_toml(path, "model", 1000), TomlDocument)
+    path.write_bytes(b"#" * 1001)
+    problem = read_toml(path, "model", 1000)
+    assert problem.message == (
+        "cannot read model: is larger than 1,000 bytes; a model file must fit in that"
+    )
+
+
+def test_not_utf8(tmp_path):
+    path = tmp_path / "latin1.toml"
+    path.write_bytes('name = "m"\ntitle = "é sûr"\n'.encode("latin-1"))
+    problem = read_toml(path, "model", 1000)
+    assert problem.message == (
+        "cannot read model: byte 0xe9 is not UTF-8; save the file as UTF-8 text"
+    )
+    assert (problem.location.line, problem.location.column) == (2, 10)
+
+
+def test_syntax_errors_in_a_file_are_located_in_it(tmp_path):
+    path = tmp_path / "m.toml"
+    path.write_text('name = "m"\n[nodes]\nx =\n', encoding="utf-8")
+    problem = read_toml(path, "model", 1000)
+    assert problem.message.startswith("invalid TOML: ")
+    assert (problem.location.path, problem.location.line) == (str(path), 3)
