@@ -9,21 +9,22 @@ still hold) and identities the simplifier may use. Built-in models live in
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
+from tomlkit.items import Item, String
+
 from bnverify import language, shapes
 from bnverify.build import gradient_name
 from bnverify.problem import Location, Problem
 from bnverify.shapes import Shape
-from bnverify.tree import Equation, Expr, Sym, constant_value, walk
+from bnverify.toml_source import TomlDocument, parse_toml, read_toml
+from bnverify.tree import Equation, Expr, Span, Sym, constant_value, walk
 
 MAX_MODEL_BYTES = 256 * 1024
-BUILTINS = frozenset({"N"})  # the batch size; `ones` is an operator
 
 
 @dataclass(frozen=True)
@@ -126,57 +127,64 @@ def _load_uncached(ref: str, base: Path | None) -> Model | Problem:
     if ref.isidentifier() and builtin.is_file():
         return parse_model(builtin.read_text(encoding="utf-8"), f"<builtin>/{ref}.toml")
     path = (base or Path.cwd()) / ref
-    names = ", ".join(sorted(builtin_models()))
-    if not path.is_file():
+    if not path.exists():
+        names = ", ".join(sorted(builtin_models()))
         return Problem(f"no model {ref!r}: not a built-in model ({names}) and no file at {path}")
-    if path.stat().st_size > MAX_MODEL_BYTES:
-        return Problem(f"model file {path} is larger than {MAX_MODEL_BYTES} bytes")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        return Problem(f"cannot read model file {path}: {err}")
-    return parse_model(text, str(path))
+    doc = read_toml(path, "model", MAX_MODEL_BYTES)
+    return doc if isinstance(doc, Problem) else _model(doc)
 
 
 def parse_model(text: str, path: str) -> Model | Problem:
     """A Model from the text of a model file, or the first problem with it."""
+    doc = parse_toml(text, path)
+    return doc if isinstance(doc, Problem) else _model(doc)
+
+
+def _model(doc: TomlDocument) -> Model | Problem:
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        return _problem(path, f"model file is not valid TOML: {err}")
-    try:
-        return _build(data, path)
+        return _build(doc)
     except _ModelError as err:
-        return _problem(path, str(err))
+        return err.problem(doc)
 
 
 class _ModelError(Exception):
-    """Raised inside model building only; parse_model turns it into a Problem."""
+    """Raised inside model building only; _model turns it into a located Problem."""
 
+    def __init__(self, message: str, item: object = None, span: Span | None = None) -> None:
+        super().__init__(message)
+        self.item, self.span = item, span
 
-def _problem(path: str, message: str) -> Problem:
-    return Problem(message, location=Location(path, 1, 1))
+    def problem(self, doc: TomlDocument) -> Problem:
+        """The error as a Problem at the offending value (or character) of the file."""
+        if isinstance(self.item, String) and self.span is not None:
+            where = doc.origin(self.item).locate(self.span)
+        elif isinstance(self.item, Item):
+            where = doc.value_location(self.item)
+        else:
+            where = Location(doc.path, 1, 1)
+        return Problem(str(self), location=where)
 
 
 def _string(data: dict, key: str, default: str | None = None) -> str:
     value = data.get(key, default)
     if not isinstance(value, str):
-        raise _ModelError(f"'{key}' must be a string")
-    return value
+        raise _ModelError(f"'{key}' must be a string", data.get(key))
+    return str(value)
 
 
 def _formula(text: object, what: str) -> Expr:
     if not isinstance(text, str):
-        raise _ModelError(f"{what} must be a formula in a string")
-    parsed = language.parse_ascii(text)
+        raise _ModelError(f"{what} must be a formula in a string", text)
+    parsed = language.parse_ascii(str(text))
     if isinstance(parsed, Problem):
-        raise _ModelError(f"{what}: {parsed.message} in {text!r}")
+        raise _ModelError(f"{what}: {parsed.message}", text, parsed.span)
     if isinstance(parsed, Equation):
-        raise _ModelError(f"{what} must be an expression, not an equation")
+        raise _ModelError(f"{what} must be an expression, not an equation", text)
     return parsed
 
 
-def _build(data: dict, path: str) -> Model:
+def _build(doc: TomlDocument) -> Model:
+    data, path = doc.data, doc.path
     inputs = tuple((name, _input_shape(name, shape)) for name, shape in _table(data, "inputs"))
     constants = tuple((name, _typical(name, v)) for name, v in _table(data, "constants", {}))
     known: dict[str, Shape] = dict(inputs) | dict.fromkeys(dict(constants), shapes.SCALAR)
@@ -184,14 +192,14 @@ def _build(data: dict, path: str) -> Model:
     nodes, node_shapes = [], []
     for name, text in _table(data, "nodes"):
         expr = _formula(text, f"node {name}")
-        shape = _shape(expr, known, f"node {name}")
-        _check_name(name, known)
+        shape = _shape(expr, known, f"node {name}", text)
+        _check_name(name, known, text)
         known[name] = shape
         nodes.append((name, expr))
         node_shapes.append((name, shape))
     output = _string(data, "output")
     if output not in dict(nodes):
-        raise _ModelError(f"output {output!r} is not one of the nodes")
+        raise _ModelError(f"output {output!r} is not one of the nodes", data.get("output"))
     model = Model(
         name=_string(data, "name"),
         title=_string(data, "title", ""),
@@ -203,7 +211,7 @@ def _build(data: dict, path: str) -> Model:
         output=output,
         square=_square(data.get("square"), known),
         notation=_notation(data.get("notation", {}), known),
-        notation_spellings=tuple(data.get("notation", {}).items()),
+        notation_spellings=tuple((str(k), str(v)) for k, v in data.get("notation", {}).items()),
         probes=tuple(_probe(p, known) for p in data.get("probe", [])),
         identities=tuple(_identity(i, known) for i in data.get("identity", [])),
         node_shapes=tuple(node_shapes),
@@ -214,38 +222,41 @@ def _build(data: dict, path: str) -> Model:
 def _table(data: dict, key: str, default: dict | None = None) -> list[tuple[str, object]]:
     table = data.get(key, default)
     if not isinstance(table, dict) or (default is None and not table):
-        raise _ModelError(f"'[{key}]' must be a table of names")
-    return list(table.items())
+        raise _ModelError(f"'[{key}]' must be a table of names", table)
+    return [(str(name), value) for name, value in table.items()]
 
 
-def _check_name(name: str, known: dict[str, Shape]) -> None:
+def _check_name(name: str, known: dict[str, Shape], item: object = None) -> None:
     if not name.isidentifier() or name.startswith("g_"):
-        raise _ModelError(f"{name!r} is not a usable name (an identifier not starting with g_)")
+        message = f"{name!r} is not a usable name (an identifier not starting with g_)"
+        raise _ModelError(message, item)
     if name in known:
-        raise _ModelError(f"{name!r} is defined twice")
+        raise _ModelError(f"{name!r} is defined twice", item)
 
 
 def _input_shape(name: str, shape: object) -> Shape:
-    _check_name(name, {"N": shapes.SCALAR})
+    _check_name(name, {"N": shapes.SCALAR}, shape)
     if shape not in (shapes.SCALAR, shapes.BATCH):
-        raise _ModelError(f'input {name} must be "batch" or "scalar", not {shape!r}')
-    return shape  # type: ignore[return-value]
+        raise _ModelError(f'input {name} must be "batch" or "scalar", not {shape!r}', shape)
+    return str(shape)  # type: ignore[return-value]
 
 
 def _typical(name: str, value: object) -> float:
-    _check_name(name, {"N": shapes.SCALAR})
+    _check_name(name, {"N": shapes.SCALAR}, value)
     if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-        raise _ModelError(f"constant {name} needs a positive typical value, e.g. {name} = 1e-5")
+        message = f"constant {name} needs a positive typical value, e.g. {name} = 1e-5"
+        raise _ModelError(message, value)
     return float(value)
 
 
-def _shape(expr: Expr, known: dict[str, Shape], what: str) -> Shape:
-    unknown = sorted(n.name for n in walk(expr) if isinstance(n, Sym) and n.name not in known)
+def _shape(expr: Expr, known: dict[str, Shape], what: str, item: object = None) -> Shape:
+    unknown = [n for n in walk(expr) if isinstance(n, Sym) and n.name not in known]
     if unknown:
-        raise _ModelError(f"{what} uses {', '.join(unknown)} before defining it")
+        listed = ", ".join(sorted({n.name for n in unknown}))
+        raise _ModelError(f"{what} uses {listed} before defining it", item, unknown[0].span)
     shape = shapes.infer(expr, known)
     if isinstance(shape, Problem):
-        raise _ModelError(f"{what}: {shape.message}")
+        raise _ModelError(f"{what}: {shape.message}", item, shape.span)
     return shape
 
 
@@ -253,12 +264,13 @@ def _square(spec: object, known: dict[str, Shape]) -> Square | None:
     if spec is None:
         return None
     if not isinstance(spec, dict) or set(spec) != {"expr", "solve"}:
-        raise _ModelError("'square' must be a table with 'expr' and 'solve'")
+        raise _ModelError("'square' must be a table with 'expr' and 'solve'", spec)
     expr = _formula(spec["expr"], "square.expr")
-    _shape(expr, known, "square.expr")
+    _shape(expr, known, "square.expr", spec["expr"])
     if spec["solve"] not in known or spec["solve"] not in _names(expr):
-        raise _ModelError("square.solve must be a constant that appears in square.expr")
-    return Square(expr, spec["solve"])
+        message = "square.solve must be a constant that appears in square.expr"
+        raise _ModelError(message, spec["solve"])
+    return Square(expr, str(spec["solve"]))
 
 
 def _names(expr: Expr) -> set[str]:
@@ -267,40 +279,41 @@ def _names(expr: Expr) -> set[str]:
 
 def _notation(table: object, known: dict[str, Shape]) -> tuple[tuple[str, str], ...]:
     if not isinstance(table, dict):
-        raise _ModelError("'[notation]' must be a table")
+        raise _ModelError("'[notation]' must be a table", table)
     out = []
     for spelling, name in table.items():
-        key = language.name_key(spelling)
+        key = language.name_key(str(spelling))
         if isinstance(key, Problem):
-            raise _ModelError(f"notation key {spelling!r}: {key.message}")
+            raise _ModelError(f"notation key {spelling!r}: {key.message}", name)
         if name not in known:
-            raise _ModelError(f"notation {spelling!r} maps to unknown name {name!r}")
-        out.append((key, name))
+            raise _ModelError(f"notation {spelling!r} maps to unknown name {name!r}", name)
+        out.append((key, str(name)))
     return tuple(out)
 
 
 def _probe(spec: object, known: dict[str, Shape]) -> Probe:
     if not isinstance(spec, dict) or "condition" not in spec:
-        raise _ModelError("each [[probe]] needs a 'condition'")
+        raise _ModelError("each [[probe]] needs a 'condition'", spec)
     settings = []
     for name, text in spec.get("set", {}).items():
         value = constant_value(_formula(text, f"probe value for {name}"))
         if name not in known or value is None:
-            raise _ModelError(f"probe sets {name!r} to {text!r}: need a known name and a number")
-        settings.append((name, value))
-    freeze = tuple(spec.get("freeze", ()))
+            message = f"probe sets {name!r} to {text!r}: need a known name and a number"
+            raise _ModelError(message, text)
+        settings.append((str(name), value))
+    freeze = tuple(str(name) for name in spec.get("freeze", ()))
     if any(name not in known for name in freeze):
-        raise _ModelError(f"probe freezes an unknown node: {freeze}")
+        raise _ModelError(f"probe freezes an unknown node: {freeze}", spec.get("freeze"))
     batch = spec.get("batch")
     if batch is not None and (not isinstance(batch, int) or batch < 1):
-        raise _ModelError("probe batch must be a positive integer")
+        raise _ModelError("probe batch must be a positive integer", batch)
     return Probe(str(spec["condition"]), tuple(settings), freeze, batch)
 
 
 def _identity(spec: object, known: dict[str, Shape]) -> Identity:
     if not isinstance(spec, dict) or set(spec) != {"rewrite", "as"}:
-        raise _ModelError("each [[identity]] needs 'rewrite' and 'as'")
+        raise _ModelError("each [[identity]] needs 'rewrite' and 'as'", spec)
     rewrite, replacement = _formula(spec["rewrite"], "identity"), _formula(spec["as"], "identity")
-    _shape(rewrite, known, "identity")
-    _shape(replacement, known, "identity")
+    _shape(rewrite, known, "identity", spec["rewrite"])
+    _shape(replacement, known, "identity", spec["as"])
     return Identity(rewrite, replacement)

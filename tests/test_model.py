@@ -67,7 +67,7 @@ def test_a_model_file_by_path(tmp_path):
         ('name = "m"\noutput = "y"\n[inputs]\nx = "matrix"\n[nodes]\ny = "x"\n', '"batch" or'),
         ('name = "m"\noutput = "y"\n[inputs]\nx = "batch"\n[nodes]\ny = "x +"\n', "node y"),
         ('name = "m"\noutput = "y"\n[inputs]\nx = "batch"\n[nodes]\ny = "x^x"\n', "exponent"),
-        ("this is = not toml [", "not valid TOML"),
+        ("this is = not toml [", "invalid TOML"),
     ],
 )
 def test_bad_model_files(text, message):
@@ -75,6 +75,14 @@ def test_bad_model_files(text, message):
     assert isinstance(problem, Problem)
     assert message in problem.message
     assert problem.location.path == "bad.toml"
+
+
+def test_model_file_errors_point_at_the_character(tmp_path):
+    text = 'name = "m"\noutput = "y"\n[inputs]\nx = "batch"\n[nodes]\ny = "x*w + 1"\n'
+    problem = parse_model(text, "m.toml")
+    assert "uses w before defining it" in problem.message
+    where = problem.location
+    assert (where.line, where.column, where.source) == (6, 8, 'y = "x*w + 1"')
 
 
 def test_unknown_model_names_the_builtins(tmp_path):
