@@ -109,8 +109,9 @@ class _Interval(Arithmetic):
         return mpmath.iv.mpf(value.numerator) / mpmath.iv.mpf(value.denominator)
 
     def root(self, x: Any) -> Any:
-        if x.b < 0:
-            raise Undefined("square root of a negative number")
+        # An interval reaching below zero may hold a negative value: no real root.
+        if x.a < 0:
+            raise Undefined("square root of a number that may be negative")
         return mpmath.iv.sqrt(x)
 
     def context(self) -> contextlib.AbstractContextManager:
@@ -142,6 +143,11 @@ def to_interval(x: Any) -> Any:
 
     with INTERVAL.context():
         return _elementwise(convert, x)
+
+
+def bounded(x: Any) -> bool:
+    """Whether an interval is finite (division by an interval holding 0 is not)."""
+    return not (mpmath.isinf(x.a) or mpmath.isinf(x.b) or mpmath.isnan(x.a) or mpmath.isnan(x.b))
 
 
 def disjoint(a: Any, b: Any) -> bool:

@@ -90,10 +90,12 @@ def agrees(truth: Truth, expr: Expr, wrt: str, settings: Settings, seed_label: s
     return True
 
 
-def residual(truth: Truth, expr: Expr, wrt: str) -> Residual:
-    """Truth minus candidate, simplified, valid for every batch size."""
+def residual(truth: Truth, expr: Expr, wrt: str) -> Residual | None:
+    """Truth minus candidate, simplified, valid for every batch size (None if undefined)."""
     algebra = truth.algebra
     difference = sp.expand(algebra.convert(truth.formula(wrt)) - algebra.convert(expr))
+    if difference.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        return None  # the candidate divides by zero for every input
     simplified = sp.factor_terms(sp.together(difference))
     return Residual(printing.ascii(simplified), printing.latex(simplified, truth.model, algebra))
 
@@ -103,7 +105,9 @@ def counterexample(truth: Truth, expr: Expr, wrt: str, settings: Settings) -> Co
     name = gradient_name(wrt)
     for n in settings.counterexample_sizes:
         for point in small_points(truth.model, truth.definitions, n):
-            if compare_at(point, expr, name) != DIFFERENT:
+            # Compare numbers, not shapes: a shape mismatch is reported on its own, and a
+            # counterexample should show values that differ.
+            if compare_at(point, expr, name, by_value=True) != DIFFERENT:
                 continue
             try:
                 value = evaluate(expr, point)

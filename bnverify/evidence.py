@@ -29,6 +29,8 @@ from bnverify.tree import Expr, names
 from bnverify.truth import Truth
 
 EQUAL, DIFFERENT, UNAVAILABLE = "equal", "different", "unavailable"
+CONSISTENT = "consistent"  # intervals overlap: no difference found, none proved
+MEASURED = "measured"  # float64 sizes a difference; it never decides
 FAILED = "failed"  # the truth itself could not be confirmed: a bug, never a verdict
 
 
@@ -123,7 +125,7 @@ def exact_layer(truth: Truth, expr: Expr, wrt: str, settings: Settings) -> Layer
         outcome = compare_at(point, expr, gradient_name(wrt))
         if outcome == DIFFERENT:
             return Layer("exact", DIFFERENT, f"different at a random rational point with N = {n}")
-        approximate += outcome == "consistent"
+        approximate += outcome == CONSISTENT
         skipped += outcome == UNAVAILABLE
     sizes = ", ".join(str(n) for n, _ in settings.exact_trials)
     channels = max(c for _, c in settings.exact_trials)
@@ -144,24 +146,32 @@ def exact_layer(truth: Truth, expr: Expr, wrt: str, settings: Settings) -> Layer
     )
 
 
-def compare_at(point: Point, expr: Expr, truth_name: str) -> str:
-    """EQUAL, DIFFERENT, 'consistent' (intervals overlap) or UNAVAILABLE (undefined here)."""
+def compare_at(point: Point, expr: Expr, truth_name: str, by_value: bool = False) -> str:
+    """EQUAL, DIFFERENT, CONSISTENT (intervals overlap) or UNAVAILABLE (undefined here).
+
+    With `by_value`, a scalar equal to every element of a batch counts as equal (for
+    finding a counterexample that shows different numbers, not only different shapes).
+    """
     try:
         truth, value = point[truth_name], evaluate(expr, point)
     except Undefined:
         return UNAVAILABLE
     except Inexact:
-        return _compare_in_intervals(point, expr, truth_name)
-    return DIFFERENT if truth_value_differs(truth, value, point) else EQUAL
+        return _compare_in_intervals(point, expr, truth_name, by_value)
+    return DIFFERENT if values_differ(truth, value, point, by_value) else EQUAL
 
 
-def truth_value_differs(truth: Any, value: Any, point: Point) -> bool:
+def values_differ(truth: Any, value: Any, point: Point, by_value: bool = False) -> bool:
     """Whether two exact values differ anywhere (a scalar never equals a batch for N > 1)."""
     truth, value = _as_rows(truth, point), _as_rows(value, point)
-    if truth.shape != value.shape and point.n > 1:
+    if _shapes_differ(truth, value, point, by_value):
         return True
     a, b = np.broadcast_arrays(truth, value)
     return bool(np.any(a != b))
+
+
+def _shapes_differ(truth: np.ndarray, value: np.ndarray, point: Point, by_value: bool) -> bool:
+    return not by_value and truth.shape != value.shape and point.n > 1
 
 
 def _as_rows(value: Any, point: Point) -> np.ndarray:
@@ -170,7 +180,7 @@ def _as_rows(value: Any, point: Point) -> np.ndarray:
     return np.broadcast_to(array, (1, point.channels)) if array.ndim == 0 else array
 
 
-def _compare_in_intervals(point: Point, expr: Expr, truth_name: str) -> str:
+def _compare_in_intervals(point: Point, expr: Expr, truth_name: str, by_value: bool) -> str:
     # The same rational point, every value enclosed in a 256-bit interval: disjoint
     # intervals prove the values differ; overlapping ones are consistent with equality.
     leaves = {name: arithmetic.to_interval(value) for name, value in point.leaves.items()}
@@ -180,12 +190,14 @@ def _compare_in_intervals(point: Point, expr: Expr, truth_name: str) -> str:
     except Undefined:
         return UNAVAILABLE
     truth, value = _as_rows(truth, point), _as_rows(value, point)
-    if truth.shape != value.shape and point.n > 1:
+    if not all(arithmetic.bounded(x) for x in (*truth.flat, *value.flat)):
+        return UNAVAILABLE  # a division by an interval holding zero
+    if _shapes_differ(truth, value, point, by_value):
         return DIFFERENT
     a, b = np.broadcast_arrays(truth, value)
     if any(arithmetic.disjoint(x, y) for x, y in zip(a.flat, b.flat, strict=True)):
         return DIFFERENT
-    return "consistent"
+    return CONSISTENT
 
 
 def float_errors(truth: Truth, expr: Expr, wrt: str, settings: Settings) -> tuple[FloatError, ...]:
@@ -216,7 +228,7 @@ def float_layer(errors: tuple[FloatError, ...]) -> Layer:
     sizes = ", ".join(str(e.n) for e in errors)
     return Layer(
         "float64",
-        UNAVAILABLE if not np.isfinite(worst.largest) else "measured",
+        UNAVAILABLE if not np.isfinite(worst.largest) else MEASURED,
         f"largest relative difference {worst.largest:.1e} (N = {sizes}; eps at its typical "
         "value); float64 alone cannot tell rounding from a small error",
     )

@@ -286,9 +286,22 @@ def _listing(names: Names) -> str:
     return ", ".join(names.spellings())
 
 
-def _unknown(name: str, names: Names) -> str:
+def _notation_hint(name: str, names: Names) -> str:
+    # sigma alone is not a name, but the model knows \sigma^2 and \sigma_B^2.
+    model = names.model
+    for (key, target), (spelling, _) in zip(model.notation, model.notation_spellings, strict=True):
+        if key.startswith((f"{name}^", f"{name}_")):
+            return f" (did you mean {spelling}, which is {target}?)"
+    return ""
+
+
+def _close_hint(name: str, names: Names) -> str:
     close = difflib.get_close_matches(name, names.spellings(), n=1)
-    hint = f" (did you mean {close[0]}?)" if close else ""
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _unknown(name: str, names: Names) -> str:
+    hint = _notation_hint(name, names) or _close_hint(name, names)
     return (
         f"unknown name {name!r}{hint}. The {names.model.name} model's names are "
         f"{_listing(names)} and g_<name> for their gradients; map other names in "

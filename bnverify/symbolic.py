@@ -50,6 +50,8 @@ class RatioArithmetic(Arithmetic):
     def root(self, x: Ratio) -> Any:
         # sqrt(c m^2) = sqrt(c) m only for monomials m in positive symbols (the root r);
         # any other square root is not a rational function of the symbols.
+        if x.num.is_ground and x.den.is_ground and x.num.LC < 0:
+            raise Undefined("square root of a negative number")
         root = x.monomial_root(self.positive)
         if root is None:
             raise Inexact("square root of a rational function that is not a square")

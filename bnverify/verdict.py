@@ -46,9 +46,11 @@ class Verdict:
         return self.kind == self.candidate.expect
 
 
-def error(candidate: Candidate, problem: Problem) -> Verdict:
-    """The verdict for a candidate that could not be checked."""
-    return Verdict(candidate, "error", problem.message, problem=problem)
+def error(candidate: Candidate, problem: Problem, **found: object) -> Verdict:
+    """The verdict for a candidate that could not be checked (placed at it if unplaced)."""
+    if problem.location is None and problem.span is None:
+        problem = problem.at(candidate.location)
+    return Verdict(candidate, "error", problem.message, problem=problem, **found)
 
 
 def judge(candidate: Candidate, resolved: Resolved, truth: Truth, settings: Settings) -> Verdict:
@@ -56,14 +58,7 @@ def judge(candidate: Candidate, resolved: Resolved, truth: Truth, settings: Sett
     expr, wrt = resolved.expr, resolved.wrt
     proof = evidence.truth_layer(truth, expr, wrt, settings)
     if proof.outcome == FAILED:
-        return Verdict(
-            candidate,
-            "error",
-            proof.detail,
-            wrt=wrt,
-            evidence=(proof,),
-            problem=Problem(proof.detail),
-        )
+        return error(candidate, Problem(proof.detail), wrt=wrt, evidence=(proof,))
     shape = diagnosis.shape_finding(truth, expr, resolved.shape, wrt, settings)
     if shape is not None:
         return _diverge_on_shape(candidate, resolved, truth, settings, shape, proof)
@@ -87,10 +82,11 @@ def judge(candidate: Candidate, resolved: Resolved, truth: Truth, settings: Sett
             float_errors=errors,
         )
     if not any(layer.outcome == EQUAL for layer in layers[1:]):
-        problem = Problem("no layer of evidence could evaluate this candidate")
-        return Verdict(
-            candidate, "error", problem.message, wrt=wrt, evidence=layers, problem=problem
+        reasons = "; ".join(f"{layer.name}: {layer.detail}" for layer in layers[1:-1])
+        problem = Problem(
+            f"the candidate could not be evaluated where the gradient is defined ({reasons})"
         )
+        return error(candidate, problem, wrt=wrt, evidence=layers)
     return Verdict(
         candidate, "match", _match_message(layers), wrt=wrt, evidence=layers, float_errors=errors
     )

@@ -117,3 +117,8 @@ def test_bad_notation_entries_are_located_problems(model):
     assert len(problems) == 2
     assert problems[0].location.line == 3 and "uses" not in problems[1].message
     assert names.lookup("x") is None
+
+
+def test_sigma_alone_suggests_the_variance(plain):
+    problem = resolved(plain, r"g_z = \frac{\gamma}{\sigma} g_y")
+    assert "did you mean \\sigma_B^2, which is var?" in problem.message

@@ -137,3 +137,36 @@ def test_error_verdicts_carry_a_located_problem(model):
     assert v.problem.location.line == 1
     assert v.problem.location.column == 25
     assert "unknown name 'g_w'" in v.message
+
+
+def test_a_formula_undefined_everywhere_diverges_without_false_conditions(model):
+    v = judge(model, "1/(z - z)")
+    assert v.kind == "diverge"
+    # Interval evaluation of 1/0 is unbounded: that is no evidence of a match under eps = 0.
+    assert v.conditions == ()
+    assert v.residual is None
+
+
+def test_a_candidate_undefined_everywhere_is_not_the_gradient(model):
+    v = judge(model, "sqrt(-1)*g_y")
+    assert v.kind == "diverge"
+    assert "undefined at N = 1" in v.message
+
+
+def test_no_evidence_at_all_is_an_error_at_the_candidate(model):
+    # With the symbolic layer off and every exact point undefined, nothing was checked.
+    settings = Settings(max_symbolic_batch=0)
+    v = judge(model, "1/(z - z)", settings=settings)
+    assert v.kind == "error"
+    assert v.problem.location.line == 1
+    assert "could not be evaluated" in v.message
+
+
+def test_shape_counterexamples_show_different_numbers(model):
+    v = judge(model, "0")
+    assert v.kind == "diverge" and v.shape_fix is None
+    ce = v.counterexample
+    assert set(ce.truth) != set(ce.candidate)
+    # A per-sample formula whose value is the right one everywhere has no counterexample.
+    same = judge(model, "sum(g_y*zhat) + 0*z", wrt="gamma")
+    assert same.kind == "diverge" and same.counterexample is None
