@@ -10,6 +10,8 @@ names a reader expects. This is used to state results, never to decide a verdict
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -19,6 +21,16 @@ from bnverify.backprop import Gradients
 from bnverify.build import gradient_of
 from bnverify.shapes import BATCH
 from bnverify.tree import Apply, Expr, Num, Sym, constant_value
+
+# Operators that act on one element at a time; the reductions are BatchSums.
+ELEMENTWISE: dict[str, Callable[..., sp.Expr]] = {
+    "add": operator.add,
+    "sub": operator.sub,
+    "mul": operator.mul,
+    "div": operator.truediv,
+    "neg": operator.neg,
+    "sqrt": sp.sqrt,
+}
 
 
 class BatchSum(sp.Function):
@@ -103,23 +115,12 @@ class Algebra:
         return self.symbols[name]
 
     def _apply(self, op: str, v: list[sp.Expr], sums: dict) -> sp.Expr:
-        n = self.symbols["N"]
-        if op == "add":
-            return v[0] + v[1]
-        if op == "sub":
-            return v[0] - v[1]
-        if op == "mul":
-            return v[0] * v[1]
-        if op == "div":
-            return v[0] / v[1]
-        if op == "neg":
-            return -v[0]
-        if op == "sqrt":
-            return sp.sqrt(v[0])
+        if op in ELEMENTWISE:
+            return ELEMENTWISE[op](*v)
         if op == "sum":
             return self.batch_sum(v[0], sums)
         if op == "mean":
-            return self.batch_sum(v[0], sums) / n
+            return self.batch_sum(v[0], sums) / self.symbols["N"]
         if op == "dot":
             return self.batch_sum(v[0] * v[1], sums)
         raise ValueError(f"unknown operator {op}")

@@ -61,16 +61,10 @@ def check_derivation(derivation: Derivation, settings: Settings) -> FileResult:
             model = None
     if model is None:
         return FileResult(derivation.path, derivation.title, tuple(problems), ())
-    names, notation_problems = derivation_names(derivation, model)
+    names, notation_problems = user_names(model, derivation.notation)
     problems.extend(notation_problems)
     verdicts = tuple(check_candidate(c, names, model, settings) for c in derivation.candidates)
     return FileResult(derivation.path, derivation.title, tuple(problems), verdicts)
-
-
-def derivation_names(derivation: Derivation, model: Model) -> tuple[Names, list[Problem]]:
-    """The names a derivation's formulas may use, and located problems with its notation."""
-    names, problems = user_names(model, derivation.notation)
-    return names, problems
 
 
 def check_candidate(

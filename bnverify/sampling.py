@@ -49,7 +49,7 @@ def _root_above(base: Any, step: int, extra: int) -> Any:
     return gmpy2.mpq(int(scaled) + 1 + extra, step)
 
 
-def _leaf_shapes(model: Model, n: int, channels: int) -> dict[str, tuple[int, int]]:
+def leaf_shapes(model: Model, n: int, channels: int) -> dict[str, tuple[int, int]]:
     """Array shape of every input and of the upstream gradient (constants excluded)."""
     leaves = {name: ((n if shape == BATCH else 1), channels) for name, shape in model.inputs}
     leaves[model.upstream] = (n, channels)
@@ -95,7 +95,7 @@ def exact_point(
     settings: Mapping[str, Fraction] | None = None,
 ) -> Point:
     """A random point of small exact rationals; constants drawn positive."""
-    shapes = _leaf_shapes(model, n, channels)
+    shapes = leaf_shapes(model, n, channels)
     leaves = {name: _rationals(rng, shape, nonzero=shape[0] == 1) for name, shape in shapes.items()}
     square_constant = model.square.solve if model.square else None
     for name, _ in model.constants:
@@ -115,7 +115,7 @@ def small_points(
     settings: Mapping[str, Fraction] | None = None,
 ) -> Iterator[Point]:
     """Deterministic points of small numbers, simplest first, for counterexamples."""
-    shapes = _leaf_shapes(model, n, 1)
+    shapes = leaf_shapes(model, n, 1)
     # Inputs spread out, the upstream gradient concentrated on one sample first.
     input_patterns = [[0, 2, 1, 3, 5, 4, 7, 6][:n], [1, 2, 3, 4, 5, 6, 7, 8][:n]]
     upstream_patterns = [[1] + [0] * (n - 1), [1, 2, 3, 4, 5, 6, 7, 8][:n]]
@@ -149,7 +149,7 @@ def float_point(
 ) -> Point:
     """A random float64 point with the constants at their typical values (eps = 1e-5)."""
     leaves: dict[str, Any] = {}
-    for name, shape in _leaf_shapes(model, n, channels).items():
+    for name, shape in leaf_shapes(model, n, channels).items():
         if shape[0] == 1:
             leaves[name] = rng.uniform(0.5, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
         else:

@@ -29,7 +29,7 @@ from bnverify.build import gradient_name
 from bnverify.evaluate import Point, evaluate
 from bnverify.model import Model
 from bnverify.ratio import Ratio
-from bnverify.sampling import _leaf_shapes, square_base
+from bnverify.sampling import leaf_shapes, square_base
 from bnverify.shapes import BATCH
 from bnverify.tree import Expr
 
@@ -76,7 +76,7 @@ class Instance:
 @cache
 def instance(model: Model, gradients: Gradients, n: int, free: str | None = None) -> Instance:
     """The model at batch size n; with `free`, that node is a symbol of its own."""
-    shapes = _leaf_shapes(model, n, 1)
+    shapes = leaf_shapes(model, n, 1)
     square = model.square.solve if model.square else None
     for name, _ in model.constants:
         if name != square:
