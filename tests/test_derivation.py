@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from textwrap import dedent
 
 import pytest
@@ -42,6 +43,9 @@ EXAMPLE = dedent(
     expect = "diverge"
     """
 ).lstrip()
+
+# Interleaved [[candidate]] and [notation] tables, which tomlkit regroups.
+INTERLEAVED = Path(__file__).parent / "data" / "interleaved.toml"
 
 
 def parse(text: str) -> derivation.Derivation:
@@ -125,24 +129,7 @@ def test_example_formula_positions():
 def test_interleaved_tables_are_read_in_file_order():
     # tomlkit regroups interleaved [[candidate]] tables (see test_position_hook_still_works
     # in test_toml_source.py); candidates keep file order and their own positions.
-    text = dedent(
-        """\
-        model = "batchnorm"
-        [[candidate]]
-        name = "a"
-        latex = 'x_1'
-        [notation]
-        x = "z"
-        [[candidate]]
-        name = "b"
-        expr = "y + 1"
-
-        [[candidate]]
-          name = "c"
-          latex = '\\gamma'
-        [notation2]
-        """
-    )
+    text = INTERLEAVED.read_text(encoding="utf-8")
     d = parse_derivation(text, "d.toml")
     assert [c.name for c in d.candidates] == ["a", "b", "c"]
     assert [c.location.line for c in d.candidates] == [2, 7, 11]

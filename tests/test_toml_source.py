@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from pathlib import Path
 from textwrap import dedent
 
 import pytest
@@ -40,6 +41,9 @@ SAMPLE = dedent(
     expr = "gamma/sqrt(var+eps)*g_y"
     """
 ).lstrip()
+
+# Interleaved [[candidate]] and [notation] tables, which tomlkit regroups.
+INTERLEAVED = Path(__file__).parent / "data" / "interleaved.toml"
 
 
 def parse(text: str) -> TomlDocument:
@@ -94,24 +98,7 @@ def test_position_hook_still_works():
     # Interleaved [[candidate]] tables are regrouped by tomlkit; header lines and value
     # offsets come from _PositionRecorder. If this fails, a tomlkit release changed
     # Parser._parse_table / Parser._parse_value and the hook must be updated.
-    document = parse(
-        """\
-        model = "batchnorm"
-        [[candidate]]
-        name = "a"
-        latex = 'x_1'
-        [notation]
-        x = "z"
-        [[candidate]]
-        name = "b"
-        expr = "y + 1"
-
-        [[candidate]]
-          name = "c"
-          latex = '\\gamma'
-        [notation2]
-        """
-    )
+    document = parse(INTERLEAVED.read_text(encoding="utf-8"))
     tables = candidate_tables(document)
     assert [str(t["name"]) for t in tables] == ["a", "b", "c"]
     headers = [document.value_location(t).line for t in tables]
