@@ -33,6 +33,10 @@ from bnverify.tree import (
     walk,
 )
 
+# Names every model has besides its own: `N` is in each model's shapes; `ones`, the
+# all-ones batch vector, is an operator (LaTeX spells it \mathbf{1}).
+BUILTINS: dict[str, Expr] = {"ones": Apply("ones", ())}
+
 
 @dataclass(frozen=True)
 class Names:
@@ -47,6 +51,8 @@ class Names:
             return self.user[key]
         if key in self.model.shape_of:
             return Sym(key)
+        if key in BUILTINS:
+            return BUILTINS[key]
         aliases = dict(self.model.notation)
         if key in aliases:
             return Sym(aliases[key])
@@ -64,7 +70,7 @@ class Names:
     def spellings(self) -> list[str]:
         """Every name a formula may use, for messages."""
         primal = [n for n in self.model.primal_names() if n != "N"]
-        return [*primal, "N", self.model.upstream, *sorted(self.user)]
+        return [*primal, "N", *BUILTINS, self.model.upstream, *sorted(self.user)]
 
 
 def user_names(model: Model, entries: Iterable[NotationEntry]) -> tuple[Names, list[Problem]]:

@@ -122,3 +122,9 @@ def test_bad_notation_entries_are_located_problems(model):
 def test_sigma_alone_suggests_the_variance(plain):
     problem = resolved(plain, r"g_z = \frac{\gamma}{\sigma} g_y")
     assert "did you mean \\sigma_B^2, which is var?" in problem.message
+
+
+def test_ones_is_the_all_ones_vector_in_both_syntaxes(plain):
+    ascii_form = resolved(plain, "dot(ones, g_y)", syntax="ascii", wrt="beta")
+    latex_form = resolved(plain, r"g_{\beta} = \mathbf{1}^T g_y")
+    assert ascii_form.expr == latex_form.expr == Apply("dot", (Apply("ones", ()), Sym("g_y")))
