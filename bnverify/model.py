@@ -46,6 +46,15 @@ class Identity:
 
 
 @dataclass(frozen=True)
+class Alias:
+    """How papers spell a model name: `\\sigma_B^2` (name key sigma_B^2) is var."""
+
+    key: str  # the spelling's name key (language.name_key)
+    name: str
+    spelling: str
+
+
+@dataclass(frozen=True)
 class Square:
     """`expr` is made a perfect square by choosing the constant `solve` (see sampling)."""
 
@@ -66,8 +75,7 @@ class Model:
     nodes: tuple[tuple[str, Expr], ...]
     output: str
     square: Square | None = None
-    notation: tuple[tuple[str, str], ...] = ()  # name key -> model name
-    notation_spellings: tuple[tuple[str, str], ...] = ()  # LaTeX spelling -> model name
+    notation: tuple[Alias, ...] = ()
     probes: tuple[Probe, ...] = ()
     identities: tuple[Identity, ...] = ()
     node_shapes: tuple[tuple[str, Shape], ...] = field(default=())
@@ -79,6 +87,11 @@ class Model:
         primal |= dict(self.node_shapes) | {"N": shapes.SCALAR}
         grads = {gradient_name(n): s for n, s in primal.items() if n != "N"}
         return primal | grads
+
+    @cached_property
+    def aliases(self) -> dict[str, str]:
+        """Name key of a spelling in the model's notation -> the model name it stands for."""
+        return {alias.key: alias.name for alias in self.notation}
 
     @cached_property
     def definitions(self) -> dict[str, Expr]:
@@ -211,7 +224,6 @@ def _build(doc: TomlDocument) -> Model:
         output=output,
         square=_square(data.get("square"), known),
         notation=_notation(data.get("notation", {}), known),
-        notation_spellings=tuple((str(k), str(v)) for k, v in data.get("notation", {}).items()),
         probes=tuple(_probe(p, known) for p in data.get("probe", [])),
         identities=tuple(_identity(i, known) for i in data.get("identity", [])),
         node_shapes=tuple(node_shapes),
@@ -277,7 +289,7 @@ def _names(expr: Expr) -> set[str]:
     return {n.name for n in walk(expr) if isinstance(n, Sym)}
 
 
-def _notation(table: object, known: dict[str, Shape]) -> tuple[tuple[str, str], ...]:
+def _notation(table: object, known: dict[str, Shape]) -> tuple[Alias, ...]:
     if not isinstance(table, dict):
         raise _ModelError("'[notation]' must be a table", table)
     out = []
@@ -287,7 +299,7 @@ def _notation(table: object, known: dict[str, Shape]) -> tuple[tuple[str, str], 
             raise _ModelError(f"notation key {spelling!r}: {key.message}", name)
         if name not in known:
             raise _ModelError(f"notation {spelling!r} maps to unknown name {name!r}", name)
-        out.append((key, str(name)))
+        out.append(Alias(key, str(name), str(spelling)))
     return tuple(out)
 
 

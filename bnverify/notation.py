@@ -53,9 +53,8 @@ class Names:
             return Sym(key)
         if key in BUILTINS:
             return BUILTINS[key]
-        aliases = dict(self.model.notation)
-        if key in aliases:
-            return Sym(aliases[key])
+        if key in self.model.aliases:
+            return Sym(self.model.aliases[key])
         target = gradient_of(key)
         if target is not None:
             inner = self.lookup(target)
@@ -294,10 +293,9 @@ def _listing(names: Names) -> str:
 
 def _notation_hint(name: str, names: Names) -> str:
     # sigma alone is not a name, but the model knows \sigma^2 and \sigma_B^2.
-    model = names.model
-    for (key, target), (spelling, _) in zip(model.notation, model.notation_spellings, strict=True):
-        if key.startswith((f"{name}^", f"{name}_")):
-            return f" (did you mean {spelling}, which is {target}?)"
+    for alias in names.model.notation:
+        if alias.key.startswith((f"{name}^", f"{name}_")):
+            return f" (did you mean {alias.spelling}, which is {alias.name}?)"
     return ""
 
 

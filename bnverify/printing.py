@@ -81,8 +81,8 @@ def concrete_latex(expr: sp.Expr, model: Model) -> str:
 def latex_names(model: Model) -> dict[str, str]:
     """Model name -> its first LaTeX spelling in the model's notation table."""
     out: dict[str, str] = {}
-    for spelling, name in model.notation_spellings:
-        out.setdefault(name, spelling)
+    for alias in model.notation:
+        out.setdefault(alias.name, alias.spelling)
     for name in list(model.shape_of):
         target = gradient_of(name)
         if target is not None:

@@ -19,8 +19,8 @@ def test_builtin_batchnorm(model):
     assert model.inputs == (("z", "batch"), ("gamma", "scalar"), ("beta", "scalar"))
     assert [name for name, _ in model.nodes] == ["mu", "var", "zhat", "y"]
     assert model.output == "y" and model.upstream == "g_y"
-    assert dict(model.notation)["sigma_B^2"] == "var"
-    assert dict(model.notation)["varepsilon"] == "eps"
+    assert model.aliases["sigma_B^2"] == "var"
+    assert model.aliases["varepsilon"] == "eps"
     assert [p.condition.split(" (")[0] for p in model.probes] == [
         "eps = 0",
         "batch statistics held constant",
