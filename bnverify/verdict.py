@@ -62,18 +62,19 @@ def judge(candidate: Candidate, resolved: Resolved, truth: Truth, settings: Sett
     shape = diagnosis.shape_finding(truth, expr, resolved.shape, wrt, settings)
     if shape is not None:
         return _diverge_on_shape(candidate, resolved, truth, settings, shape, proof)
-    layers = (
-        proof,
+    # The layers that decide: symbolic and exact. The truth's proof comes first in the
+    # evidence and the float64 sweep last, but neither decides a verdict.
+    deciding = (
         evidence.symbolic_layer(truth, expr, wrt, settings),
         evidence.exact_layer(truth, expr, wrt, settings),
     )
     errors = evidence.float_errors(truth, expr, wrt, settings)
-    layers += (evidence.float_layer(errors),)
-    if any(layer.outcome == DIFFERENT for layer in layers):
+    layers = (proof, *deciding, evidence.float_layer(errors))
+    if any(layer.outcome == DIFFERENT for layer in deciding):
         return Verdict(
             candidate,
             "diverge",
-            _divergence_message(layers),
+            _divergence_message(deciding),
             wrt=wrt,
             evidence=layers,
             residual=diagnosis.residual(truth, expr, wrt),
@@ -81,14 +82,14 @@ def judge(candidate: Candidate, resolved: Resolved, truth: Truth, settings: Sett
             counterexample=diagnosis.counterexample(truth, expr, wrt, settings),
             float_errors=errors,
         )
-    if not any(layer.outcome == EQUAL for layer in layers[1:]):
-        reasons = "; ".join(f"{layer.name}: {layer.detail}" for layer in layers[1:-1])
+    if not any(layer.outcome == EQUAL for layer in deciding):
+        reasons = "; ".join(f"{layer.name}: {layer.detail}" for layer in deciding)
         problem = Problem(
             f"the candidate could not be evaluated where the gradient is defined ({reasons})"
         )
         return error(candidate, problem, wrt=wrt, evidence=layers)
     return Verdict(
-        candidate, "match", _match_message(layers), wrt=wrt, evidence=layers, float_errors=errors
+        candidate, "match", _match_message(deciding), wrt=wrt, evidence=layers, float_errors=errors
     )
 
 
@@ -120,6 +121,4 @@ def _divergence_message(layers: tuple[Layer, ...]) -> str:
 
 
 def _match_message(layers: tuple[Layer, ...]) -> str:
-    return "; ".join(
-        layer.detail for layer in layers if layer.outcome == EQUAL and layer.name != "truth"
-    )
+    return "; ".join(layer.detail for layer in layers if layer.outcome == EQUAL)
