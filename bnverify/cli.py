@@ -8,6 +8,7 @@ the user unless --debug is given.
 
 from __future__ import annotations
 
+import io
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -21,6 +22,7 @@ from bnverify.check import FileResult, check_candidate, check_file, derivation_f
 from bnverify.derivation import inline_candidate
 from bnverify.model import builtin_models, load_model
 from bnverify.notation import Names
+from bnverify.output import STDOUT, emit
 from bnverify.problem import Problem
 from bnverify.report import json as json_report
 from bnverify.report import text as text_report
@@ -29,12 +31,22 @@ from bnverify.settings import Settings
 DEFAULT_PATH = "derivations"
 
 
+INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
+
+
 def _guarded(fn: Callable[..., int]) -> Callable[..., None]:
     # Unexpected failures become one line and exit 2; --debug shows the traceback.
+    # Ctrl-C exits 130 with one line (output files are written atomically, so none is
+    # left half-written).
     @wraps(fn)
     def run(*args: Any, debug: bool = False, **kwargs: Any) -> None:
         try:
             status = fn(*args, **kwargs)
+        except KeyboardInterrupt:
+            if debug:
+                raise
+            click.echo("bnverify: interrupted", err=True)
+            status = INTERRUPTED
         except Exception as err:
             if debug:
                 raise
@@ -62,6 +74,13 @@ def main() -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
+@click.option(
+    "-o",
+    "--output",
+    default=STDOUT,
+    show_default=True,
+    help="Write the report here (written whole or not at all); - is standard output.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for random points.")
 @click.option(
     "--max-symbolic-batch",
@@ -78,6 +97,7 @@ def check(
     expr: str | None,
     latex: str | None,
     fmt: str,
+    output: str,
     seed: int,
     max_symbolic_batch: int,
 ) -> int:
@@ -89,11 +109,15 @@ def check(
         files, problems = derivation_files(paths or (DEFAULT_PATH,))
         results = [check_file(path, settings) for path in files]
     if fmt == "json":
-        click.echo(json_report.render(results, problems), nl=False)
+        emit(output, json_report.render(results, problems))
         for problem in problems + [p for r in results for p in r.problems]:
             click.echo(text_report.located(problem), err=True)
-    else:
+    elif output == STDOUT:
         text_report.render(Console(highlight=False, soft_wrap=True), results, problems)
+    else:
+        buffer = io.StringIO()
+        text_report.render(Console(file=buffer, highlight=False, soft_wrap=True), results, problems)
+        emit(output, buffer.getvalue())
     return exit_status(results, len(problems))
 
 

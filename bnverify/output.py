@@ -1,0 +1,46 @@
+"""Writing what bnverify produces without ever leaving a half-written file.
+
+A report or output file is written to a temporary file in the same directory and renamed
+into place (a rename within one file system is atomic), so an interrupted or failed run
+leaves the old file as it was. "-" means standard output.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+STDOUT = "-"
+
+
+def write_atomic(path: str | Path, data: str | bytes) -> None:
+    """Replace path with data in one step; on any failure the old file is untouched."""
+    target = Path(path)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    handle, temporary = tempfile.mkstemp(
+        dir=target.parent or Path("."), prefix=f".{target.name}.", suffix=".tmp"
+    )
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(payload)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        # Ctrl-C included: the temporary file goes, the old file stays.
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def emit(destination: str | Path, data: str | bytes) -> None:
+    """Write data to a file atomically, or to standard output when destination is "-"."""
+    if str(destination) != STDOUT:
+        write_atomic(destination, data)
+    elif isinstance(data, bytes):
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        sys.stdout.write(data)
+        sys.stdout.flush()

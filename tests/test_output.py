@@ -1,0 +1,71 @@
+"""Output files are written whole or not at all; Ctrl-C leaves the old file intact."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bnverify import cli
+from bnverify.output import emit, write_atomic
+
+FORUM_POST = Path(__file__).parent.parent / "derivations" / "forum-post.toml"
+
+
+def test_write_atomic_replaces_the_file(tmp_path):
+    target = tmp_path / "report.json"
+    target.write_text("old")
+    write_atomic(target, "new")
+    assert target.read_text() == "new"
+    assert os.listdir(tmp_path) == ["report.json"]
+
+
+@pytest.mark.parametrize("failure", [KeyboardInterrupt, OSError])
+def test_interrupted_write_leaves_the_old_file(tmp_path, monkeypatch, failure):
+    target = tmp_path / "report.json"
+    target.write_text("old")
+
+    def interrupted(fd):
+        raise failure()
+
+    monkeypatch.setattr(os, "fsync", interrupted)
+    with pytest.raises(failure):
+        write_atomic(target, "new")
+    assert target.read_text() == "old"
+    assert os.listdir(tmp_path) == ["report.json"]  # no temporary file left behind
+
+
+def test_emit_dash_is_standard_output(capsys):
+    emit("-", "text\n")
+    emit("-", b"bytes\n")
+    assert capsys.readouterr().out == "text\nbytes\n"
+
+
+def test_check_writes_the_report_to_a_file(tmp_path):
+    target = tmp_path / "out.json"
+    result = CliRunner().invoke(
+        cli.main, ["check", "--format", "json", "-o", str(target), str(FORUM_POST)]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output == ""
+    assert json.loads(target.read_text())["summary"]["total"] == 3
+
+
+def test_ctrl_c_exits_130_and_keeps_the_old_output(tmp_path, monkeypatch):
+    target = tmp_path / "out.json"
+    target.write_text("previous report")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "check_file", interrupted)
+    result = CliRunner().invoke(
+        cli.main, ["check", "--format", "json", "-o", str(target), str(FORUM_POST)]
+    )
+    assert result.exit_code == 130
+    assert "interrupted" in result.output
+    assert "Traceback" not in result.output
+    assert target.read_text() == "previous report"
