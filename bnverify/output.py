@@ -23,6 +23,9 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
         dir=target.parent or Path("."), prefix=f".{target.name}.", suffix=".tmp"
     )
     try:
+        # mkstemp makes the file private (0600); give it the mode the old file had, or
+        # the one any new file gets under the user's umask.
+        os.chmod(temporary, _mode_for(target))
         with os.fdopen(handle, "wb") as stream:
             stream.write(payload)
             stream.flush()
@@ -32,6 +35,15 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
         # Ctrl-C included: the temporary file goes, the old file stays.
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _mode_for(target: Path) -> int:
+    try:
+        return target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def emit(destination: str | Path, data: str | bytes) -> None:

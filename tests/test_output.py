@@ -23,6 +23,19 @@ def test_write_atomic_replaces_the_file(tmp_path):
     assert os.listdir(tmp_path) == ["report.json"]
 
 
+def test_written_files_keep_the_usual_permissions(tmp_path):
+    fresh = tmp_path / "fresh.html"
+    write_atomic(fresh, "x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert fresh.stat().st_mode & 0o777 == 0o666 & ~umask
+    shared = tmp_path / "shared.html"
+    shared.write_text("old")
+    shared.chmod(0o664)
+    write_atomic(shared, "new")
+    assert shared.stat().st_mode & 0o777 == 0o664
+
+
 @pytest.mark.parametrize("failure", [KeyboardInterrupt, OSError])
 def test_interrupted_write_leaves_the_old_file(tmp_path, monkeypatch, failure):
     target = tmp_path / "report.json"
