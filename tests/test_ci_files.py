@@ -119,3 +119,18 @@ def test_pre_commit_entry_accepts_changed_files_as_pre_commit_passes_them(monkey
     result = CliRunner().invoke(main, args, env={"GITHUB_STEP_SUMMARY": None})
     assert result.exit_code == 0, result.output
     assert "all as expected" in result.output
+
+
+def test_readme_shows_the_commands_of_the_working_examples():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Using bnverify in CI", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```(?:yaml|sh)\n(.*?)```", section, re.DOTALL)
+    # Shell lines as they stand in YAML (`- run: ...`, `- ...`) or alone in an sh block.
+    lines = [
+        line.split("run: ")[-1].strip().removeprefix("- ")
+        for block in blocks
+        for line in block.splitlines()
+        if "bnverify " in line
+    ]
+    shown = {shlex.join(args) for args in map(bnverify_args, lines) if args is not None}
+    assert shown == {shlex.join(p.values[0]) for p in COMMANDS}
