@@ -9,6 +9,7 @@ the user unless --debug is given.
 from __future__ import annotations
 
 import io
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -22,13 +23,22 @@ from bnverify.check import FileResult, check_candidate, check_file, derivation_f
 from bnverify.derivation import inline_candidate
 from bnverify.model import builtin_models, load_model
 from bnverify.notation import Names
-from bnverify.output import STDOUT, emit
+from bnverify.output import STDOUT, append, emit
 from bnverify.problem import Problem
+from bnverify.report import github as github_report
 from bnverify.report import json as json_report
+from bnverify.report import junit as junit_report
 from bnverify.report import text as text_report
+from bnverify.schema import report_schema
 from bnverify.settings import Settings
 
 DEFAULT_PATH = "derivations"
+# The formats printed as whole documents for programs (the text report is printed by rich).
+RENDERERS = {
+    "json": json_report.render,
+    "junit": junit_report.render,
+    "github": github_report.render,
+}
 
 
 INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
@@ -72,7 +82,12 @@ def main() -> None:
 @click.option("--expr", help="An inline candidate in ASCII.")
 @click.option("--latex", help="An inline candidate in LaTeX.")
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", *RENDERERS]),
+    default="text",
+    show_default=True,
+    help="json and junit (JUnit XML) for programs and CI; github for GitHub annotations.",
 )
 @click.option(
     "-o",
@@ -108,8 +123,8 @@ def check(
     else:
         files, problems = derivation_files(paths or (DEFAULT_PATH,))
         results = [check_file(path, settings) for path in files]
-    if fmt == "json":
-        emit(output, json_report.render(results, problems))
+    if fmt in RENDERERS:
+        emit(output, RENDERERS[fmt](results, problems))
         for problem in problems + [p for r in results for p in r.problems]:
             click.echo(text_report.located(problem), err=True)
     elif output == STDOUT:
@@ -118,6 +133,9 @@ def check(
         buffer = io.StringIO()
         text_report.render(Console(file=buffer, highlight=False, soft_wrap=True), results, problems)
         emit(output, buffer.getvalue())
+    summary_path = github_report.step_summary_path(os.environ)
+    if summary_path:  # in GitHub Actions, whatever the format
+        append(summary_path, github_report.step_summary(results, problems))
     return exit_status(results, len(problems))
 
 
@@ -137,6 +155,14 @@ def _inline(
     candidate = inline_candidate(text, syntax, wrt)
     verdict = check_candidate(candidate, Names(model, {}), model, settings)
     return FileResult(candidate.path, "", (), (verdict,))
+
+
+@main.command(name="schema")
+@_guarded
+def schema_command() -> int:
+    """Print the JSON Schema of `check --format json`."""
+    click.echo(report_schema(), nl=False)
+    return 0
 
 
 @main.command(name="derive")

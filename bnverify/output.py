@@ -2,7 +2,8 @@
 
 A report or output file is written to a temporary file in the same directory and renamed
 into place (a rename within one file system is atomic), so an interrupted or failed run
-leaves the old file as it was. "-" means standard output.
+leaves the old file as it was. "-" means standard output. A file that other steps also
+write (GitHub's step summary) is appended to instead, never replaced.
 """
 
 from __future__ import annotations
@@ -56,3 +57,9 @@ def emit(destination: str | Path, data: str | bytes) -> None:
     else:
         sys.stdout.write(data)
         sys.stdout.flush()
+
+
+def append(path: str | Path, text: str) -> None:
+    """Add text at the end of a file that other steps also write (created if missing)."""
+    with open(path, "a", encoding="utf-8") as stream:
+        stream.write(text)

@@ -13,6 +13,10 @@ from bnverify.problem import Problem
 from bnverify.tree import Expr
 from bnverify.truth import Truth, truth_of
 
+# tests/data holds derivation files (some deliberately broken) that tests read; the
+# bnverify pytest plugin would otherwise collect them as tests of their own.
+collect_ignore = ["data"]
+
 
 @pytest.fixture(scope="session")
 def model() -> Model:

@@ -7,6 +7,7 @@ drops colour when the output is not a terminal or NO_COLOR is set.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 
 from rich.console import Console, Group
@@ -20,6 +21,7 @@ from bnverify.problem import Problem
 from bnverify.verdict import Verdict
 
 STYLE = {"match": "green", "diverge": "red", "error": "bold magenta"}
+OUTCOME_STYLE = {"ok": "green", "UNEXPECTED": "bold red", "NOT CHECKED": STYLE["error"]}
 
 
 def render(
@@ -74,12 +76,24 @@ def _table(verdicts: Sequence[Verdict]) -> Table:
     return table
 
 
-def _outcome(v: Verdict) -> Text:
+def outcome(v: Verdict) -> str:
+    """Whether a verdict is as expected: ok, UNEXPECTED or NOT CHECKED."""
     if v.ok:
-        return Text("ok", style="green")
-    if v.kind == "error":
-        return Text("NOT CHECKED", style=STYLE["error"])
-    return Text("UNEXPECTED", style="bold red")
+        return "ok"
+    return "NOT CHECKED" if v.kind == "error" else "UNEXPECTED"
+
+
+def _outcome(v: Verdict) -> Text:
+    word = outcome(v)
+    return Text(word, style=OUTCOME_STYLE[word])
+
+
+def verdict_text(v: Verdict) -> str:
+    """One verdict and its reasons as plain text, as the terminal report prints them."""
+    # JUnit, GitHub annotations and the pytest plugin show the same diagnosis as the terminal.
+    console = Console(file=io.StringIO(), no_color=True, highlight=False, soft_wrap=True)
+    console.print(_details(v))
+    return console.file.getvalue()
 
 
 def _details(v: Verdict) -> Group:

@@ -1,0 +1,96 @@
+"""The JUnit XML report: one testcase per candidate, for Jenkins, GitLab and other CI.
+
+The layout is the one Jenkins (JUnit and xUnit plugins) and GitLab's test reports read: a
+<testsuites> root, one <testsuite> per derivation file, one <testcase> per candidate, its
+classname from the file and its name the candidate's. A verdict other than the expected
+one is a <failure>, a candidate that could not be checked an <error>. A problem with a file
+(or a missing path) becomes a testcase with an <error> of its own, so nothing is dropped.
+<skipped> is never written: every candidate is decided or reported as an error. No time
+is recorded, so the same seed gives the same file byte for byte.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import PurePath
+from xml.etree import ElementTree as ET
+
+from bnverify.check import FileResult
+from bnverify.problem import Problem
+from bnverify.report.text import located, verdict_text
+from bnverify.verdict import Verdict
+
+RUN_SUITE = "bnverify"  # the suite and classname of problems that belong to no file
+
+# XML 1.0 cannot carry most control characters, even escaped; a TOML basic string can
+# ("\u0001"), so they are shown as \x.. instead of making the whole file unreadable.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def render(results: Sequence[FileResult], problems: Sequence[Problem] = ()) -> str:
+    """The whole run as a JUnit XML document (ends with a newline)."""
+    suites = [_suite(r.path, _file_cases(r)) for r in results]
+    if problems:
+        suites.append(_suite(RUN_SUITE, [_problem_case(RUN_SUITE, p.message, p) for p in problems]))
+    root = ET.Element("testsuites", name=RUN_SUITE)
+    for attribute in ("tests", "failures", "errors"):
+        root.set(attribute, str(sum(int(s.get(attribute, "0")) for s in suites)))
+    root.extend(suites)
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def classname(path: str) -> str:
+    """A file's classname: its path without suffix, dotted (derivations.forum-post)."""
+    return ".".join(PurePath(path).with_suffix("").parts) or path
+
+
+def _suite(name: str, cases: list[ET.Element]) -> ET.Element:
+    suite = ET.Element("testsuite", name=_safe(name))
+    suite.set("tests", str(len(cases)))
+    suite.set("failures", str(sum(c.find("failure") is not None for c in cases)))
+    suite.set("errors", str(sum(c.find("error") is not None for c in cases)))
+    suite.set("skipped", "0")
+    suite.extend(cases)
+    return suite
+
+
+def _file_cases(result: FileResult) -> list[ET.Element]:
+    cases = [_verdict_case(v) for v in result.verdicts]
+    if result.problems:
+        # One testcase for the file itself, named after it, listing all its problems.
+        name = PurePath(result.path).name
+        cases.insert(0, _problem_case(classname(result.path), name, *result.problems))
+    return cases
+
+
+def _verdict_case(v: Verdict) -> ET.Element:
+    c = v.candidate
+    case = _case(classname(c.path), c.name)
+    if v.kind == "error":
+        _child(case, "error", "not checked", v.message, verdict_text(v))
+    elif not v.ok:
+        message = f"{v.kind}, expected {c.expect}: {v.message}"
+        _child(case, "failure", f"unexpected {v.kind}", message, verdict_text(v))
+    return case
+
+
+def _problem_case(cls: str, name: str, *problems: Problem) -> ET.Element:
+    case = _case(cls, name)
+    message = "; ".join(p.message for p in problems)
+    _child(case, "error", "bad input", message, "\n".join(located(p) for p in problems))
+    return case
+
+
+def _case(cls: str, name: str) -> ET.Element:
+    return ET.Element("testcase", classname=_safe(cls), name=_safe(name))
+
+
+def _child(case: ET.Element, tag: str, kind: str, message: str, text: str) -> None:
+    element = ET.SubElement(case, tag, type=kind, message=_safe(message))
+    element.text = _safe(text)
+
+
+def _safe(text: str) -> str:
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
