@@ -23,7 +23,7 @@ from bnverify.check import FileResult, check_candidate, check_file, derivation_f
 from bnverify.derivation import inline_candidate
 from bnverify.model import builtin_models, load_model
 from bnverify.notation import Names
-from bnverify.output import STDOUT, append, emit
+from bnverify.output import STDOUT, OutputError, append, emit
 from bnverify.problem import Problem
 from bnverify.report import github as github_report
 from bnverify.report import json as json_report
@@ -57,6 +57,11 @@ def _guarded(fn: Callable[..., int]) -> Callable[..., None]:
                 raise
             click.echo("bnverify: interrupted", err=True)
             status = INTERRUPTED
+        except OutputError as err:
+            if debug:
+                raise
+            click.echo(f"bnverify: {err}", err=True)
+            status = 2
         except Exception as err:
             if debug:
                 raise

@@ -16,13 +16,22 @@ from pathlib import Path
 STDOUT = "-"
 
 
+class OutputError(Exception):
+    """An output file could not be written; the message names it and says why."""
+
+
 def write_atomic(path: str | Path, data: str | bytes) -> None:
     """Replace path with data in one step; on any failure the old file is untouched."""
     target = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    handle, temporary = tempfile.mkstemp(
-        dir=target.parent or Path("."), prefix=f".{target.name}.", suffix=".tmp"
-    )
+    try:
+        # Like pytest's --junitxml, a report may go into a directory not made yet.
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+        )
+    except OSError as err:
+        raise OutputError(f"cannot write {target}: {err.strerror or err}") from err
     try:
         # mkstemp makes the file private (0600); give it the mode the old file had, or
         # the one any new file gets under the user's umask.
@@ -32,6 +41,9 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, target)
+    except OSError as err:
+        Path(temporary).unlink(missing_ok=True)
+        raise OutputError(f"cannot write {target}: {err.strerror or err}") from err
     except BaseException:
         # Ctrl-C included: the temporary file goes, the old file stays.
         Path(temporary).unlink(missing_ok=True)
@@ -61,5 +73,8 @@ def emit(destination: str | Path, data: str | bytes) -> None:
 
 def append(path: str | Path, text: str) -> None:
     """Add text at the end of a file that other steps also write (created if missing)."""
-    with open(path, "a", encoding="utf-8") as stream:
-        stream.write(text)
+    try:
+        with open(path, "a", encoding="utf-8") as stream:
+            stream.write(text)
+    except OSError as err:
+        raise OutputError(f"cannot append to {path}: {err.strerror or err}") from err
