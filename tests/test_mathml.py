@@ -83,3 +83,15 @@ def test_display_pieces_break_before_top_level_signs_only():
 
 def test_a_short_formula_is_one_piece():
     assert len(display_pieces(r"\mu_B = \frac{1}{N} \sum_{j} z_{j}")) == 1
+
+
+def test_hat_is_the_small_accent_not_the_wide_one():
+    accent = tree(mathml(r"\hat{z}_{i}")).find(".//mover/mo")
+    assert accent is not None and accent.text == "\u02c6"
+
+
+def test_parentheses_stretch_only_around_something_tall():
+    flat = tree(mathml(r"\left(z_{j} - \mu_B\right)^{2}"))
+    assert {e.get("stretchy") for e in flat.iter("mo") if e.get("fence")} == {"false"}
+    tall = tree(mathml(r"\left(\frac{a}{b}\right)"))
+    assert {e.get("stretchy") for e in tall.iter("mo") if e.get("fence")} == {"true"}

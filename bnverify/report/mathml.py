@@ -51,6 +51,8 @@ _VARIANTS = {
 _SIGNS = frozenset("+-−±∓")
 _CLOSERS = frozenset(")]}|‖⟩")
 _BIG_OPERATORS = frozenset("∑∏∐⋀⋁⋂⋃⨀⨁⨂⨄⨆")
+_ACCENTS = {"^": "\u02c6", "~": "\u02dc"}
+_TALL = frozenset({"mfrac", "munder", "munderover", "msqrt", "mroot", "mtable"})
 _LIMITS = {"msub": "munder", "msup": "mover", "msubsup": "munderover"}
 
 
@@ -146,6 +148,15 @@ def _to_core(element: ET.Element) -> None:
         # TeX puts a big operator's limits under and over it in display style; Core
         # does the same with munder, and moves them to the side inline (movablelimits).
         element.tag = f"{_NS}{_LIMITS[tag]}"
+    if tag == "mover" and element.get("accent") == "true" and len(element) == 2:
+        # ASCII ^ and ~ are drawn wide (as \widehat); TeX's \hat is the small accent.
+        accent = element[1]
+        accent.text = _ACCENTS.get(accent.text or "", accent.text)
+    if tag == "mrow" and _is_fenced(element) and not any(_is_tall(e) for e in element.iter()):
+        # \left( ... \right) around one line of maths is an ordinary pair of parentheses in
+        # TeX; a stretchy one gets extra space beside it in Chromium.
+        element[0].set("stretchy", "false")
+        element[-1].set("stretchy", "false")
     if tag == "mrow" and len(element) > 1 and all(_is_upright_letter(c) for c in element):
         # \mathrm{mean} arrives as one upright <mi> per letter; a multi-letter <mi> is
         # one upright name, spaced as one.
@@ -153,6 +164,20 @@ def _to_core(element: ET.Element) -> None:
         element.clear()
         element.tag = f"{_NS}mi"
         element.text = word
+
+
+def _is_fenced(row: ET.Element) -> bool:
+    return (
+        len(row) >= 2
+        and all(e.tag == f"{_NS}mo" and e.get("fence") == "true" for e in (row[0], row[-1]))
+        and row[0].get("form") == "prefix"
+        and row[-1].get("form") == "postfix"
+    )
+
+
+def _is_tall(element: ET.Element) -> bool:
+    tag = element.tag.removeprefix(_NS)
+    return tag in _TALL or (tag == "mover" and element.get("accent") != "true")
 
 
 def _is_big_operator(element: ET.Element) -> bool:
