@@ -21,7 +21,7 @@ def forward(model: Model) -> tuple[Equation, ...]:
     """The forward pass, one equation per node, in the model's notation."""
     return tuple(
         Equation(
-            _spelled(model, name), _latex(model, expr), f"{name} = {tree_printing.ascii(expr)}"
+            _element(model, name), _latex(model, expr), f"{name} = {tree_printing.ascii(expr)}"
         )
         for name, expr in model.nodes
     )
@@ -41,7 +41,7 @@ def backward(truth: Truth) -> tuple[BackwardStep, ...]:
     for name in backward_order(model):
         symbol = _spelled(model, gradient_name(name))
         if name == model.output:  # the upstream gradient is given, not derived
-            steps.append(BackwardStep(model.upstream, symbol, (), None, None))
+            steps.append(BackwardStep(model.upstream, symbol, (), None, None, _left(model, name)))
             continue
         chain = tuple(
             ChainTerm(_spelled(model, t.consumer), _latex(model, t.expr)) for t in terms[name]
@@ -56,9 +56,20 @@ def backward(truth: Truth) -> tuple[BackwardStep, ...]:
                 # Each line is shown only when it says something the line before did not.
                 None if len(chain) == 1 and chain[0].latex == simplified else simplified,
                 None if closed == simplified else closed,
+                _left(model, name),
             )
         )
     return tuple(steps)
+
+
+def _left(model: Model, name: str) -> str:
+    return _element(model, gradient_name(name))
+
+
+def _element(model: Model, name: str) -> str:
+    # The left side of an element-wise equation: \hat{z}_{i} = ..., g_{z,i} = ...
+    spelled = _spelled(model, name)
+    return printing.with_index(spelled, "i") if model.shape_of[name] == BATCH else spelled
 
 
 def _spelled(model: Model, name: str) -> str:

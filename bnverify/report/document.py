@@ -59,6 +59,16 @@ class BackwardStep:
     simplified: str | None
     # LaTeX for general N in the model's inputs; None when it reads as the line before.
     closed_form: str | None
+    # LaTeX of the left side of its equations: the symbol with the element index i for a
+    # gradient with one value per sample (g_{z,i}); None means the symbol itself.
+    left: str | None = None
+
+    @property
+    def chain(self) -> str:
+        """LaTeX of the chain-rule sum, each term labelled with the node it came through."""
+        return " + ".join(
+            rf"\underbrace{{{t.latex}}}_{{\text{{through }} {t.consumer}}}" for t in self.terms
+        )
 
 
 @dataclass(frozen=True)
