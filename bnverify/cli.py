@@ -62,6 +62,20 @@ def _guarded(fn: Callable[..., int]) -> Callable[..., None]:
     return click.option("--debug", is_flag=True, help="Show Python tracebacks.")(run)
 
 
+def _evidence_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    # How hard to look, shared by every command that checks candidates.
+    command = click.option(
+        "--max-symbolic-batch",
+        type=click.IntRange(0, 12),
+        default=8,
+        show_default=True,
+        help="Prove symbolically for N = 1..this.",
+    )(command)
+    return click.option(
+        "--seed", type=int, default=0, show_default=True, help="Seed for random points."
+    )(command)
+
+
 @click.group()
 @click.version_option(__version__, prog_name="bnverify")
 def main() -> None:
@@ -84,14 +98,7 @@ def main() -> None:
     show_default=True,
     help="Write the report here (written whole or not at all); - is standard output.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for random points.")
-@click.option(
-    "--max-symbolic-batch",
-    type=click.IntRange(0, 12),
-    default=8,
-    show_default=True,
-    help="Prove symbolically for N = 1..this.",
-)
+@_evidence_options
 @_guarded
 def check(
     paths: tuple[str, ...],
@@ -157,14 +164,7 @@ def _inline(
     type=click.Choice(report_files.FORMATS),
     help="Override the format the extension of -o names (md on standard output).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for random points.")
-@click.option(
-    "--max-symbolic-batch",
-    type=click.IntRange(0, 12),
-    default=8,
-    show_default=True,
-    help="Prove symbolically for N = 1..this.",
-)
+@_evidence_options
 @click.option("--pdf", "to_pdf", is_flag=True, help="HTML only: also print it to PDF beside it.")
 @click.option(
     "--paper",

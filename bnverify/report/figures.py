@@ -19,7 +19,7 @@ from bnverify.error_curve import ErrorCurve
 
 # Render settings that make output bytes depend on the curve alone.
 STABLE = {"svg.hashsalt": "bnverify", "svg.fonttype": "path", "pdf.compression": 6}
-WIDTH, HEIGHT = 6.0, 3.3  # inches: the text width of an A4 or Letter page
+WIDTH, HEIGHT = 6.0, 3.0  # inches: the text width of an A4 or Letter page
 
 
 def svg(curve: ErrorCurve) -> str:

@@ -1,7 +1,8 @@
 """A derivation report as a complete LaTeX document that pdflatex compiles as it stands.
 
 Only packages of Debian's texlive-latex-base and texlive-latex-recommended are used
-(amsmath, amssymb, graphicx, geometry, array, booktabs). Formulas are LaTeX that
+(amsmath, amssymb, graphicx, geometry, array, booktabs), with the Latin Modern fonts
+(Debian's lmodern, which texlive-base recommends). Formulas are LaTeX that
 bnverify printed from trees (see report.document); every piece of free text goes through
 `text`, so nothing from a derivation file can become a command (pdflatex's \\input would
 read any file on the machine). Figures are PDFs beside the .tex file.
@@ -14,23 +15,27 @@ import re
 from bnverify.report import outline, prose
 from bnverify.report.document import CounterexampleTable, Document, EvidenceRow
 
+# T1-encoded Latin Modern has a glyph for each of these, so copying from the PDF gives
+# back the characters; {} after - ' , keeps TeX's ligatures (-- '' ,,) from forming.
 _SPECIALS = {
-    "\\": r"$\backslash$",  # the text forms of \ ^ ~ < > | need fonts pdflatex may lack
+    "\\": r"\textbackslash{}",
     "{": r"\{",
     "}": r"\}",
-    "$": r"$\$$",
+    "$": r"\$",
     "&": r"\&",
     "#": r"\#",
-    "^": r"\^{}",
+    "^": r"\textasciicircum{}",
     "_": r"\_",
     "%": r"\%",
-    "~": r"\~{}",
-    "<": r"$<$",
-    ">": r"$>$",
-    "|": r"$|$",
-    "-": "-{}",  # keeps -- and --- from becoming dashes
-    "'": "'{}",  # and '' from a closing quote
-    "`": "`{}",
+    "~": r"\textasciitilde{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "|": r"\textbar{}",
+    '"': r"\textquotedbl{}",
+    "`": r"\textasciigrave{}",
+    "-": "-{}",
+    "'": "'{}",
+    ",": ",{}",
 }
 # Characters pdflatex typesets from its default UTF-8 input without extra packages.
 _SAFE = re.compile(r"[ -~\u00c0-\u00ff\u2013\u2014\u2018\u2019\u201c\u201d]")
@@ -39,13 +44,15 @@ FIGURE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*\.pdf")
 BADGE = {"match": "match", "diverge": "diverge", "error": "error"}
 
 PREAMBLE = r"""\documentclass[11pt]{article}
+\usepackage[T1]{fontenc}
 \usepackage[utf8]{inputenc}
+\usepackage{lmodern}
 \usepackage[a4paper,margin=2.2cm]{geometry}
 \usepackage{amsmath,amssymb}
 \usepackage{graphicx}
 \usepackage{array,booktabs}
 \setlength{\parindent}{0pt}
-\setlength{\parskip}{0.6\baselineskip}
+\setlength{\parskip}{0.4\baselineskip}
 \allowdisplaybreaks
 \newcommand{\badge}[1]{\fbox{\textbf{#1}}}
 """
@@ -161,9 +168,10 @@ def _number(value: str) -> str:
 def _figure(caption: str, figure: str | None) -> str:
     if figure is None or not FIGURE_NAME.fullmatch(figure):
         return f"{caption} {text(prose.NO_FIGURE)}"
-    # Not a float: the figure stays with its candidate, its caption under it.
+    # Not a float, and one unbreakable box: the figure stays with its candidate and its
+    # caption with the figure.
     return (
-        "\\begin{center}\n"
-        f"\\includegraphics[width=0.9\\linewidth]{{{figure}}}\n\n"
-        f"{{\\small {caption}\\par}}\n\\end{{center}}"
+        "\\begin{center}\\begin{minipage}{\\linewidth}\\centering\n"
+        f"\\includegraphics[width=0.6\\linewidth]{{{figure}}}\\par\\smallskip\n"
+        f"{{\\small {caption}\\par}}\n\\end{{minipage}}\\end{{center}}"
     )
