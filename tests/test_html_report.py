@@ -180,3 +180,11 @@ def test_the_font_subset_keeps_the_mathematical_alphanumeric_block():
     assert len(missing) < 60
     for text in ("∑√∂∞≤≥±×·−∈⊙ϵγσμβ", "ℎ"):  # operators, Greek, the italic h hole-filler
         assert all(ord(c) in cmap for c in text)
+
+
+def test_a_hostile_derivation_file_renders_as_text():
+    path = ROOT / "tests/data/hostile.toml"
+    page = html.render(build_document(check_file(str(path), Settings()), Settings(), "x"))
+    assert not Elements(page).named("script") and "<script" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; \\input{/etc/passwd}" in page
+    assert "&lt;b&gt;bold&lt;/b&gt;" in page

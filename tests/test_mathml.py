@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -95,3 +96,14 @@ def test_parentheses_stretch_only_around_something_tall():
     assert {e.get("stretchy") for e in flat.iter("mo") if e.get("fence")} == {"false"}
     tall = tree(mathml(r"\left(\frac{a}{b}\right)"))
     assert {e.get("stretchy") for e in tall.iter("mo") if e.get("fence")} == {"true"}
+
+
+def test_each_piece_carries_its_estimated_width_for_the_stylesheet():
+    short, wide = (
+        float(re.search(r"--width: ([\d.]+)", display_pieces(tex)[0]).group(1))
+        for tex in (
+            r"\frac{a}{N}",
+            r"\frac{" + " + ".join(f"z_{{{k}}}" for k in range(20)) + "}{N}",
+        )
+    )
+    assert 0.5 < short < 2 and 40 < wide < 80  # a fraction is as wide as its numerator

@@ -89,11 +89,12 @@ def test_every_shipped_derivation_prints_with_its_verdicts_and_typeset_maths(der
 @needs_chromium
 @pytest.mark.parametrize("paper", ["A4", "Letter"])
 def test_each_candidate_starts_a_page_and_a_long_formula_wraps_inside_it(paper, tmp_path):
-    # 40 terms are about three times the width of either paper: they must wrap, not be cut.
+    # 40 terms are about three times the width of either paper: they must wrap, not be
+    # cut; a fraction over 50 terms cannot wrap, so it must shrink.
     long_sum = " + ".join(rf"\frac{{\gamma_{{{k}}}}}{{\beta_{{{k}}}}}" for k in range(100, 140))
-    doc = document(
-        candidates=(section(name="first_one", residual=long_sum), section(name="second_one"))
-    )
+    fraction = rf"\frac{{{' + '.join(rf'z_{{{k}}}' for k in range(200, 250))}}}{{N}}"
+    first = section(name="first_one", residual=long_sum, written=fraction)
+    doc = document(candidates=(first, section(name="second_one")))
     output = printed(html.render(doc), tmp_path, "long", paper)
     _, size = pages_of(output)
     assert all(abs(a - b) < 2 for a, b in zip(size, POINTS_PER_PAGE[paper], strict=True))
@@ -105,7 +106,7 @@ def test_each_candidate_starts_a_page_and_a_long_formula_wraps_inside_it(paper, 
     assert len(first) == 1 and len(second) == 1 and first[0] < second[0]
     for page, name in ((first[0], "first_one"), (second[0], "second_one")):
         assert re.match(rf"\s*\d+\.\s+Candidate\s+{name}", pages[page])  # a page's top
-    assert all(str(k) in "".join(pages) for k in range(100, 140))
+    assert all(str(k) in "".join(pages) for k in [*range(100, 140), *range(200, 250)])
     boxes = subprocess.run(
         ["pdftotext", "-bbox", str(output), "-"], capture_output=True, text=True, check=True
     ).stdout

@@ -87,9 +87,32 @@ def display_pieces(latex: str) -> tuple[str, ...]:
 
 
 def _piece(children: list[ET.Element]) -> str:
-    piece = ET.Element("math", {"displaystyle": "true"})
+    # --width (in em) lets the stylesheet shrink a piece too wide for a line on its own.
+    width = sum(map(width_em, children))
+    piece = ET.Element("math", {"displaystyle": "true", "style": f"--width: {width:.1f}"})
     ET.SubElement(piece, "mrow").extend(children)
     return ET.tostring(piece, encoding="unicode")
+
+
+def width_em(element: ET.Element) -> float:
+    """A rough width of laid-out MathML in em, erring wide (scripts and limits at 3/4)."""
+    tag, text = element.tag.removeprefix(_NS), element.text or ""
+    parts = [width_em(child) for child in element]
+    if tag in ("mi", "mn", "mtext", "ms"):
+        return 0.6 * len(text)
+    if tag == "mo":
+        return 0.6 * len(text) + 0.5  # the space around an operator
+    if tag in ("msub", "msup", "msubsup", "mroot"):
+        return parts[0] + 0.75 * max(parts[1:], default=0) + (1.0 if tag == "mroot" else 0)
+    if tag in ("munder", "mover", "munderover"):
+        return max([parts[0]] + [0.75 * p for p in parts[1:]])
+    if tag == "mfrac":
+        return max(parts, default=0) + 0.3
+    if tag == "msqrt":
+        return sum(parts) + 1.0
+    if tag == "mspace":
+        return float(element.get("width", "0em").removesuffix("em") or 0)
+    return sum(parts)
 
 
 def _is_binary_sign(element: ET.Element, previous: ET.Element | None) -> bool:
