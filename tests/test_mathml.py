@@ -26,7 +26,7 @@ def test_the_residual_keeps_its_structure():
     assert root.tag == "math" and root.get("display") == "block"
     tags = {e.tag for e in root.iter()}
     assert {"mfrac", "msqrt", "munder", "mover", "msubsup"} <= tags
-    fences = [e for e in root.iter("mo") if e.get("stretchy") == "true"]
+    fences = [e for e in root.iter("mo") if e.get("fence") == "true"]
     assert [f.text for f in fences] == ["(", ")"]
     letters = {e.text for e in root.iter("mi")}
     assert {"γ", "σ", "ϵ", "N", "z", "g", "y", "j", "i", "B"} <= letters
@@ -107,3 +107,12 @@ def test_each_piece_carries_its_estimated_width_for_the_stylesheet():
         )
     )
     assert 0.5 < short < 2 and 40 < wide < 80  # a fraction is as wide as its numerator
+
+
+def test_a_sum_makes_parentheses_tall_only_in_display_style():
+    def stretchy(mathml_text: str) -> set[str | None]:
+        return {e.get("stretchy") for e in tree(mathml_text).iter("mo") if e.get("fence")}
+
+    assert stretchy(display_pieces(r"\left(\sum_{k} x_{k}\right)")[0]) == {"true"}
+    assert stretchy(mathml(r"\left(\sum_{k} x_{k}\right)")) == {"false"}
+    assert stretchy(mathml(r"\frac{\left(\sum_{k} x_{k}\right)}{N}", display=True)) == {"false"}

@@ -52,7 +52,8 @@ _SIGNS = frozenset("+-−±∓")
 _CLOSERS = frozenset(")]}|‖⟩")
 _BIG_OPERATORS = frozenset("∑∏∐⋀⋁⋂⋃⨀⨁⨂⨄⨆")
 _ACCENTS = {"^": "\u02c6", "~": "\u02dc"}
-_TALL = frozenset({"mfrac", "munder", "munderover", "msqrt", "mroot", "mtable"})
+_TALL = frozenset({"mfrac", "msqrt", "mroot", "mtable", "mover"})
+_SCRIPTED = frozenset({"msub", "msup", "msubsup", "munder", "mover", "munderover", "mroot"})
 _LIMITS = {"msub": "munder", "msup": "mover", "msubsup": "munderover"}
 
 
@@ -72,7 +73,8 @@ def display_pieces(latex: str) -> tuple[str, ...]:
     a printed page. Cut before each + or - between top-level terms (where TeX breaks a
     long display too), each piece in display style, the page can wrap it like words.
     """
-    root = _core(latex, "inline")
+    root = _core(latex, "block")
+    del root.attrib["display"]
     row = root
     while len(row) == 1 and row[0].tag == "mrow":
         row = row[0]
@@ -129,7 +131,7 @@ def _core(latex: str, display: str) -> ET.Element:
         root = ET.fromstring(convert(latex, display=display))
     except Exception as error:  # latex2mathml raises many types on malformed input
         raise MathMLError(f"cannot typeset {latex!r}: {error}") from error
-    _to_core(root)
+    _to_core(root, display == "block")
     _check(root)
     return root
 
@@ -156,10 +158,11 @@ def _styled_char(char: str, word: str) -> str:
     return char
 
 
-def _to_core(element: ET.Element) -> None:
-    for child in element:
-        _to_core(child)
+def _to_core(element: ET.Element, display: bool) -> None:
     tag = element.tag.removeprefix(_NS)
+    for index, child in enumerate(element):
+        # A fraction's parts and any script are set in text style, as in TeX.
+        _to_core(child, display and tag != "mfrac" and (index == 0 or tag not in _SCRIPTED))
     variant = element.attrib.get("mathvariant")
     if variant and variant != "normal" and element.text:
         element.text = styled(element.text, variant)
@@ -175,9 +178,10 @@ def _to_core(element: ET.Element) -> None:
         # ASCII ^ and ~ are drawn wide (as \widehat); TeX's \hat is the small accent.
         accent = element[1]
         accent.text = _ACCENTS.get(accent.text or "", accent.text)
-    if tag == "mrow" and _is_fenced(element) and not any(_is_tall(e) for e in element.iter()):
+    if tag == "mrow" and _is_fenced(element) and not any(_is_tall(e, display) for e in element):
         # \left( ... \right) around one line of maths is an ordinary pair of parentheses in
-        # TeX; a stretchy one gets extra space beside it in Chromium.
+        # TeX; a stretchy one gets extra space beside it in Chromium. (A sum's limits make
+        # it tall only in display style; in text style they go beside the sign.)
         element[0].set("stretchy", "false")
         element[-1].set("stretchy", "false")
     if tag == "mrow" and len(element) > 1 and all(_is_upright_letter(c) for c in element):
@@ -198,9 +202,13 @@ def _is_fenced(row: ET.Element) -> bool:
     )
 
 
-def _is_tall(element: ET.Element) -> bool:
+def _is_tall(element: ET.Element, display: bool) -> bool:
     tag = element.tag.removeprefix(_NS)
-    return tag in _TALL or (tag == "mover" and element.get("accent") != "true")
+    if tag in ("munder", "munderover"):
+        return display or _is_tall(element[0], display)
+    if tag == "mover" and element.get("accent") == "true":
+        return _is_tall(element[0], display)
+    return tag in _TALL or any(_is_tall(child, display) for child in element)
 
 
 def _is_big_operator(element: ET.Element) -> bool:
