@@ -10,19 +10,19 @@ Every file is written atomically through bnverify.output.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 from bnverify.output import STDOUT, emit, write_atomic
 from bnverify.problem import Problem
-from bnverify.report import figures, latex, markdown
+from bnverify.report import latex, markdown
 from bnverify.report.document import Document
 
 FORMATS = ("html", "md", "tex")
 EXTENSIONS = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md", ".tex": "tex"}
 STDOUT_FORMAT = "md"  # text a terminal can show, and a pipe can paste into an issue
-# Figure file type per format: SVG beside Markdown, PDF beside LaTeX (for pdflatex).
-FIGURES: dict[str, tuple[str, Callable]] = {"md": ("svg", figures.svg), "tex": ("pdf", figures.pdf)}
+# Figure file type per format: SVG beside Markdown, PDF beside LaTeX (for pdflatex); each
+# is also the name of the bnverify.report.figures function that draws it.
+FIGURES = {"md": "svg", "tex": "pdf"}
 
 
 def request(path: str, output: str, chosen: str | None, to_pdf: bool) -> str | Problem:
@@ -57,7 +57,7 @@ def figure_names(document: Document, output: str, fmt: str) -> dict[str, str]:
     if fmt not in FIGURES or output == STDOUT:
         return {}
     stem = re.sub(r"[^A-Za-z0-9]+", "-", Path(output).stem).strip("-") or "report"
-    extension = FIGURES[fmt][0]
+    extension = FIGURES[fmt]
     return {
         c.name: f"{stem}-figure-{k}.{extension}"
         for k, c in enumerate(document.candidates, start=1)
@@ -72,8 +72,11 @@ def write_report(document: Document, output: str, fmt: str) -> list[str]:
     written = []
     for c in document.candidates:
         if c.name in names and c.curve is not None:
+            # matplotlib takes a third of a second to import: only reports with figures pay.
+            from bnverify.report import figures
+
             path = folder / names[c.name]
-            write_atomic(path, FIGURES[fmt][1](c.curve))
+            write_atomic(path, getattr(figures, FIGURES[fmt])(c.curve))
             written.append(str(path))
     emit(output, render(document, fmt, names))
     return written
