@@ -14,9 +14,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from report_samples import document, section
 
 from bnverify.check import check_file
+from bnverify.cli import main
 from bnverify.report import html, pdf
 from bnverify.report.document import build_document
 from bnverify.settings import Settings
@@ -137,3 +139,26 @@ def test_a_failing_chromium_leaves_the_old_pdf_alone(monkeypatch, tmp_path):
 def test_an_unknown_paper_size_is_a_problem(tmp_path):
     problem = pdf.print_pdf(tmp_path / "r.html", tmp_path / "r.pdf", paper="A3")
     assert problem is not None and "A4 or Letter" in problem.message
+
+
+@needs_chromium
+def test_report_pdf_from_the_command_line_on_letter_paper(tmp_path):
+    target = tmp_path / "post.html"
+    forum = str(ROOT / "derivations/forum-post.toml")
+    result = CliRunner().invoke(
+        main, ["report", forum, "-o", str(target), "--pdf", "--paper", "letter"]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"printed {tmp_path / 'post.pdf'}" in result.output
+    pages, size = pages_of(tmp_path / "post.pdf")
+    assert 2 <= pages <= 30
+    assert all(abs(a - b) < 2 for a, b in zip(size, POINTS_PER_PAGE["Letter"], strict=True))
+
+
+def test_report_pdf_without_chromium_exits_2_and_says_how_to_get_it(monkeypatch, tmp_path):
+    monkeypatch.setenv(pdf.ENVIRONMENT, "no-such-chromium-anywhere")
+    forum = str(ROOT / "derivations/forum-post.toml")
+    result = CliRunner().invoke(main, ["report", forum, "-o", str(tmp_path / "p.html"), "--pdf"])
+    assert result.exit_code == 2
+    assert "apt-get install chromium" in result.output
+    assert (tmp_path / "p.html").is_file() and not (tmp_path / "p.pdf").exists()
