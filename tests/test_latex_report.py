@@ -32,7 +32,7 @@ def write_tex(source: Path, folder: Path) -> Path:
     return target
 
 
-def compile_tex(tex: Path) -> tuple[str, str]:
+def compile_tex(tex: Path, *pdftotext_options: str) -> tuple[str, str]:
     """Run pdflatex as a user would; return the PDF's text and the files TeX read."""
     run = subprocess.run(
         [PDFLATEX, "-interaction=nonstopmode", "-halt-on-error", "-recorder", tex.name],
@@ -45,7 +45,9 @@ def compile_tex(tex: Path) -> tuple[str, str]:
     assert run.returncode == 0, log[-3000:]
     assert "mktexpk" not in run.stdout + run.stderr  # every font exists: none is generated
     pdf = tex.with_suffix(".pdf")
-    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+    text = subprocess.run(
+        ["pdftotext", *pdftotext_options, str(pdf), "-"], capture_output=True, text=True
+    ).stdout
     return text, tex.with_suffix(".fls").read_text()
 
 
@@ -94,13 +96,22 @@ def test_hostile_text_is_typeset_and_no_file_is_read(tmp_path):
             "^ ~ < > |",
             r"\textasciicircum{} \textasciitilde{} \textless{} \textgreater{} \textbar{}",
         ),
-        ("-- '' ,, `", r"-{}-{} '{}'{} ,{},{} \textasciigrave{}"),
+        ("-- ,, ' `", r"-{}-{} ,{},{} \textquotesingle{} \textasciigrave{}"),
         ("中", r"\texttt{[U+4E2D]}"),
         ("é", "é"),
     ],
 )
 def test_text_escapes_every_special(raw, escaped):
     assert latex.text(raw) == escaped
+
+
+@needs_pdflatex
+def test_a_located_error_keeps_its_caret_under_the_column(tmp_path):
+    text, _ = compile_tex(write_tex(HOSTILE, tmp_path), "-layout")
+    laid_out = text.splitlines()
+    source = next(i for i, line in enumerate(laid_out) if "latex = 'g_z = " in line)
+    column = laid_out[source].index("\\input")
+    assert laid_out[source + 1].index("^^^^^^") == column
 
 
 def test_a_figure_name_that_is_not_ours_is_not_included():

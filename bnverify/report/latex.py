@@ -34,7 +34,7 @@ _SPECIALS = {
     '"': r"\textquotedbl{}",
     "`": r"\textasciigrave{}",
     "-": "-{}",
-    "'": "'{}",
+    "'": r"\textquotesingle{}",
     ",": ",{}",
 }
 # Characters pdflatex typesets from its default UTF-8 input without extra packages.
@@ -74,9 +74,12 @@ def _char(c: str) -> str:
 
 def verbatim(value: str) -> str:
     """Preformatted lines (a located error with its caret) in a typewriter font."""
-    lines = [text(line.replace(" ", "\u00a0")).replace("\u00a0", "~") for line in value.split("\n")]
-    body = r"\\".join(line or r"\mbox{}" for line in lines)
-    return f"{{\\small\\ttfamily\\raggedright {body}\\par}}"
+    # Each space is a control space: as wide as a character, so the caret stays under
+    # its column, yet a long message may still break between words. \mbox{} keeps TeX
+    # from dropping the spaces that indent a line.
+    lines = ["".join(r"\ " if c == " " else _char(c) for c in line) for line in value.split("\n")]
+    body = r"\\".join(r"\mbox{}" + line for line in lines)
+    return f"{{\\small\\ttfamily\\frenchspacing\\raggedright {body}\\par}}"
 
 
 def render(document: Document, figures: dict[str, str]) -> str:
