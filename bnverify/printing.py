@@ -101,7 +101,8 @@ def latex_name(name: str) -> str:
         return f"g_{{{latex_name(target)}}}"
     power = re.fullmatch(r"(.+)\^(\d+)", name)  # sigma_B^2, as the LaTeX parser names it
     if power:
-        return f"{{{latex_name(power.group(1))}}}^{{{power.group(2)}}}"
+        base = latex_name(power.group(1))
+        return f"{{{base}}}^{{{power.group(2)}}}" if "^" in base else f"{base}^{{{power.group(2)}}}"
     if name.endswith("hat") and len(name) > 3:
         return rf"\hat{{{latex_name(name[:-3])}}}"
     base, underscore, sub = name.partition("_")

@@ -69,20 +69,26 @@ class LatexTreePrinter:
     def _print_Apply(self, expr: Apply) -> tuple[str, int]:
         return getattr(self, f"_apply_{expr.op}")(*expr.args)
 
+    def _right(self, expr: Expr, strength: int) -> str:
+        # After an operator, a leading minus is bracketed: a - \left(-b\right).
+        text, own = self._print(expr)
+        return rf"\left({text}\right)" if own < strength or text[0] == "-" else text
+
     def _apply_add(self, a: Expr, b: Expr) -> tuple[str, int]:
-        return f"{self._operand(a, SUM)} + {self._operand(b, PRODUCT)}", SUM
+        return f"{self._operand(a, SUM)} + {self._right(b, PRODUCT)}", SUM
 
     def _apply_sub(self, a: Expr, b: Expr) -> tuple[str, int]:
-        return f"{self._operand(a, SUM)} - {self._operand(b, PRODUCT)}", SUM
+        return f"{self._operand(a, SUM)} - {self._right(b, PRODUCT)}", SUM
 
     def _apply_neg(self, a: Expr) -> tuple[str, int]:
         return f"-{self._operand(a, PRODUCT)}", SUM
 
     def _apply_mul(self, a: Expr, b: Expr) -> tuple[str, int]:
-        # A reduction on the left would swallow the factor after it: (\sum_j x_j) y_i.
-        left = self._operand(a, ATOM if _is_reduction(a) else PRODUCT)
-        right = self._operand(b, PRODUCT)
-        between = r" \cdot " if right[0].isdigit() or right[0] == "-" else " "
+        # A reduction on the left would swallow the factor after it: (\sum_j x_j) y_i. A
+        # leading minus needs no bracket: -2 (x - y) is (-2)(x - y) and -(2 (x - y)).
+        left = self._operand(a, ATOM if _is_reduction(a) else SUM if _negative(a) else PRODUCT)
+        right = self._right(b, PRODUCT)
+        between = r" \cdot " if right[0].isdigit() else " "
         return f"{left}{between}{right}", PRODUCT
 
     def _apply_div(self, a: Expr, b: Expr) -> tuple[str, int]:
@@ -140,6 +146,12 @@ class LatexTreePrinter:
 
 def _frac(value: Fraction) -> str:
     return rf"\frac{{{value.numerator}}}{{{value.denominator}}}"
+
+
+def _negative(expr: Expr) -> bool:
+    return (isinstance(expr, Num) and expr.value < 0) or (
+        isinstance(expr, Apply) and expr.op == "neg"
+    )
 
 
 def _is_reduction(expr: Expr) -> bool:

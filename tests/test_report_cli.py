@@ -95,3 +95,11 @@ def test_a_candidate_that_cannot_be_checked_is_reported_and_exits_2(tmp_path):
     assert "hostile.toml:14:16: error: unknown command" in result.output
     report = (tmp_path / "r.md").read_text()
     assert "**⚠ error**" in report and "<script>" not in report
+
+
+def test_figure_names_are_safe_whatever_the_report_is_called(tmp_path):
+    target = tmp_path / "my report (v2) $x.tex"
+    assert run("report", FORUM, "-o", str(target)).exit_code == 0
+    figures = sorted(p.name for p in tmp_path.glob("*.pdf"))
+    assert figures == ["my-report-v2-x-figure-2.pdf", "my-report-v2-x-figure-3.pdf"]
+    assert "{my-report-v2-x-figure-3.pdf}" in target.read_text()

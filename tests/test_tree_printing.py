@@ -57,6 +57,7 @@ def test_ascii_round_trip_of_the_model(model):
         r"g_z = \frac{\gamma}{\sqrt{\sigma_B^2 + \epsilon}} \left( g_y - \frac{1}{N} "
         r"\mathbf{1} \mathbf{1}^T g_y - \frac{1}{N} \hat{z} \hat{z}^T g_y \right)",
         r"a - (b - c) - (-d) \cdot e^{-3/2} + (x_i - \mu_B)^2",
+        r"\sum_{i=1}^{m} -2 (x_i - \mu_B) + a (-b) - -c d",
         r"\sum_{i=1}^{m} (x_i - \mu_B) \cdot \frac{-1}{2} (\sigma_B^2 + \epsilon)^{-3/2}",
     ],
 )
@@ -70,7 +71,11 @@ def test_brackets_follow_the_tree():
     assert tree_printing.latex(Apply("sub", (a, Apply("sub", (b, c)))), {}) == (
         r"a - \left(b - c\right)"
     )
-    assert tree_printing.latex(Apply("mul", (Apply("neg", (a,)), b)), {}) == (r"\left(-a\right) b")
+    assert tree_printing.latex(Apply("mul", (Apply("neg", (a,)), b)), {}) == "-a b"
+    assert tree_printing.latex(Apply("mul", (b, Apply("neg", (a,)))), {}) == r"b \left(-a\right)"
+    assert tree_printing.latex(Apply("add", (b, Apply("mul", (Num(-2), a)))), {}) == (
+        r"b + \left(-2 a\right)"
+    )
     assert tree_printing.latex(Apply("mul", (Num(2), Num(3))), {}) == r"2 \cdot 3"
 
 
@@ -95,7 +100,7 @@ def test_a_hostile_name_never_becomes_a_command(name):
 
 
 def test_names_from_the_parser_are_spelled():
-    assert printing.latex_name("sigma_B^2") == r"{\sigma_{B}}^{2}"
+    assert printing.latex_name("sigma_B^2") == r"\sigma_{B}^{2}"
     assert printing.latex_name("xhat") == r"\hat{x}"
     assert printing.latex_name("g_mu_B") == r"g_{\mu_{B}}"
     assert printing.latex_name("x_in") == r"x_{\mathrm{in}}"
