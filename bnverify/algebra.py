@@ -18,7 +18,7 @@ from functools import cached_property
 import sympy as sp
 
 from bnverify.backprop import Gradients
-from bnverify.build import gradient_of
+from bnverify.build import gradient_name, gradient_of
 from bnverify.shapes import BATCH
 from bnverify.tree import Apply, Expr, Num, Sym, constant_value
 
@@ -54,7 +54,8 @@ class Algebra:
             out[name] = sp.Symbol(name, positive=True)
         for name in model.primal_names():
             out.setdefault(name, sp.Symbol(name, real=True))
-        out[model.upstream] = sp.Symbol(model.upstream, real=True)
+        for name in model.primal_names():  # gradients, kept as names by `stated`
+            out.setdefault(gradient_name(name), sp.Symbol(gradient_name(name), real=True))
         return out
 
     @cached_property
@@ -88,6 +89,12 @@ class Algebra:
         """The engine's g_<name> in closed form, simplified."""
         return simplify(self.convert(Sym(f"g_{name}")))
 
+    def stated(self, expr: Expr) -> sp.Expr:
+        """A formula simplified for every N, the gradients it refers to kept as names."""
+        model = self.gradients.model
+        kept = {gradient_name(n): self.symbols[gradient_name(n)] for n in model.primal_names()}
+        return simplify(self._convert(expr, self._element_rewrites | kept, self._sum_rewrites))
+
     def _convert(self, expr: Expr, element: dict, sums: dict) -> sp.Expr:
         match expr:
             case Num(value=value):
@@ -107,11 +114,11 @@ class Algebra:
 
     def _name(self, name: str, element: dict, sums: dict) -> sp.Expr:
         model = self.gradients.model
+        if name in element:
+            return element[name]
         target = gradient_of(name)
         if target is not None and name != model.upstream:
             return self._convert(self.gradients.formula(target), element, sums)
-        if name in element:
-            return element[name]
         return self.symbols[name]
 
     def _apply(self, op: str, v: list[sp.Expr], sums: dict) -> sp.Expr:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import shlex
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -29,6 +30,8 @@ from bnverify.report import github as github_report
 from bnverify.report import json as json_report
 from bnverify.report import junit as junit_report
 from bnverify.report import text as text_report
+from bnverify.report import write as report_files
+from bnverify.report.document import build_document
 from bnverify.schema import report_schema
 from bnverify.settings import Settings
 
@@ -74,6 +77,20 @@ def _guarded(fn: Callable[..., int]) -> Callable[..., None]:
     return click.option("--debug", is_flag=True, help="Show Python tracebacks.")(run)
 
 
+def _evidence_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    # How hard to look, shared by every command that checks candidates.
+    command = click.option(
+        "--max-symbolic-batch",
+        type=click.IntRange(0, 12),
+        default=8,
+        show_default=True,
+        help="Prove symbolically for N = 1..this.",
+    )(command)
+    return click.option(
+        "--seed", type=int, default=0, show_default=True, help="Seed for random points."
+    )(command)
+
+
 @click.group()
 @click.version_option(__version__, prog_name="bnverify")
 def main() -> None:
@@ -101,14 +118,7 @@ def main() -> None:
     show_default=True,
     help="Write the report here (written whole or not at all); - is standard output.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for random points.")
-@click.option(
-    "--max-symbolic-batch",
-    type=click.IntRange(0, 12),
-    default=8,
-    show_default=True,
-    help="Prove symbolically for N = 1..this.",
-)
+@_evidence_options
 @_guarded
 def check(
     paths: tuple[str, ...],
@@ -160,6 +170,62 @@ def _inline(
     candidate = inline_candidate(text, syntax, wrt)
     verdict = check_candidate(candidate, Names(model, {}), model, settings)
     return FileResult(candidate.path, "", (), (verdict,))
+
+
+@main.command(name="report")
+@click.argument("path", type=click.Path())
+@click.option(
+    "-o",
+    "--output",
+    default=STDOUT,
+    show_default=True,
+    help="The report file (.html, .md or .tex); figures go beside it. - is standard output.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(report_files.FORMATS),
+    help="Override the format the extension of -o names (md on standard output).",
+)
+@_evidence_options
+@click.option("--pdf", "to_pdf", is_flag=True, help="HTML only: also print it to PDF beside it.")
+@click.option(
+    "--paper",
+    type=click.Choice(["a4", "letter"]),
+    default="a4",
+    show_default=True,
+    help="Paper size of --pdf.",
+)
+@_guarded
+def report_command(
+    path: str,
+    output: str,
+    fmt: str | None,
+    seed: int,
+    max_symbolic_batch: int,
+    to_pdf: bool,
+    paper: str,
+) -> int:
+    """Write a printable report of one derivation file: the derivation, step by step."""
+    chosen = report_files.request(path, output, fmt, to_pdf)
+    if isinstance(chosen, Problem):
+        click.echo(text_report.located(chosen), err=True)
+        return 2
+    settings = Settings(seed=seed, max_symbolic_batch=max_symbolic_batch)
+    result = check_file(path, settings)
+    command = ["bnverify", "report", path, "-o", output, "--format", chosen, "--seed", str(seed)]
+    command += ["--max-symbolic-batch", str(max_symbolic_batch)]
+    document = build_document(result, settings, shlex.join(command))
+    report_files.write_report(document, output, chosen)
+    for problem in [*result.problems, *(v.problem for v in result.verdicts if v.problem)]:
+        click.echo(text_report.located(problem), err=True)
+    if to_pdf:
+        printed, failed = report_files.print_pdf(output, paper)
+        if failed is not None:
+            click.echo(text_report.located(failed), err=True)
+            return 2
+        click.echo(f"printed {printed}", err=True)
+    return exit_status([result])
 
 
 @main.command(name="schema")

@@ -205,13 +205,18 @@ def float_errors(truth: Truth, expr: Expr, wrt: str, settings: Settings) -> tupl
     out = []
     for n in settings.float_sizes:
         point = shared_float_point(truth, settings.seed, n, settings.float_channels)
-        with np.errstate(all="ignore"):
-            exact = np.broadcast_to(point[gradient_name(wrt)], (n, point.channels))
-            value = np.broadcast_to(evaluate(expr, point), exact.shape)
-            scale = np.max(np.abs(exact), axis=0)
-            rel = np.max(np.abs(value - exact), axis=0) / np.where(scale == 0, 1.0, scale)
+        rel = relative_errors(point, expr, wrt)
         out.append(FloatError(n, float(np.median(rel)), float(np.max(rel))))
     return tuple(out)
+
+
+def relative_errors(point: Point, expr: Expr, wrt: str) -> np.ndarray:
+    """|candidate - g_<wrt>| / max|g_<wrt>| per channel of a float64 point (absolute if 0)."""
+    with np.errstate(all="ignore"):
+        exact = np.broadcast_to(point[gradient_name(wrt)], (point.n, point.channels))
+        value = np.broadcast_to(evaluate(expr, point), exact.shape)
+        scale = np.max(np.abs(exact), axis=0)
+        return np.max(np.abs(value - exact), axis=0) / np.where(scale == 0, 1.0, scale)
 
 
 @cache

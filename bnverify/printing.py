@@ -46,7 +46,7 @@ class ElementLatexPrinter(LatexPrinter):
         base = self._names.get(expr.name) or latex_name(expr.name)
         if expr not in self._batch:
             return base
-        return _with_index(base, self._index)
+        return with_index(base, self._index)
 
     def _print_BatchSum(self, expr: BatchSum) -> str:
         outer, self._index = self._index, "j"
@@ -72,7 +72,7 @@ def concrete_latex(expr: sp.Expr, model: Model) -> str:
         base, _, index = symbol.name.rpartition("_")
         if base in model.shape_of and index.isdigit():
             spelled = names.get(base) or latex_name(base)
-            symbol_names[symbol] = _with_index(spelled, index)
+            symbol_names[symbol] = with_index(spelled, index)
         else:
             symbol_names[symbol] = names.get(symbol.name) or latex_name(symbol.name)
     return sp.latex(expr, symbol_names=symbol_names)
@@ -91,22 +91,58 @@ def latex_names(model: Model) -> dict[str, str]:
 
 
 def latex_name(name: str) -> str:
-    """A LaTeX spelling of a plain name: gamma -> \\gamma, zhat -> \\hat{z}, g_y -> g_{y}."""
+    """A LaTeX spelling of a plain name: gamma -> \\gamma, zhat -> \\hat{z}, g_y -> g_{y}.
+
+    Names may come from a user's file, so anything but letters and digits is escaped:
+    no text of a name ever becomes a LaTeX command.
+    """
     target = gradient_of(name)
     if target is not None:
         return f"g_{{{latex_name(target)}}}"
+    power = re.fullmatch(r"(.+)\^(\d+)", name)  # sigma_B^2, as the LaTeX parser names it
+    if power:
+        base = latex_name(power.group(1))
+        return f"{{{base}}}^{{{power.group(2)}}}" if "^" in base else f"{base}^{{{power.group(2)}}}"
     if name.endswith("hat") and len(name) > 3:
         return rf"\hat{{{latex_name(name[:-3])}}}"
+    base, underscore, sub = name.partition("_")
+    if underscore and base and sub:
+        return f"{latex_name(base)}_{{{latex_name(sub)}}}"
     if name in language.latex_letters():
         return f"\\{name}"
-    if len(name) == 1:
+    if len(name) == 1 and name.isascii() and name.isalnum():
         return name
-    return rf"\mathrm{{{name}}}"
+    return rf"\mathrm{{{math_text(name)}}}"
 
 
-def _with_index(base: str, index: str) -> str:
-    # g_{y} -> g_{y,i}; \mu_B stays a scalar; a plain name gets a subscript.
-    match = re.fullmatch(r"(.*)_\{(.*)\}", base)
+# Characters that mean something to TeX, as math-mode text; anything else that is not
+# plain ASCII becomes "?" (pdflatex has no glyph for most of it in math mode).
+_MATH_SPECIALS = {
+    "\\": r"\backslash ",
+    "{": r"\{",
+    "}": r"\}",
+    "_": r"\_",
+    "#": r"\#",
+    "$": r"\$",
+    "%": r"\%",
+    "&": r"\&",
+    "^": r"\wedge ",
+    "~": r"\sim ",
+}
+
+
+def math_text(text: str) -> str:
+    """Text made safe to stand inside \\mathrm{...} in LaTeX math."""
+    return "".join(
+        _MATH_SPECIALS.get(c, c if c.isascii() and c.isprintable() else "?") for c in text
+    )
+
+
+def with_index(base: str, index: str) -> str:
+    """An element of a spelled name: g_{y} -> g_{y,i}, \\hat{z} -> \\hat{z}_{i}."""
+    match = re.fullmatch(r"g_\{(.*)\}", base)
     if match:
-        return f"{match.group(1)}_{{{match.group(2)},{index}}}"
+        return f"g_{{{match.group(1)},{index}}}"
+    if "_" in base or "^" in base:  # \sigma_B^2_{i} would be a double script
+        return f"{{{base}}}_{{{index}}}"
     return f"{base}_{{{index}}}"

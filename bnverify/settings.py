@@ -21,3 +21,5 @@ class Settings:
     probe_trials: tuple[tuple[int, int], ...] = ((2, 2), (3, 2), (6, 2))
     # Counterexamples are searched at these batch sizes, smallest first.
     counterexample_sizes: tuple[int, ...] = (2, 3, 4, 1)
+    # Reports plot a diverging candidate's float64 error at these batch sizes.
+    curve_sizes: tuple[int, ...] = (1, 2, 3, 4, 6, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)

@@ -10,6 +10,24 @@ copied from a derivation file, so a printer may typeset it as it stands. Free te
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+from bnverify import __version__, language, tree_printing
+from bnverify.check import FileResult
+from bnverify.derivation import Derivation, load_derivation
+from bnverify.diagnosis import Counterexample
+from bnverify.error_curve import ErrorCurve, error_curve  # a record, kept with its computation
+from bnverify.model import Model, load_model
+from bnverify.notation import Names, resolve, user_names
+from bnverify.printing import latex_name, latex_names
+from bnverify.problem import Problem
+from bnverify.report.text import located
+from bnverify.settings import Settings
+from bnverify.shapes import BATCH
+from bnverify.tree import Equation as FormulaEquation
+from bnverify.tree import Expr
+from bnverify.truth import Truth, truth_of
+from bnverify.verdict import Verdict
 
 
 @dataclass(frozen=True)
@@ -36,8 +54,21 @@ class BackwardStep:
     name: str  # ASCII, e.g. g_zhat
     symbol: str  # LaTeX, e.g. g_{\hat{z}}
     terms: tuple[ChainTerm, ...]  # the chain-rule sum over consumers (empty for g_y)
-    simplified: str | None  # LaTeX of the engine's formula after folding
-    closed_form: str | None  # LaTeX for general N, in the model's inputs, when stated
+    # LaTeX of that sum simplified for every N, other gradients kept as names; None when
+    # it reads as the only term.
+    simplified: str | None
+    # LaTeX for general N in the model's inputs; None when it reads as the line before.
+    closed_form: str | None
+    # LaTeX of the left side of its equations: the symbol with the element index i for a
+    # gradient with one value per sample (g_{z,i}); None means the symbol itself.
+    left: str | None = None
+
+    @property
+    def chain(self) -> str:
+        """LaTeX of the chain-rule sum, each term labelled with the node it came through."""
+        return " + ".join(
+            rf"\underbrace{{{t.latex}}}_{{\text{{through }} {t.consumer}}}" for t in self.terms
+        )
 
 
 @dataclass(frozen=True)
@@ -57,17 +88,6 @@ class CounterexampleTable:
     columns: tuple[str, ...]  # LaTeX headers: i, the batch inputs, truth, candidate
     rows: tuple[tuple[str, ...], ...]  # one row per sample i = 1..n
     scalars: tuple[tuple[str, str], ...]  # (LaTeX name, value) of per-channel inputs
-
-
-@dataclass(frozen=True)
-class ErrorCurve:
-    """Relative error of a candidate against batch size N over several random draws."""
-
-    sizes: tuple[int, ...]
-    median: tuple[float, ...]
-    low: tuple[float, ...]  # smallest over the draws, per size
-    high: tuple[float, ...]  # largest over the draws, per size
-    draws: int
 
 
 @dataclass(frozen=True)
@@ -114,3 +134,93 @@ class Document:
     candidates: tuple[CandidateSection, ...]
     problems: tuple[str, ...]  # located messages about the file itself
     footer: Footer
+
+
+def build_document(result: FileResult, settings: Settings, command: str) -> Document:
+    """Everything a printable report of one checked derivation file shows."""
+    # The steps build records of this module, so they are imported once it is loaded.
+    from bnverify.report import derivation_steps
+
+    derivation = load_derivation(result.path)
+    model = _model(derivation)
+    truth = truth_of(model) if model is not None else None
+    sections = ()
+    if model is not None and truth is not None:
+        names, _ = user_names(model, derivation.notation)
+        sections = tuple(_section(v, truth, names, settings) for v in result.verdicts)
+    return Document(
+        title=derivation.title,
+        source=derivation.source,
+        path=result.path,
+        model=model.title if model is not None else derivation.model,
+        forward=derivation_steps.forward(model) if model is not None else (),
+        backward=derivation_steps.backward(truth) if truth is not None else (),
+        candidates=sections,
+        problems=tuple(located(p) for p in result.problems),
+        footer=Footer(__version__, settings.seed, command),
+    )
+
+
+def _model(derivation: Derivation) -> Model | None:
+    # check_derivation has reported any problem with the model already.
+    if not derivation.model:
+        return None
+    model = load_model(derivation.model, Path(derivation.path).parent)
+    return None if isinstance(model, Problem) else model
+
+
+def _section(v: Verdict, truth: Truth, names: Names, settings: Settings) -> CandidateSection:
+    c = v.candidate
+    parsed = language.parse(c.text, c.syntax) if c.problem is None else None
+    parsed = None if isinstance(parsed, Problem) else parsed
+    curve = None
+    if v.kind == "diverge" and parsed is not None:
+        resolved = resolve(parsed, names, c.wrt)
+        if not isinstance(resolved, Problem):
+            curve = error_curve(truth, resolved.expr, resolved.wrt, settings)
+    return CandidateSection(
+        name=c.name,
+        line=c.location.line,
+        wrt=v.wrt or c.wrt,
+        written=_written(parsed, c.syntax, truth.model) if parsed is not None else None,
+        note=c.note,
+        kind=v.kind,
+        expect=c.expect,
+        ok=v.ok,
+        message=v.message,
+        evidence=tuple(EvidenceRow(e.name, e.outcome, e.detail) for e in v.evidence),
+        residual=v.residual.latex if v.residual is not None else None,
+        shape_fix=v.shape_fix,
+        conditions=v.conditions,
+        counterexample=_table(v.counterexample, truth.model) if v.counterexample else None,
+        curve=curve,
+        problem=located(v.problem) if v.problem is not None else None,
+    )
+
+
+def _written(parsed: Expr | FormulaEquation, syntax: str, model: Model) -> str:
+    # An ASCII formula is written in the model's names, so it is typeset in the model's
+    # notation; a LaTeX one keeps its author's names (\\hat{x}, m), spelled from the tree.
+    spellings = latex_names(model) if syntax == "ascii" else {}
+    return tree_printing.latex(parsed, spellings)
+
+
+def _table(ce: Counterexample, model: Model) -> CounterexampleTable:
+    spellings = latex_names(model)
+
+    def spelled(name: str) -> str:
+        return spellings.get(name) or latex_name(name)
+
+    batch = [(name, values) for name, values in ce.inputs if model.shape_of[name] == BATCH]
+    scalars = [(spelled(name), v[0]) for name, v in ce.inputs if model.shape_of[name] != BATCH]
+    columns = ("i", *(spelled(name) for name, _ in batch), r"\text{truth}", r"\text{candidate}")
+    rows = tuple(
+        (str(i + 1), *(_cell(v, i) for _, v in batch), _cell(ce.truth, i), _cell(ce.candidate, i))
+        for i in range(ce.n)
+    )
+    return CounterexampleTable(ce.n, columns, rows, tuple(scalars))
+
+
+def _cell(values: tuple[str, ...], i: int) -> str:
+    # A per-channel value is the same for every sample, as the comparison broadcasts it.
+    return values[i] if len(values) > 1 else values[0]
