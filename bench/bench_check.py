@@ -10,8 +10,11 @@ It prints the machine, then, as the median (min, max) of K runs:
 
 1. whole-process runs of `python -c "import sympy"` (the baseline) and of `bnverify check`
    on the derivation files, each with its ratio to the baseline (the project's target:
-   forum-post.toml in at most 4x `import sympy`). Commands run round-robin after one
-   untimed warm-up round, so drift and a cold disk cache weigh on all of them alike;
+   forum-post.toml in at most 4x `import sympy`), then the CI formats (json, junit,
+   github) on derivations/ and the printable reports of the forum post (md, tex, html,
+   html with --pdf through Chromium), written to a temporary directory. Commands run
+   round-robin after one untimed warm-up round, so drift and a cold disk cache weigh on
+   all of them alike;
 2. one candidate at N = 256, C = 16 in-process: bnverify's exact layer alone, and the
    whole check_candidate, both with exact_trials = ((256, 16),) and cold caches;
 3. where PyTorch is installed, torch.autograd.gradcheck of the same formula used as the
@@ -32,6 +35,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -52,6 +56,7 @@ if TYPE_CHECKING:
     import torch
 
 REPO = Path(__file__).resolve().parent.parent
+OUT = Path(tempfile.mkdtemp(prefix="bnverify-bench-"))  # report and CI files written here
 BNVERIFY = str(Path(sys.executable).parent / "bnverify")  # the console script of this venv
 
 # (label, argv) of the whole-process runs; the first is the baseline.
@@ -65,6 +70,29 @@ PROCESSES: tuple[tuple[str, list[str]], ...] = (
             "derivations/closed-form.toml",
             "derivations/",
         )
+    ),
+    # The CI formats and printable reports of the forum post (issues 3 and 4): what they
+    # add to the same check. Files go to a temporary directory.
+    *(
+        (
+            f"bnverify check derivations/ --format {fmt}",
+            [BNVERIFY, "check", "derivations/", "--format", fmt, "-o", str(OUT / f"check.{fmt}")],
+        )
+        for fmt in ("json", "junit", "github")
+    ),
+    *(
+        (
+            f"bnverify report forum-post.toml -o post.{ext} {' '.join(extra)}".rstrip(),
+            [
+                BNVERIFY,
+                "report",
+                "derivations/forum-post.toml",
+                "-o",
+                str(OUT / f"post.{ext}"),
+                *extra,
+            ],
+        )
+        for ext, extra in (("md", []), ("tex", []), ("html", []), ("html", ["--pdf"]))
     ),
 )
 TARGET_LABEL, TARGET_RATIO = "bnverify check derivations/forum-post.toml", 4.0
