@@ -11,12 +11,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bnverify import language, verdict
+from bnverify import budget, language, verdict
 from bnverify.derivation import Candidate, Derivation, load_derivation
+from bnverify.formula_limits import formula_problem
 from bnverify.model import Model, load_model
 from bnverify.notation import Names, resolve, user_names
 from bnverify.problem import Problem
-from bnverify.settings import Settings
+from bnverify.settings import Settings, flag
 from bnverify.truth import truth_of
 from bnverify.verdict import Verdict
 
@@ -47,7 +48,7 @@ def derivation_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Prob
 
 def check_file(path: str | Path, settings: Settings) -> FileResult:
     """Load a derivation file and judge each of its candidates."""
-    return check_derivation(load_derivation(path), settings)
+    return check_derivation(load_derivation(path, settings.limits), settings)
 
 
 def check_derivation(derivation: Derivation, settings: Settings) -> FileResult:
@@ -70,15 +71,36 @@ def check_derivation(derivation: Derivation, settings: Settings) -> FileResult:
 def check_candidate(
     candidate: Candidate, names: Names, model: Model, settings: Settings
 ) -> Verdict:
-    """Parse, resolve and judge one candidate; any problem becomes an error verdict."""
+    """Parse, resolve and judge one candidate; any problem becomes an error verdict.
+
+    The whole check runs within the candidate's time budget; one that runs out is an
+    error verdict saying where, and the caller goes on to the next candidate.
+    """
     if candidate.problem is not None:
         return verdict.error(candidate, candidate.problem)
-    parsed = language.parse(candidate.text, candidate.syntax)
+    seconds = settings.limits.time_budget
+    checked = budget.within(seconds, lambda: _check(candidate, names, model, settings))
+    if isinstance(checked, budget.Overrun):
+        message = (
+            f"ran out of its {seconds:g} s time budget in the {checked.layer} layer; "
+            f"raise it with {flag('time_budget')}"
+        )
+        return verdict.error(candidate, Problem(message))
+    return checked
+
+
+@budget.layer("parse")
+def _check(candidate: Candidate, names: Names, model: Model, settings: Settings) -> Verdict:
+    parsed = language.parse(candidate.text, candidate.syntax, settings.limits)
     if isinstance(parsed, Problem):
         return verdict.error(candidate, _place(parsed, candidate))
     resolved = resolve(parsed, names, candidate.wrt)
     if isinstance(resolved, Problem):
         return verdict.error(candidate, _place(resolved, candidate))
+    # Notation may put a formula where the candidate names it: bound the result again.
+    too_big = formula_problem(resolved.expr, candidate.text, settings.limits)
+    if too_big is not None:
+        return verdict.error(candidate, _place(too_big, candidate))
     return verdict.judge(candidate, resolved, truth_of(model), settings)
 
 

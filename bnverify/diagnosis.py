@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from bnverify import printing
+from bnverify import budget, printing
 from bnverify.arithmetic import Undefined
 from bnverify.build import gradient_name
 from bnverify.evaluate import evaluate
@@ -58,6 +58,7 @@ class ShapeFinding:
     fix: str | None
 
 
+@budget.layer("shape")
 def shape_finding(
     truth: Truth, expr: Expr, shape: Shape, wrt: str, settings: Settings
 ) -> ShapeFinding | None:
@@ -90,6 +91,7 @@ def agrees(truth: Truth, expr: Expr, wrt: str, settings: Settings, seed_label: s
     return True
 
 
+@budget.layer("diagnosis")
 def residual(truth: Truth, expr: Expr, wrt: str) -> Residual | None:
     """Truth minus candidate, simplified, valid for every batch size (None if undefined)."""
     algebra = truth.algebra
@@ -100,6 +102,7 @@ def residual(truth: Truth, expr: Expr, wrt: str) -> Residual | None:
     return Residual(printing.ascii(simplified), printing.latex(simplified, truth.model, algebra))
 
 
+@budget.layer("diagnosis")
 def counterexample(truth: Truth, expr: Expr, wrt: str, settings: Settings) -> Counterexample | None:
     """The first small exact point, smallest batch first, where the two differ."""
     name = gradient_name(wrt)
@@ -137,6 +140,7 @@ def _exact_text(value: Any) -> str:
     return str(fraction)
 
 
+@budget.layer("diagnosis")
 def conditions(truth: Truth, expr: Expr, wrt: str, settings: Settings) -> tuple[str, ...]:
     """The model's probes under which the candidate matches the truth."""
     return tuple(p.condition for p in truth.model.probes if _holds(truth, p, expr, wrt, settings))
