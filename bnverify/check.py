@@ -79,7 +79,14 @@ def check_candidate(
     if candidate.problem is not None:
         return verdict.error(candidate, candidate.problem)
     seconds = settings.limits.time_budget
-    checked = budget.within(seconds, lambda: _check(candidate, names, model, settings))
+    try:
+        checked = budget.within(seconds, lambda: _check(candidate, names, model, settings))
+    except RecursionError:  # only reachable with --max-nesting raised near its ceiling
+        message = (
+            "the formula is nested too deeply for bnverify's tree walks; "
+            f"write it with fewer levels (or a lower {flag('max_nesting')})"
+        )
+        return verdict.error(candidate, Problem(message))
     if isinstance(checked, budget.Overrun):
         message = (
             f"ran out of its {seconds:g} s time budget in the {checked.layer} layer; "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import sys
 from collections.abc import Callable
+from dataclasses import fields
 from functools import wraps
 from typing import Any
 
@@ -26,7 +27,7 @@ from bnverify.output import STDOUT, emit
 from bnverify.problem import Problem
 from bnverify.report import json as json_report
 from bnverify.report import text as text_report
-from bnverify.settings import Settings
+from bnverify.settings import LIMIT_NAMES, Limits, Settings, flag
 
 DEFAULT_PATH = "derivations"
 
@@ -59,6 +60,46 @@ def _guarded(fn: Callable[..., int]) -> Callable[..., None]:
     return click.option("--debug", is_flag=True, help="Show Python tracebacks.")(run)
 
 
+# Upper bounds that keep a raised limit safe: deeper trees would exhaust Python's stack
+# in the recursive tree walks.
+_CEILINGS = {"max_nesting": 400}
+
+
+def limit_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add --seed, --max-symbolic-batch and one flag per limit; the command gets `settings`."""
+
+    @wraps(command)
+    def run(*args: Any, seed: int, max_symbolic_batch: int, **kwargs: Any) -> Any:
+        limits = Limits(**{name: kwargs.pop(name) for name in LIMIT_NAMES})
+        settings = Settings(seed=seed, max_symbolic_batch=max_symbolic_batch, limits=limits)
+        return command(*args, settings=settings, **kwargs)
+
+    for item in reversed(fields(Limits)):
+        kind = (
+            click.FloatRange(0, min_open=True)
+            if item.type in (float, "float")
+            else click.IntRange(1, _CEILINGS.get(item.name))
+        )
+        run = click.option(
+            flag(item.name),
+            item.name,
+            type=kind,
+            default=item.default,
+            show_default=True,
+            help=item.metadata["help"],
+        )(run)
+    run = click.option(
+        "--max-symbolic-batch",
+        type=click.IntRange(0, 12),
+        default=Settings.max_symbolic_batch,
+        show_default=True,
+        help="Prove symbolically for N = 1..this.",
+    )(run)
+    return click.option(
+        "--seed", type=int, default=Settings.seed, show_default=True, help="Seed for random points."
+    )(run)
+
+
 @click.group()
 @click.version_option(__version__, prog_name="bnverify")
 def main() -> None:
@@ -81,14 +122,7 @@ def main() -> None:
     show_default=True,
     help="Write the report here (written whole or not at all); - is standard output.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for random points.")
-@click.option(
-    "--max-symbolic-batch",
-    type=click.IntRange(0, 12),
-    default=8,
-    show_default=True,
-    help="Prove symbolically for N = 1..this.",
-)
+@limit_options
 @_guarded
 def check(
     paths: tuple[str, ...],
@@ -98,11 +132,9 @@ def check(
     latex: str | None,
     fmt: str,
     output: str,
-    seed: int,
-    max_symbolic_batch: int,
+    settings: Settings,
 ) -> int:
     """Check the candidates of derivation files (default: derivations/)."""
-    settings = Settings(seed=seed, max_symbolic_batch=max_symbolic_batch)
     if expr is not None or latex is not None:
         results, problems = [_inline(model_name, wrt, expr, latex, settings)], []
     else:

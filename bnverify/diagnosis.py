@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+import gmpy2
 import numpy as np
 import sympy as sp
 
@@ -30,6 +31,8 @@ from bnverify.tree import Apply, Expr
 from bnverify.truth import Truth
 
 REDUCTIONS = ("sum", "mean")
+
+_SHOWN_BITS = 3322  # about 1,000 decimal digits
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,12 @@ def residual(truth: Truth, expr: Expr, wrt: str) -> Residual | None:
     if difference.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         return None  # the candidate divides by zero for every input
     simplified = sp.factor_terms(sp.together(difference))
-    return Residual(printing.ascii(simplified), printing.latex(simplified, truth.model, algebra))
+    try:
+        return Residual(
+            printing.ascii(simplified), printing.latex(simplified, truth.model, algebra)
+        )
+    except ValueError:  # Python will not print an integer of more than 4,300 digits
+        return None
 
 
 @budget.layer("diagnosis")
@@ -136,8 +144,11 @@ def _column(value: Any) -> tuple[str, ...]:
 
 
 def _exact_text(value: Any) -> str:
-    fraction = Fraction(int(value.numerator), int(value.denominator))
-    return str(fraction)
+    numerator, denominator = int(value.numerator), int(value.denominator)
+    if max(numerator.bit_length(), denominator.bit_length()) > _SHOWN_BITS:
+        # Thousands of digits help no reader (and Python refuses to print past 4,300).
+        return f"about {gmpy2.mpfr(gmpy2.mpq(numerator, denominator)):.6e}"
+    return str(Fraction(numerator, denominator))
 
 
 @budget.layer("diagnosis")

@@ -58,23 +58,31 @@ def formula_problem(formula: Formula, text: str, limits: Limits) -> Problem | No
 
 def _degree(expr: Expr, limits: Limits) -> int:
     """The degree of a formula in its names (products add, powers multiply), bounded."""
-    match expr:
+    # Children before parents, without recursion: raised nesting limits stay safe here.
+    degrees: dict[int, int] = {}
+    for node in reversed(walk(expr)):
+        degrees[id(node)] = _node_degree(node, degrees, limits)
+    return degrees[id(expr)]
+
+
+def _node_degree(node: Expr, degrees: dict[int, int], limits: Limits) -> int:
+    """One node's degree from its children's."""
+    match node:
         case Num():
             return 0
         case Apply(op="pow", args=(base, exponent)):
-            power = _exponent(exponent, limits)
-            inner = _degree(base, limits)
+            power, inner = _exponent(exponent, limits), degrees[id(base)]
             if power is None:
                 return inner  # not a number: bnverify.shapes explains what is accepted
             if inner == 0:
-                _constant_power(base, power, expr.span, limits)
+                _constant_power(base, power, node.span, limits)
             degree = inner * math.ceil(abs(power))
         case Apply(op=("add" | "sub"), args=args):
-            degree = max(_degree(arg, limits) for arg in args)
+            degree = max(degrees[id(arg)] for arg in args)
         case Apply(args=args) if args:
-            degree = sum(_degree(arg, limits) for arg in args)
+            degree = sum(degrees[id(arg)] for arg in args)
         case IndexedSum(body=body):
-            degree = _degree(body, limits)
+            degree = degrees[id(body)]
         case _:
             degree = 1
     if degree > limits.max_exponent:
@@ -82,7 +90,7 @@ def _degree(expr: Expr, limits: Limits) -> int:
             f"this raises the formula's names to the power {degree:,} "
             "(products add powers, powers of powers multiply them)"
         )
-        raise _TooBig(Problem(limits.exceeded("max_exponent", what), expr.span))
+        raise _TooBig(Problem(limits.exceeded("max_exponent", what), node.span))
     return degree
 
 
