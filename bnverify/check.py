@@ -78,21 +78,34 @@ def check_candidate(
     """
     if candidate.problem is not None:
         return verdict.error(candidate, candidate.problem)
+    outcome = _within_budget(candidate, names, model, settings)
+    return outcome if isinstance(outcome, Verdict) else verdict.error(candidate, outcome)
+
+
+def _within_budget(
+    candidate: Candidate, names: Names, model: Model, settings: Settings
+) -> Verdict | Problem:
+    """The candidate's verdict, or why it has none: out of time, too deep, or a bug."""
     seconds = settings.limits.time_budget
     try:
         checked = budget.within(seconds, lambda: _check(candidate, names, model, settings))
     except RecursionError:  # only reachable with --max-nesting raised near its ceiling
-        message = (
+        return Problem(
             "the formula is nested too deeply for bnverify's tree walks; "
             f"write it with fewer levels (or a lower {flag('max_nesting')})"
         )
-        return verdict.error(candidate, Problem(message))
+    except Exception as err:  # a bug must not cost the other candidates their verdicts
+        if settings.debug:
+            raise
+        return Problem(
+            f"internal error while checking this candidate: {err!r}; this is a bug in "
+            "bnverify (run with --debug for the traceback)"
+        )
     if isinstance(checked, budget.Overrun):
-        message = (
+        return Problem(
             f"ran out of its {seconds:g} s time budget in the {checked.layer} layer; "
             f"raise it with {flag('time_budget')}"
         )
-        return verdict.error(candidate, Problem(message))
     return checked
 
 

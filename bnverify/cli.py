@@ -71,7 +71,10 @@ def limit_options(command: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(command)
     def run(*args: Any, seed: int, max_symbolic_batch: int, **kwargs: Any) -> Any:
         limits = Limits(**{name: kwargs.pop(name) for name in LIMIT_NAMES})
-        settings = Settings(seed=seed, max_symbolic_batch=max_symbolic_batch, limits=limits)
+        debug = kwargs.get("debug", False)  # --debug, when _guarded is applied below
+        settings = Settings(
+            seed=seed, max_symbolic_batch=max_symbolic_batch, limits=limits, debug=debug
+        )
         return command(*args, settings=settings, **kwargs)
 
     for item in reversed(fields(Limits)):

@@ -67,6 +67,9 @@ class Settings:
     # SymPy (the truth's proof, and the symbolic layer) can swell; each of the two may use
     # this share of the candidate's time budget before it gives way to the exact layer.
     symbolic_share: float = 0.4
+    # An unexpected exception while checking a candidate becomes that candidate's error
+    # verdict; with debug (--debug) it propagates, traceback and all.
+    debug: bool = False
 
     @property
     def symbolic_seconds(self) -> float:

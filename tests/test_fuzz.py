@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from hypothesis import HealthCheck, event, given, settings
+from click.testing import CliRunner, Result
+from hypothesis import HealthCheck, currently_in_test_context, event, given, settings
 from hypothesis import strategies as st
 
 from bnverify.cli import main
@@ -45,15 +45,16 @@ def fuzz_settings(ci_examples: int) -> settings:
     )
 
 
-def check_survives(args: list[str], candidates: int) -> None:
+def check_survives(args: list[str], candidates: int) -> Result:
     """Run `bnverify check args` and assert the fuzzing property."""
     started = time.monotonic()
     result = CliRunner().invoke(main, ["check", *FLAGS, *args], env={"NO_COLOR": "1"})
     elapsed = time.monotonic() - started
     output = result.output
-    event(f"exit {result.exit_code}")  # shown by --hypothesis-show-statistics
-    if "time budget" in output:
-        event("a candidate ran out of its time budget")
+    if currently_in_test_context():  # shown by --hypothesis-show-statistics
+        event(f"exit {result.exit_code}")
+        if "time budget" in output:
+            event("a candidate ran out of its time budget")
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(
         result.exception
     )
@@ -62,6 +63,7 @@ def check_survives(args: list[str], candidates: int) -> None:
     if result.exit_code == 2:
         assert LOCATED.search(output), output
     assert elapsed < BUDGET * min(max(candidates, 1), MAX_CANDIDATES) + SLACK, elapsed
+    return result
 
 
 # --- Well-formed candidates, from the grammar ------------------------------------------
@@ -193,3 +195,17 @@ def test_mutated_derivation_files(mangled):
         path = Path(folder) / "mangled.toml"
         path.write_bytes(mangled)
         check_survives([str(path)], candidates=mangled.count(b"candidate") + 1)
+
+
+# --- The corpus: the nastiest inputs found, kept as regression cases -------------------
+
+CORPUS = sorted((Path(__file__).parent / "corpus").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=lambda path: path.name)
+def test_corpus_inputs_keep_their_outcome(path):
+    # The expected exit status is in the name: deep-nesting.exit2.toml exits 2.
+    expected = int(re.search(r"\.exit(\d)\.toml$", path.name).group(1))
+    result = check_survives([str(path)], candidates=path.read_bytes().count(b"[[candidate]]"))
+    assert result.exit_code == expected, result.output
+    assert "\x1b" not in result.output

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from bnverify import verdict
 from bnverify.cli import main
 
 DERIVATIONS = Path(__file__).parent.parent / "derivations"
@@ -262,3 +263,41 @@ def test_ctrl_c_in_a_real_process_exits_130_and_keeps_the_old_output(tmp_path):
     assert "Traceback" not in out + err
     assert report.read_text(encoding="utf-8") == "the old report\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]  # no temporary file
+
+
+def test_terminal_control_sequences_in_a_file_are_shown_not_obeyed(tmp_path):
+    # ESC [ 1 A moves the cursor up: a name could overwrite "UNEXPECTED" with "ok".
+    path = tmp_path / "esc\x1b[2J.toml"
+    path.write_text(
+        'title = "T\\u001b[31m"\nmodel = "batchnorm"\n[[candidate]]\n'
+        'name = "g\\u001b[1A ok"\nwrt = "beta"\nexpr = "g_y"\nnote = "\\u001b]0;x\\u0007"\n'
+        '[[candidate]]\nname = "bad"\nunknown = "\\u001b[2J"\n',
+        encoding="utf-8",
+    )
+    result = run("check", str(path))
+    assert result.exit_code == 2
+    assert "\x1b" not in result.output and "\x07" not in result.output
+    assert "esc␛[2J.toml - T␛[31m" in result.output
+    assert "g␛[1A ok" in result.output
+
+
+def test_a_bug_on_one_candidate_leaves_the_others_their_verdicts(tmp_path, monkeypatch):
+    judge = verdict.judge
+
+    def judge_but_fail_on_c0(candidate, *args):
+        if candidate.name == "c0":
+            raise ValueError("0**0")
+        return judge(candidate, *args)
+
+    monkeypatch.setattr(verdict, "judge", judge_but_fail_on_c0)
+    path = derivation(tmp_path, TRUTH, TRUTH)
+    result = run("check", "--format", "json", str(path))
+    assert result.exit_code == 2
+    found = results(result)
+    assert found["c0"]["error"]["message"] == (
+        "internal error while checking this candidate: ValueError('0**0'); this is a bug in "
+        "bnverify (run with --debug for the traceback)"
+    )
+    assert found["c1"]["verdict"] == "match"
+    debugged = CliRunner().invoke(main, ["check", "--debug", str(path)])
+    assert isinstance(debugged.exception, ValueError)
