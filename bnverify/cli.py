@@ -60,11 +60,6 @@ def _guarded(fn: Callable[..., int]) -> Callable[..., None]:
     return click.option("--debug", is_flag=True, help="Show Python tracebacks.")(run)
 
 
-# Upper bounds that keep a raised limit safe: deeper trees would exhaust Python's stack
-# in the recursive tree walks.
-_CEILINGS = {"max_nesting": 400}
-
-
 def limit_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Add --seed, --max-symbolic-batch and one flag per limit; the command gets `settings`."""
 
@@ -81,7 +76,7 @@ def limit_options(command: Callable[..., Any]) -> Callable[..., Any]:
         kind = (
             click.FloatRange(0, min_open=True)
             if item.type in (float, "float")
-            else click.IntRange(1, _CEILINGS.get(item.name))
+            else click.IntRange(1, item.metadata["most"])
         )
         run = click.option(
             flag(item.name),

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 
 
-def _limit(default: int | float, text: str) -> int | float:
-    # The help text travels with the default; cli.limit_options makes one flag per field.
-    return field(default=default, metadata={"help": text})
+def _limit(default: int | float, text: str, most: int | None = None) -> int | float:
+    # The help text (and the most a flag may raise it to) travel with the default;
+    # cli.limit_options makes one flag per field.
+    return field(default=default, metadata={"help": text, "most": most})
 
 
 @dataclass(frozen=True)
@@ -23,8 +24,10 @@ class Limits:
     max_candidates: int = _limit(100, "Most candidates checked per file; the rest are errors.")
     # The shipped candidates have at most ~60 nodes after parsing.
     max_expression_size: int = _limit(2_000, "Most nodes in one formula's tree.")
-    # Later stages compare and walk trees recursively.
-    max_nesting: int = _limit(200, "Deepest nesting of brackets and operations in a formula.")
+    # Later stages compare and walk trees recursively: past ~400 levels Python's stack ends.
+    max_nesting: int = _limit(
+        200, "Deepest nesting of brackets and operations in a formula.", most=400
+    )
     # Bounds a literal's exponent (1e1000) and a power's (z^1000, nested powers multiplied),
     # so 1e999999 or z^(10^10) never builds a giant integer.
     max_exponent: int = _limit(1_000, "Largest exponent of a number literal or a power.")
