@@ -245,6 +245,13 @@ def test_check_never_writes_to_derivation_files(tmp_path):
     assert after == before
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU time a running process has used (Linux: /proc/<pid>/stat, utime + stime)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 def test_ctrl_c_in_a_real_process_exits_130_and_keeps_the_old_output(tmp_path):
     report = tmp_path / "report.json"
     report.write_text("the old report\n", encoding="utf-8")
@@ -254,10 +261,16 @@ def test_ctrl_c_in_a_real_process_exits_130_and_keeps_the_old_output(tmp_path):
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
-    time.sleep(6)  # past start-up (about 1 s) and into SymPy's swell, which takes minutes
-    assert process.poll() is None, process.communicate()
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=60)
+    try:
+        # Past start-up (about 1 s of CPU) and into SymPy's swell, which would take minutes.
+        while _cpu_seconds(process.pid) < 4:
+            assert process.poll() is None, process.communicate()
+            time.sleep(0.2)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
     assert process.returncode == 130, (out, err)
     assert err.strip() == "bnverify: interrupted"
     assert "Traceback" not in out + err
