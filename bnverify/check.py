@@ -56,7 +56,9 @@ def check_derivation(derivation: Derivation, settings: Settings) -> FileResult:
     problems = list(derivation.problems)
     model = None
     if derivation.model:
-        model = load_model(derivation.model, Path(derivation.path).parent)
+        model = _model_file_problem(derivation) or load_model(
+            derivation.model, Path(derivation.path).parent
+        )
         if isinstance(model, Problem):
             problems.append(_place_model_problem(model, derivation))
             model = None
@@ -130,6 +132,27 @@ def _place(problem: Problem, candidate: Candidate) -> Problem:
     if problem.span is not None:
         return problem.at(candidate.origin.locate(problem.span))
     return problem.at(candidate.location)
+
+
+def _model_file_problem(derivation: Derivation) -> Problem | None:
+    """Why the model file a derivation names may not be read, else None.
+
+    A stranger's derivation could name any file the user can read (model = "../.env"),
+    and an error message would then show a line of it. So a model file must be a .toml
+    file in the derivation's folder or below (symbolic links resolved).
+    """
+    ref = derivation.model
+    if ref.isidentifier():  # a built-in model's name
+        return None
+    folder = Path(derivation.path).parent.resolve()
+    target = (folder / ref).resolve()
+    if target.suffix == ".toml" and target.is_relative_to(folder):
+        return None
+    message = (
+        f"model {ref!r} is not read: a model file must be a .toml file in the "
+        'derivation\'s folder or below, e.g. model = "my-layer.toml"'
+    )
+    return Problem(message, location=derivation.model_location)
 
 
 def _place_model_problem(problem: Problem, derivation: Derivation) -> Problem:

@@ -314,3 +314,33 @@ def test_a_bug_on_one_candidate_leaves_the_others_their_verdicts(tmp_path, monke
     assert found["c1"]["verdict"] == "match"
     debugged = CliRunner().invoke(main, ["check", "--debug", str(path)])
     assert isinstance(debugged.exception, ValueError)
+
+
+@pytest.mark.parametrize(
+    "model",
+    ["../secret.env", "../secret.toml", "/etc/passwd", "link.toml", "sub/../../secret.toml"],
+)
+def test_a_model_file_outside_the_derivations_folder_is_not_read(tmp_path, model):
+    # An error in a model file shows one of its lines: that must never be a line of a
+    # secret the user can read (a CI job's .env, credentials.toml) named by a stranger.
+    (tmp_path / "secret.env").write_text("TOKEN=hunter2\n", encoding="utf-8")
+    (tmp_path / "secret.toml").write_text('token = "hunter2"\nx = y\n', encoding="utf-8")
+    folder = tmp_path / "student"
+    folder.mkdir()
+    (folder / "link.toml").symlink_to(tmp_path / "secret.toml")
+    path = folder / "d.toml"
+    path.write_text(f'model = "{model}"\n[[candidate]]\nname = "a"\nexpr = "g_y"\n')
+    result = run("check", str(path))
+    assert result.exit_code == 2
+    assert f"{path}:1:9: error: model '{model}' is not read" in result.output
+    assert "hunter2" not in result.output
+
+
+def test_a_model_file_beside_the_derivation_is_read(tmp_path):
+    model = (Path(__file__).parent.parent / "bnverify" / "models" / "batchnorm.toml").read_text()
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "bn.toml").write_text(model, encoding="utf-8")
+    path = derivation(tmp_path, TRUTH).read_text().replace('"batchnorm"', '"models/bn.toml"')
+    (tmp_path / "d.toml").write_text(path, encoding="utf-8")
+    result = run("check", str(tmp_path / "d.toml"))
+    assert result.exit_code == 0, result.output
