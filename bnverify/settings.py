@@ -34,7 +34,7 @@ class Limits:
     max_digits: int = _limit(1_000, "Most digits in a number literal.")
     # Measured cold, one candidate per process: the slowest shipped candidate takes 0.5 s
     # at --max-symbolic-batch 8 and 1.7 s at 12 (the most allowed); 5 s is ~3x the latter.
-    time_budget: float = _limit(5.0, "Seconds each candidate may take (per candidate).")
+    time_budget: float = _limit(5.0, "Seconds the check of one candidate may take.")
 
     def exceeded(self, name: str, what: str) -> str:
         """A message for a limit that `what` passes: names the limit and its flag."""
