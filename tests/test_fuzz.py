@@ -137,6 +137,27 @@ def test_generated_latex_candidates(formula, wrt):
     check_survives(["--wrt", wrt, "--latex", formula], candidates=1)
 
 
+# Terms that are defined everywhere (no division, root or power): the truth plus one of
+# them minus the same one is the truth, so bnverify must say match, exactly.
+TRUTH = "gamma*(N*g_y - sum(g_y) - zhat*sum(g_y*zhat))/(N*sqrt(var+eps))"
+POLYNOMIALS = st.recursive(
+    st.one_of(st.sampled_from(ASCII_NAMES[:-2]), NUMBERS),
+    lambda inner: st.one_of(
+        st.tuples(inner, st.sampled_from(["+", "-", "*"]), inner).map(" ".join),
+        st.tuples(st.sampled_from(["sum", "mean"]), inner).map(lambda t: f"{t[0]}({t[1]})"),
+        st.tuples(inner, inner).map(lambda t: f"dot({t[0]}, {t[1]})"),
+    ),
+    max_leaves=8,
+)
+
+
+@fuzz_settings(ci_examples=200)
+@given(term=POLYNOMIALS)
+def test_the_truth_plus_and_minus_a_term_matches(term):
+    result = check_survives(["--wrt", "z", "--expr", f"{TRUTH} + ({term}) - ({term})"], 1)
+    assert result.exit_code == 0, result.output
+
+
 # --- Mutations of the shipped derivation files ---------------------------------------
 
 SPLICES = [
