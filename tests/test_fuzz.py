@@ -4,7 +4,7 @@ Two sources of input: well-formed candidates built from the formula language's
 constructs (ASCII and LaTeX), and byte-level mutations of the shipped derivation files.
 Each goes through `bnverify check` in-process. The property: exit status 0, 1 or 2, a
 located message on 2, no traceback and no internal error, and no longer than the time
-budget allows. The "ci" profile (tests/conftest.py) runs over 2,000 inputs in all;
+budget allows. The "ci" profile (tests/conftest.py) runs 2,400 inputs in all;
 `--hypothesis-profile=long` runs 100,000 per test.
 """
 
