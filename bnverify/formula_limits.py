@@ -27,6 +27,7 @@ from bnverify.tree import (
 from bnverify.tree import depth as tree_depth
 from bnverify.tree import size as tree_size
 
+CHARACTERS_PER_NODE = 64  # `\left( \sigma_B^2 + \epsilon \right)` spends 7 per node
 _EXPONENT_BITS = 256  # numerator and denominator of one literal in an exponent
 
 
@@ -34,6 +35,20 @@ class _TooBig(Exception):
     def __init__(self, problem: Problem) -> None:
         super().__init__(problem.message)
         self.problem = problem
+
+
+def text_problem(text: str, limits: Limits) -> Problem | None:
+    """Why a formula's text is too long to parse at all, else None."""
+    # Parsing costs time in the length of the text: a text too long for its node limit
+    # even at CHARACTERS_PER_NODE (far more than any formula spends) is refused unread.
+    most = limits.max_expression_size * CHARACTERS_PER_NODE
+    if len(text) <= most:
+        return None
+    message = (
+        f"formula too long: {len(text):,} characters; at most {most:,} are read "
+        f"({CHARACTERS_PER_NODE} per node of {flag('max_expression_size')}, which raises it)"
+    )
+    return Problem(message, Span(0, len(text)))
 
 
 def formula_problem(formula: Formula, text: str, limits: Limits) -> Problem | None:

@@ -18,7 +18,7 @@ from lark.exceptions import UnexpectedInput
 
 from bnverify import syntax_errors
 from bnverify.ascii_syntax import AsciiTree
-from bnverify.formula_limits import formula_problem
+from bnverify.formula_limits import formula_problem, text_problem
 from bnverify.formula_transform import Reject
 from bnverify.latex_syntax import LatexTree, atom_key
 from bnverify.problem import Problem
@@ -74,6 +74,9 @@ def _parse(text: str, syntax: Syntax, limits: Limits = DEFAULT_LIMITS) -> Formul
     """
     if not text.strip():
         return Problem("empty formula: write an expression such as x - \\mu_B", Span(0, len(text)))
+    too_long = text_problem(text, limits)
+    if too_long is not None:
+        return too_long
     deep = syntax_errors.too_deep(text, limits.max_nesting)
     if deep is not None:
         return replace(deep, message=limits.exceeded("max_nesting", deep.message))

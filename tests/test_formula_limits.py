@@ -80,3 +80,14 @@ def test_every_limit_has_a_flag_with_its_default():
     for item in fields(Limits):
         assert flag(item.name) in help_text
         assert f"default: {getattr(DEFAULT_LIMITS, item.name)}" in help_text
+
+
+def test_a_text_too_long_for_its_node_limit_is_not_parsed():
+    small = Limits(max_expression_size=10)
+    assert not isinstance(parse("z" + " " * 600 + "+ g_y", "ascii", small), Problem)
+    problem = parse("z+" * 400 + "z", "ascii", small)
+    assert problem.message == (
+        "formula too long: 801 characters; at most 640 are read "
+        "(64 per node of --max-expression-size, which raises it)"
+    )
+    assert problem.span == Span(0, 801)
