@@ -81,7 +81,10 @@ def within(seconds: float | None, work: Callable[[], T]) -> T | Overrun:
     finally:
         _clocks.remove(clock)
         del _layers[depth:]
-        _arm() if _clocks else _restore()
+        if _clocks:
+            _arm()  # the enclosing deadline, with what is left of it
+        else:
+            _restore()
 
 
 @contextmanager
