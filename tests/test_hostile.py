@@ -179,31 +179,33 @@ def test_symbolic_swell_gives_way_to_the_exact_layer():
 
 # --- Singular and extreme values -----------------------------------------------------
 
+UNDEFINED_AT_1 = "proved different at N = 1 (the candidate is undefined at N = 1: division by zero)"
 SINGULAR = [
-    # (formula, exit status, verdict)
-    ("gamma*g_y/sqrt(var)", 1, "diverge"),  # var = 0 when N = 1: 0/0 in zhat without eps
-    ("(z-mu)/(z-mu)*g_y", 1, "diverge"),  # 0/0 on a constant batch
-    ("gamma*g_y*(z-mu)/var", 1, "diverge"),
-    ("1/(N-1)*g_y", 1, "diverge"),  # undefined at N = 1
-    ("1/gamma*g_y", 1, "diverge"),  # undefined at gamma = 0
-    ("1/(gamma-1)*g_y", 1, "diverge"),
-    ("1/(z-mu)", 1, "diverge"),
-    ("g_y/(z-z)", 1, "diverge"),  # undefined everywhere
-    ("0/0", 1, "diverge"),
-    ("1e300*z", 1, "diverge"),
-    ("1e-300*g_y", 1, "diverge"),
-    ("(1e999*z)^5", 1, "diverge"),  # crashed the float64 layer and printing once
-    (f"1e300*({TRUTH})/1e300", 0, "match"),  # exact arithmetic: no overflow
-    (f"1e-300*({TRUTH})*1e300", 0, "match"),
+    # (formula, exit status, verdict, the start of its message)
+    ("gamma*g_y/sqrt(var)", 1, "diverge", "different at a random rational point"),  # var = 0
+    ("(z-mu)/(z-mu)*g_y", 1, "diverge", UNDEFINED_AT_1),  # 0/0 on a constant batch
+    ("gamma*g_y*(z-mu)/var", 1, "diverge", ""),
+    ("1/(N-1)*g_y", 1, "diverge", UNDEFINED_AT_1),
+    ("1/gamma*g_y", 1, "diverge", "proved different at N = 1"),  # undefined at gamma = 0
+    ("1/(gamma-1)*g_y", 1, "diverge", ""),
+    ("1/(z-mu)", 1, "diverge", ""),
+    ("g_y/(z-z)", 1, "diverge", UNDEFINED_AT_1),  # undefined everywhere
+    ("0/0", 1, "diverge", "it is one number per channel"),
+    ("1e300*z", 1, "diverge", ""),
+    ("1e-300*g_y", 1, "diverge", ""),
+    ("(1e999*z)^5", 1, "diverge", "proved different at N = 1"),  # crashed float64 and printing
+    (f"1e300*({TRUTH})/1e300", 0, "match", "proved equal for all inputs"),  # exact: no overflow
+    (f"1e-300*({TRUTH})*1e300", 0, "match", "proved equal for all inputs"),
 ]
 
 
-@pytest.mark.parametrize(("formula", "status", "kind"), SINGULAR)
-def test_singular_and_extreme_values_give_a_verdict(formula, status, kind):
+@pytest.mark.parametrize(("formula", "status", "kind", "message"), SINGULAR)
+def test_singular_and_extreme_values_give_a_verdict(formula, status, kind, message):
     result = run("check", "--format", "json", "--wrt", "z", "--expr", formula)
     assert result.exit_code == status, result.output
     (found,) = results(result).values()
     assert found["verdict"] == kind
+    assert found["message"].startswith(message)
 
 
 def test_batch_size_one_alone_is_proved():
