@@ -37,12 +37,15 @@ def derivation_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Prob
     files, problems = [], []
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            files.extend(sorted(path.rglob("*.toml")))
-        elif path.exists():
-            files.append(path)
-        else:
-            problems.append(Problem(f"no such file or directory: {path}"))
+        try:
+            if path.is_dir():
+                files.extend(sorted(path.rglob("*.toml")))
+            elif path.exists():
+                files.append(path)
+            else:
+                problems.append(Problem(f"no such file or directory: {path}"))
+        except OSError as error:  # a name too long for the file system, say
+            problems.append(Problem(f"cannot read {path}: {error.strerror}"))
     return files, problems
 
 
