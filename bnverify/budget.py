@@ -14,8 +14,10 @@ Signals reach only the main thread: elsewhere (or without setitimer, as on Windo
 restored when the outermost budget ends.
 
 The exception derives from BaseException, so no `except Exception` on the way swallows
-it. An interrupted function never stores a result in functools.cache or a
-cached_property, so an interruption leaves no half-built cached value behind.
+it; where Python cannot raise it at all (a garbage-collector callback, a __del__), it is
+reported as ignored there and the timer rings again 50 ms later. An interrupted function
+never stores a result in functools.cache or a cached_property, so an interruption leaves
+no half-built cached value behind.
 """
 
 from __future__ import annotations
