@@ -44,8 +44,8 @@ def derivation_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Prob
                 files.append(path)
             else:
                 problems.append(Problem(f"no such file or directory: {path}"))
-        except OSError as error:  # a name too long for the file system, say
-            problems.append(Problem(f"cannot read {path}: {error.strerror}"))
+        except (OSError, ValueError) as error:  # too long for the file system, a NUL byte
+            problems.append(Problem(f"cannot read {path}: {error}"))
     return files, problems
 
 
@@ -148,8 +148,11 @@ def _model_file_problem(derivation: Derivation) -> Problem | None:
     if ref.isidentifier():  # a built-in model's name
         return None
     folder = Path(derivation.path).parent.resolve()
-    target = (folder / ref).resolve()
-    if target.suffix == ".toml" and target.is_relative_to(folder):
+    try:
+        target = (folder / ref).resolve()
+    except (OSError, ValueError):  # a NUL byte, a name too long for the file system
+        target = None
+    if target is not None and target.suffix == ".toml" and target.is_relative_to(folder):
         return None
     message = (
         f"model {ref!r} is not read: a model file must be a .toml file in the "

@@ -140,9 +140,10 @@ def _load_uncached(ref: str, base: Path | None) -> Model | Problem:
     path = (base or Path.cwd()) / ref
     try:
         is_builtin, exists = ref.isidentifier() and builtin.is_file(), path.exists()
-    except OSError as error:  # a name too long for the file system, say
+    except (OSError, ValueError) as error:  # too long for the file system, a NUL byte
         shown = ref if len(ref) <= 60 else ref[:57] + "..."
-        return Problem(f"no model {shown!r}: {error.strerror}")
+        why = error.strerror if isinstance(error, OSError) else str(error)
+        return Problem(f"no model {shown!r}: {why}")
     if is_builtin:
         return parse_model(builtin.read_text(encoding="utf-8"), f"<builtin>/{ref}.toml")
     if not exists:
