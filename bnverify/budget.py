@@ -79,14 +79,17 @@ def within(seconds: float | None, work: Callable[[], T]) -> T | Overrun:
     except _Expired as expired:
         if expired.clock is not clock:
             raise  # an outer deadline: the caller that set it reports it
-        return Overrun(seconds, expired.layer)
+        layer = expired.layer
     finally:
+        # Only this module's code runs until the clock is gone (a signal that lands here
+        # waits), so no late ring of this clock can escape from here.
         _clocks.remove(clock)
         del _layers[depth:]
         if _clocks:
             _arm()  # the enclosing deadline, with what is left of it
         else:
             _restore()
+    return Overrun(seconds, layer)  # an outer deadline may still end the work here
 
 
 @contextmanager

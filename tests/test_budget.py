@@ -90,3 +90,17 @@ def test_many_short_budgets_leave_no_deadline_behind():
         budget.within(0.001, lambda: spin(0.0015))
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
     assert spin(0.05) == "done"  # no stray alarm interrupts later work
+
+
+def test_a_late_ring_while_the_overrun_is_built_does_not_escape(monkeypatch):
+    # The handler rings again 50 ms after it raises (in case library code swallowed the
+    # exception); found by fuzzing: that ring once landed in Overrun.__init__ (code
+    # outside this module) while the expired clock was still active, and escaped.
+    class SlowOverrun(Overrun):
+        def __init__(self, seconds: float, layer: str) -> None:
+            spin(0.2)
+            super().__init__(seconds, layer)
+
+    monkeypatch.setattr(budget, "Overrun", SlowOverrun)
+    found = budget.within(5, lambda: budget.within(0.01, lambda: spin(1)))
+    assert (found.seconds, found.layer) == (0.01, "setup")
