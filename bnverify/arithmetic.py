@@ -80,7 +80,10 @@ def _elementwise(fn: Any, x: Any) -> Any:
 
 class _Float(Arithmetic):
     def scalar(self, value: Fraction) -> Any:
-        return np.float64(value.numerator / value.denominator)
+        try:
+            return np.float64(value.numerator / value.denominator)
+        except OverflowError:  # 1e999 has no float64: it is infinite there
+            return np.float64(np.inf if value > 0 else -np.inf)
 
     def sqrt(self, x: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore"):

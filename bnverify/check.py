@@ -11,12 +11,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bnverify import language, verdict
+from bnverify import budget, language, verdict
 from bnverify.derivation import Candidate, Derivation, load_derivation
+from bnverify.formula_limits import formula_problem
 from bnverify.model import Model, load_model
 from bnverify.notation import Names, resolve, user_names
 from bnverify.problem import Problem
-from bnverify.settings import Settings
+from bnverify.settings import Settings, flag
 from bnverify.truth import truth_of
 from bnverify.verdict import Verdict
 
@@ -36,18 +37,21 @@ def derivation_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Prob
     files, problems = [], []
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            files.extend(sorted(path.rglob("*.toml")))
-        elif path.exists():
-            files.append(path)
-        else:
-            problems.append(Problem(f"no such file or directory: {path}"))
+        try:
+            if path.is_dir():
+                files.extend(sorted(path.rglob("*.toml")))
+            elif path.exists():
+                files.append(path)
+            else:
+                problems.append(Problem(f"no such file or directory: {path}"))
+        except (OSError, ValueError) as error:  # too long for the file system, a NUL byte
+            problems.append(Problem(f"cannot read {path}: {error}"))
     return files, problems
 
 
 def check_file(path: str | Path, settings: Settings) -> FileResult:
     """Load a derivation file and judge each of its candidates."""
-    return check_derivation(load_derivation(path), settings)
+    return check_derivation(load_derivation(path, settings.limits), settings)
 
 
 def check_derivation(derivation: Derivation, settings: Settings) -> FileResult:
@@ -55,7 +59,9 @@ def check_derivation(derivation: Derivation, settings: Settings) -> FileResult:
     problems = list(derivation.problems)
     model = None
     if derivation.model:
-        model = load_model(derivation.model, Path(derivation.path).parent)
+        model = _model_file_problem(derivation) or load_model(
+            derivation.model, Path(derivation.path).parent
+        )
         if isinstance(model, Problem):
             problems.append(_place_model_problem(model, derivation))
             model = None
@@ -70,15 +76,56 @@ def check_derivation(derivation: Derivation, settings: Settings) -> FileResult:
 def check_candidate(
     candidate: Candidate, names: Names, model: Model, settings: Settings
 ) -> Verdict:
-    """Parse, resolve and judge one candidate; any problem becomes an error verdict."""
+    """Parse, resolve and judge one candidate; any problem becomes an error verdict.
+
+    The whole check runs within the candidate's time budget; one that runs out is an
+    error verdict saying where, and the caller goes on to the next candidate.
+    """
     if candidate.problem is not None:
         return verdict.error(candidate, candidate.problem)
-    parsed = language.parse(candidate.text, candidate.syntax)
+    outcome = _within_budget(candidate, names, model, settings)
+    return outcome if isinstance(outcome, Verdict) else verdict.error(candidate, outcome)
+
+
+def _within_budget(
+    candidate: Candidate, names: Names, model: Model, settings: Settings
+) -> Verdict | Problem:
+    """The candidate's verdict, or why it has none: out of time, too deep, or a bug."""
+    seconds = settings.limits.time_budget
+    try:
+        checked = budget.within(seconds, lambda: _check(candidate, names, model, settings))
+    except RecursionError:  # only reachable with --max-nesting raised near its ceiling
+        return Problem(
+            "the formula is nested too deeply for bnverify's tree walks; "
+            f"write it with fewer levels (or a lower {flag('max_nesting')})"
+        )
+    except Exception as err:  # a bug must not cost the other candidates their verdicts
+        if settings.debug:
+            raise
+        return Problem(
+            f"internal error while checking this candidate: {err!r}; this is a bug in "
+            "bnverify (run with --debug for the traceback)"
+        )
+    if isinstance(checked, budget.Overrun):
+        return Problem(
+            f"ran out of its {seconds:g} s time budget in the {checked.layer} layer; "
+            f"raise it with {flag('time_budget')}"
+        )
+    return checked
+
+
+@budget.layer("parse")
+def _check(candidate: Candidate, names: Names, model: Model, settings: Settings) -> Verdict:
+    parsed = language.parse(candidate.text, candidate.syntax, settings.limits)
     if isinstance(parsed, Problem):
         return verdict.error(candidate, _place(parsed, candidate))
     resolved = resolve(parsed, names, candidate.wrt)
     if isinstance(resolved, Problem):
         return verdict.error(candidate, _place(resolved, candidate))
+    # Notation may put a formula where the candidate names it: bound the result again.
+    too_big = formula_problem(resolved.expr, candidate.text, settings.limits)
+    if too_big is not None:
+        return verdict.error(candidate, _place(too_big, candidate))
     return verdict.judge(candidate, resolved, truth_of(model), settings)
 
 
@@ -88,6 +135,30 @@ def _place(problem: Problem, candidate: Candidate) -> Problem:
     if problem.span is not None:
         return problem.at(candidate.origin.locate(problem.span))
     return problem.at(candidate.location)
+
+
+def _model_file_problem(derivation: Derivation) -> Problem | None:
+    """Why the model file a derivation names may not be read, else None.
+
+    A stranger's derivation could name any file the user can read (model = "../.env"),
+    and an error message would then show a line of it. So a model file must be a .toml
+    file in the derivation's folder or below (symbolic links resolved).
+    """
+    ref = derivation.model
+    if ref.isidentifier():  # a built-in model's name
+        return None
+    folder = Path(derivation.path).parent.resolve()
+    try:
+        target = (folder / ref).resolve()
+    except (OSError, ValueError):  # a NUL byte, a name too long for the file system
+        target = None
+    if target is not None and target.suffix == ".toml" and target.is_relative_to(folder):
+        return None
+    message = (
+        f"model {ref!r} is not read: a model file must be a .toml file in the "
+        'derivation\'s folder or below, e.g. model = "my-layer.toml"'
+    )
+    return Problem(message, location=derivation.model_location)
 
 
 def _place_model_problem(problem: Problem, derivation: Derivation) -> Problem:

@@ -13,6 +13,7 @@ import os
 import shlex
 import sys
 from collections.abc import Callable
+from dataclasses import fields
 from functools import wraps
 from typing import Any
 
@@ -33,7 +34,7 @@ from bnverify.report import text as text_report
 from bnverify.report import write as report_files
 from bnverify.report.document import build_document
 from bnverify.schema import report_schema
-from bnverify.settings import Settings
+from bnverify.settings import LIMIT_NAMES, Limits, Settings, flag
 
 DEFAULT_PATH = "derivations"
 # The formats printed as whole documents for programs (the text report is printed by rich).
@@ -77,18 +78,42 @@ def _guarded(fn: Callable[..., int]) -> Callable[..., None]:
     return click.option("--debug", is_flag=True, help="Show Python tracebacks.")(run)
 
 
-def _evidence_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    # How hard to look, shared by every command that checks candidates.
-    command = click.option(
+def limit_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add --seed, --max-symbolic-batch and one flag per limit; the command gets `settings`."""
+
+    @wraps(command)
+    def run(*args: Any, seed: int, max_symbolic_batch: int, **kwargs: Any) -> Any:
+        limits = Limits(**{name: kwargs.pop(name) for name in LIMIT_NAMES})
+        debug = kwargs.get("debug", False)  # --debug, when _guarded is applied below
+        settings = Settings(
+            seed=seed, max_symbolic_batch=max_symbolic_batch, limits=limits, debug=debug
+        )
+        return command(*args, settings=settings, **kwargs)
+
+    for item in reversed(fields(Limits)):
+        kind = (
+            click.FloatRange(0, min_open=True)
+            if item.type in (float, "float")
+            else click.IntRange(1, item.metadata["most"])
+        )
+        run = click.option(
+            flag(item.name),
+            item.name,
+            type=kind,
+            default=item.default,
+            show_default=True,
+            help=item.metadata["help"],
+        )(run)
+    run = click.option(
         "--max-symbolic-batch",
         type=click.IntRange(0, 12),
-        default=8,
+        default=Settings.max_symbolic_batch,
         show_default=True,
         help="Prove symbolically for N = 1..this.",
-    )(command)
+    )(run)
     return click.option(
-        "--seed", type=int, default=0, show_default=True, help="Seed for random points."
-    )(command)
+        "--seed", type=int, default=Settings.seed, show_default=True, help="Seed for random points."
+    )(run)
 
 
 @click.group()
@@ -118,7 +143,7 @@ def main() -> None:
     show_default=True,
     help="Write the report here (written whole or not at all); - is standard output.",
 )
-@_evidence_options
+@limit_options
 @_guarded
 def check(
     paths: tuple[str, ...],
@@ -128,11 +153,9 @@ def check(
     latex: str | None,
     fmt: str,
     output: str,
-    seed: int,
-    max_symbolic_batch: int,
+    settings: Settings,
 ) -> int:
     """Check the candidates of derivation files (default: derivations/)."""
-    settings = Settings(seed=seed, max_symbolic_batch=max_symbolic_batch)
     if expr is not None or latex is not None:
         results, problems = [_inline(model_name, wrt, expr, latex, settings)], []
     else:
@@ -187,7 +210,7 @@ def _inline(
     type=click.Choice(report_files.FORMATS),
     help="Override the format the extension of -o names (md on standard output).",
 )
-@_evidence_options
+@limit_options
 @click.option("--pdf", "to_pdf", is_flag=True, help="HTML only: also print it to PDF beside it.")
 @click.option(
     "--paper",
@@ -201,8 +224,7 @@ def report_command(
     path: str,
     output: str,
     fmt: str | None,
-    seed: int,
-    max_symbolic_batch: int,
+    settings: Settings,
     to_pdf: bool,
     paper: str,
 ) -> int:
@@ -211,11 +233,9 @@ def report_command(
     if isinstance(chosen, Problem):
         click.echo(text_report.located(chosen), err=True)
         return 2
-    settings = Settings(seed=seed, max_symbolic_batch=max_symbolic_batch)
     result = check_file(path, settings)
-    command = ["bnverify", "report", path, "-o", output, "--format", chosen, "--seed", str(seed)]
-    command += ["--max-symbolic-batch", str(max_symbolic_batch)]
-    document = build_document(result, settings, shlex.join(command))
+    command = ["bnverify", "report", path, "-o", output, "--format", chosen]
+    document = build_document(result, settings, shlex.join(command + _reproducing(settings)))
     report_files.write_report(document, output, chosen)
     for problem in [*result.problems, *(v.problem for v in result.verdicts if v.problem)]:
         click.echo(text_report.located(problem), err=True)
@@ -226,6 +246,17 @@ def report_command(
             return 2
         click.echo(f"printed {printed}", err=True)
     return exit_status([result])
+
+
+def _reproducing(settings: Settings) -> list[str]:
+    # The footer's command gives the seed and every setting that changes the evidence;
+    # limits appear only when raised from their defaults.
+    argv = ["--seed", str(settings.seed), "--max-symbolic-batch", str(settings.max_symbolic_batch)]
+    for name in LIMIT_NAMES:
+        value = getattr(settings.limits, name)
+        if value != getattr(Limits(), name):
+            argv += [flag(name), str(value)]
+    return argv
 
 
 @main.command(name="schema")

@@ -16,6 +16,7 @@ from typing import Literal
 from tomlkit.items import AoT, Array, InlineTable, Item, Key, String, Table
 
 from bnverify.problem import Location, Problem, location_in_text
+from bnverify.settings import DEFAULT_LIMITS, Limits, flag
 from bnverify.toml_source import (  # TextOrigin is part of a Candidate, so importable here
     TextOrigin,
     TomlDocument,
@@ -28,7 +29,6 @@ from bnverify.toml_source import (  # TextOrigin is part of a Candidate, so impo
 )
 from bnverify.tree import Span
 
-MAX_FILE_BYTES = 1_000_000  # derivations are a page of TOML; anything bigger is a mistake
 COMMAND_LINE = "<command line>"
 TOP_LEVEL_KEYS = ("title", "source", "model", "notation", "candidate")
 CANDIDATE_KEYS = ("name", "wrt", "latex", "expr", "expect", "note")
@@ -76,20 +76,21 @@ class Derivation:
     problems: tuple[Problem, ...]
 
 
-def load_derivation(path: str | Path) -> Derivation:
+def load_derivation(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Derivation:
     """Read and parse a derivation file; an unreadable file gives a Derivation with a problem."""
-    document = read_toml(path, "derivation", MAX_FILE_BYTES)
+    size = limits.max_file_bytes
+    document = read_toml(path, "derivation", size, flag("max_file_bytes"))
     if isinstance(document, Problem):
         return _unreadable(str(path), document)
-    return _read_document(document)
+    return _read_document(document, limits)
 
 
-def parse_derivation(text: str, path: str) -> Derivation:
+def parse_derivation(text: str, path: str, limits: Limits = DEFAULT_LIMITS) -> Derivation:
     """Parse derivation TOML text into a Derivation; never raises on bad input."""
     document = parse_toml(text, path)
     if isinstance(document, Problem):
         return _unreadable(path, document)
-    return _read_document(document)
+    return _read_document(document, limits)
 
 
 def inline_candidate(
@@ -166,7 +167,7 @@ def _unknown_key(
     return Problem(message, location=file.key_location(key, item))
 
 
-def _read_document(file: TomlDocument) -> Derivation:
+def _read_document(file: TomlDocument, limits: Limits) -> Derivation:
     """Validate the top level of a parsed derivation."""
     groups: dict[str, list[Item]] = {}
     keys: dict[str, Key] = {}
@@ -182,7 +183,7 @@ def _read_document(file: TomlDocument) -> Derivation:
     source, source_problems = _top_string(file, groups, "source", "")
     model, model_location, model_problems = _model(file, groups.get("model", []))
     notation, notation_problems = _notation(file, groups.get("notation", []))
-    candidates, candidate_problems = _candidates(file, groups.get("candidate", []))
+    candidates, candidate_problems = _candidates(file, groups.get("candidate", []), limits)
     problems = (
         *unknown,
         *title_problems,
@@ -265,7 +266,7 @@ def _notation_entry(file: TomlDocument, key: Key, item: Item) -> NotationEntry |
 
 
 def _candidates(
-    file: TomlDocument, parts: list[Item]
+    file: TomlDocument, parts: list[Item], limits: Limits
 ) -> tuple[tuple[Candidate, ...], tuple[Problem, ...]]:
     """Every [[candidate]] table, each checked on its own."""
     tables: list[Item] = []
@@ -287,15 +288,25 @@ def _candidates(
             "and latex = '...' (or expr = \"...\")"
         )
         problems.append(Problem(message, location=file.at(0)))
-    return _read_candidates(file, tables), tuple(problems)
+    return _read_candidates(file, tables, limits), tuple(problems)
 
 
-def _read_candidates(file: TomlDocument, tables: list[Item]) -> tuple[Candidate, ...]:
-    """The candidates, with a problem on any that reuses an earlier candidate's name."""
+def _read_candidates(
+    file: TomlDocument, tables: list[Item], limits: Limits
+) -> tuple[Candidate, ...]:
+    """The candidates, with a problem on any that reuses an earlier candidate's name.
+
+    Candidates past the limit are kept, each with a problem, so none is silently dropped.
+    """
     candidates: list[Candidate] = []
     first_lines: dict[str, int] = {}
     for index, table in enumerate(tables, 1):
         candidate = _candidate(file, table, index)
+        if index > limits.max_candidates:
+            what = f"candidate #{index} is not checked: the file has {len(tables):,} candidates"
+            problem = Problem(limits.exceeded("max_candidates", what), location=candidate.location)
+            candidates.append(replace(candidate, problem=problem))
+            continue
         named = _fields(table).get("name", (None, None))[1]
         if isinstance(named, String) and str(named) == candidate.name:
             if candidate.name in first_lines and candidate.problem is None:

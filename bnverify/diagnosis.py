@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+import gmpy2
 import numpy as np
 import sympy as sp
 
-from bnverify import printing
+from bnverify import budget, printing
 from bnverify.arithmetic import Undefined
 from bnverify.build import gradient_name
 from bnverify.evaluate import evaluate
@@ -30,6 +31,8 @@ from bnverify.tree import Apply, Expr
 from bnverify.truth import Truth
 
 REDUCTIONS = ("sum", "mean")
+
+_SHOWN_BITS = 3322  # about 1,000 decimal digits
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class ShapeFinding:
     fix: str | None
 
 
+@budget.layer("shape")
 def shape_finding(
     truth: Truth, expr: Expr, shape: Shape, wrt: str, settings: Settings
 ) -> ShapeFinding | None:
@@ -90,6 +94,7 @@ def agrees(truth: Truth, expr: Expr, wrt: str, settings: Settings, seed_label: s
     return True
 
 
+@budget.layer("diagnosis")
 def residual(truth: Truth, expr: Expr, wrt: str) -> Residual | None:
     """Truth minus candidate, simplified, valid for every batch size (None if undefined)."""
     algebra = truth.algebra
@@ -97,9 +102,15 @@ def residual(truth: Truth, expr: Expr, wrt: str) -> Residual | None:
     if difference.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         return None  # the candidate divides by zero for every input
     simplified = sp.factor_terms(sp.together(difference))
-    return Residual(printing.ascii(simplified), printing.latex(simplified, truth.model, algebra))
+    try:
+        return Residual(
+            printing.ascii(simplified), printing.latex(simplified, truth.model, algebra)
+        )
+    except ValueError:  # Python will not print an integer of more than 4,300 digits
+        return None
 
 
+@budget.layer("diagnosis")
 def counterexample(truth: Truth, expr: Expr, wrt: str, settings: Settings) -> Counterexample | None:
     """The first small exact point, smallest batch first, where the two differ."""
     name = gradient_name(wrt)
@@ -133,10 +144,14 @@ def _column(value: Any) -> tuple[str, ...]:
 
 
 def _exact_text(value: Any) -> str:
-    fraction = Fraction(int(value.numerator), int(value.denominator))
-    return str(fraction)
+    numerator, denominator = int(value.numerator), int(value.denominator)
+    if max(numerator.bit_length(), denominator.bit_length()) > _SHOWN_BITS:
+        # Thousands of digits help no reader (and Python refuses to print past 4,300).
+        return f"about {gmpy2.mpfr(gmpy2.mpq(numerator, denominator)):.6e}"
+    return str(Fraction(numerator, denominator))
 
 
+@budget.layer("diagnosis")
 def conditions(truth: Truth, expr: Expr, wrt: str, settings: Settings) -> tuple[str, ...]:
     """The model's probes under which the candidate matches the truth."""
     return tuple(p.condition for p in truth.model.probes if _holds(truth, p, expr, wrt, settings))

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from bnverify import arithmetic
+from bnverify import arithmetic, budget
 from bnverify.arithmetic import INTERVAL, Inexact, Undefined
 from bnverify.build import gradient_name, gradient_of
 from bnverify.evaluate import Point, evaluate
@@ -58,6 +58,7 @@ def rng_for(seed: int, *labels: object) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(label)])
 
 
+@budget.layer("truth")
 def truth_layer(truth: Truth, expr: Expr, wrt: str, settings: Settings) -> Layer:
     """SymPy's proof of every engine gradient the comparison relies on, N = 1..max."""
     top = settings.max_symbolic_batch
@@ -65,6 +66,21 @@ def truth_layer(truth: Truth, expr: Expr, wrt: str, settings: Settings) -> Layer
     listed = ", ".join(gradient_name(n) for n in names)
     if top < 1:
         return Layer("truth", UNAVAILABLE, f"{listed} not proved (--max-symbolic-batch 0)")
+    proved = budget.within(settings.symbolic_seconds, lambda: _prove_truth(truth, names, top))
+    if isinstance(proved, budget.Overrun):
+        return Layer("truth", UNAVAILABLE, f"{listed}: {_stopped(proved)}")
+    if proved is not None:
+        return proved
+    return Layer(
+        "truth",
+        EQUAL,
+        f"the engine's {listed} {'equals' if len(names) == 1 else 'equal'} SymPy's direct "
+        f"differentiation of L at N = 1..{top}",
+    )
+
+
+def _prove_truth(truth: Truth, names: list[str], top: int) -> Layer | None:
+    """The layer for the first gradient SymPy does not confirm, or None when all agree."""
     for name in names:
         for proof in truth.proof(name, top):
             if proof.outcome == DIFFERENT:
@@ -76,11 +92,14 @@ def truth_layer(truth: Truth, expr: Expr, wrt: str, settings: Settings) -> Layer
                 )
             if proof.outcome == UNAVAILABLE:
                 return Layer("truth", UNAVAILABLE, f"{gradient_name(name)}: {proof.reason}")
-    return Layer(
-        "truth",
-        EQUAL,
-        f"the engine's {listed} {'equals' if len(names) == 1 else 'equal'} SymPy's direct "
-        f"differentiation of L at N = 1..{top}",
+    return None
+
+
+def _stopped(overrun: budget.Overrun) -> str:
+    # SymPy's rational functions can swell past any budget; the exact layer does not.
+    return (
+        f"symbolic proof stopped after {overrun.seconds:g} s (expression swell); "
+        "the exact and float64 layers decide"
     )
 
 
@@ -95,11 +114,19 @@ def gradients_used(truth: Truth, expr: Expr, wrt: str) -> list[str]:
     return [wrt, *(n for n in used if n != wrt)]
 
 
+@budget.layer("symbolic")
 def symbolic_layer(truth: Truth, expr: Expr, wrt: str, settings: Settings) -> Layer:
     """SymPy's proof, for N = 1..max: equal for all inputs, or different at some N."""
     top = settings.max_symbolic_batch
     if top < 1:
         return Layer("symbolic", UNAVAILABLE, "skipped (--max-symbolic-batch 0)")
+    found = budget.within(settings.symbolic_seconds, lambda: _prove(truth, expr, wrt, top))
+    if isinstance(found, budget.Overrun):
+        return Layer("symbolic", UNAVAILABLE, _stopped(found))
+    return found
+
+
+def _prove(truth: Truth, expr: Expr, wrt: str, top: int) -> Layer:
     for n in range(1, top + 1):
         result = compare(truth.model, truth.gradients, n, expr, wrt)
         if result.outcome == DIFFERENT:
@@ -117,6 +144,7 @@ def shared_exact_point(truth: Truth, seed: int, n: int, channels: int) -> Point:
     return exact_point(truth.model, truth.definitions, n, channels, rng)
 
 
+@budget.layer("exact")
 def exact_layer(truth: Truth, expr: Expr, wrt: str, settings: Settings) -> Layer:
     """Exact evaluation at random rational points (intervals where roots are irrational)."""
     approximate, skipped = 0, 0
@@ -200,6 +228,7 @@ def _compare_in_intervals(point: Point, expr: Expr, truth_name: str, by_value: b
     return CONSISTENT
 
 
+@budget.layer("float64")
 def float_errors(truth: Truth, expr: Expr, wrt: str, settings: Settings) -> tuple[FloatError, ...]:
     """The relative difference in float64 at each sweep size (rounding, or an error)."""
     out = []

@@ -14,12 +14,9 @@ from typing import Protocol
 from lark import Token, Transformer, v_args
 
 from bnverify.problem import Problem
+from bnverify.settings import Limits
 from bnverify.syntax_errors import BRACKET_PAIRS
 from bnverify.tree import Apply, Equation, Expr, Num, Span
-
-# Limits against hostile input: 1e999999 must not build a million-digit integer.
-MAX_DIGITS = 1000
-MAX_EXPONENT = 1000
 
 
 class Reject(Exception):
@@ -52,17 +49,19 @@ def span_of(first: Token | Spanned, last: Token | Spanned) -> Span:
     return Span(start, end)
 
 
-def _fraction(token: Token) -> Fraction:
+def _fraction(token: Token, limits: Limits) -> Fraction:
     """A number literal as an exact Fraction, refusing literals too big to build."""
+    # Checked on the text, so 1e999999 never builds a million-digit integer.
     mantissa, _, exponent = token.lower().partition("e")
-    digits = exponent.lstrip("+-").lstrip("0")
-    too_long = len(mantissa) - mantissa.count(".") > MAX_DIGITS
-    if too_long or len(digits) > len(str(MAX_EXPONENT)) or int(digits or 0) > MAX_EXPONENT:
-        message = (
-            f"number too large: at most {MAX_DIGITS} digits and an exponent "
-            f"within ±{MAX_EXPONENT} are accepted"
-        )
-        raise Reject(span_of(token, token), message)
+    digits = len(mantissa) - mantissa.count(".")
+    power = exponent.lstrip("+-").lstrip("0")
+    if digits > limits.max_digits:
+        what = f"number too large: {digits:,} digits"
+        raise Reject(span_of(token, token), limits.exceeded("max_digits", what))
+    if len(power) > len(str(limits.max_exponent)) or int(power or 0) > limits.max_exponent:
+        shown = power if len(power) <= 12 else f"of {len(power):,} digits"
+        what = f"number too large: exponent {shown}"
+        raise Reject(span_of(token, token), limits.exceeded("max_exponent", what))
     return Fraction(str(token))
 
 
@@ -98,6 +97,10 @@ def _ends_with_a_factor(node: Apply) -> bool:
 class Arithmetic(Transformer):
     """Rules both syntaxes share; each method builds one node with its span."""
 
+    def __init__(self, limits: Limits) -> None:
+        super().__init__()
+        self.limits = limits  # for number literals, refused before they are built
+
     def equation(self, lhs: Expr, _eq: Token, rhs: Expr) -> Equation:
         return Equation(lhs, rhs, span_of(lhs, rhs))
 
@@ -131,4 +134,4 @@ class Arithmetic(Transformer):
         return replace(inner, span=span_of(open_, close))
 
     def number(self, token: Token) -> Num:
-        return Num(_fraction(token), span_of(token, token))
+        return Num(_fraction(token, self.limits), span_of(token, token))

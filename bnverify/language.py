@@ -8,6 +8,7 @@ bnverify.formula_transform.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -17,16 +18,14 @@ from lark.exceptions import UnexpectedInput
 
 from bnverify import syntax_errors
 from bnverify.ascii_syntax import AsciiTree
-from bnverify.formula_transform import MAX_DIGITS, MAX_EXPONENT, Reject
+from bnverify.formula_limits import formula_problem, text_problem
+from bnverify.formula_transform import Reject
 from bnverify.latex_syntax import LatexTree, atom_key
 from bnverify.problem import Problem
+from bnverify.settings import DEFAULT_LIMITS, Limits
 from bnverify.tree import Equation, Formula, Span
-from bnverify.tree import depth as tree_depth
 
 __all__ = [
-    "MAX_DIGITS",
-    "MAX_EXPONENT",
-    "MAX_NESTING",
     "Syntax",
     "latex_letters",
     "name_key",
@@ -37,20 +36,26 @@ __all__ = [
 
 Syntax = Literal["latex", "ascii"]
 
-# A limit against hostile input, next to the number limits of bnverify.formula_transform:
-# later stages compare and walk trees recursively.
-MAX_NESTING = 200
-
 _GRAMMARS = Path(__file__).parent / "grammar"
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\^\d+)?")
 
 
+def _parser(syntax: Syntax, limits: Limits = DEFAULT_LIMITS) -> Lark:
+    """The LALR parser for one syntax whose number literals obey these limits."""
+    numbers = Limits(max_digits=limits.max_digits, max_exponent=limits.max_exponent)
+    return _numbers_parser(syntax, numbers)
+
+
 @cache
-def _parser(syntax: Syntax) -> Lark:
-    """The LALR parser for one syntax, built once per process."""
+def _numbers_parser(syntax: Syntax, numbers: Limits) -> Lark:
+    """The parser for one syntax and one pair of number limits, built once per process."""
     # The parser runs the transformer's methods as it reduces, so no parse tree is built
     # and nothing recurses however deep the formula.
-    transformer = LatexTree(lambda: _parser("latex")) if syntax == "latex" else AsciiTree()
+    transformer = (
+        LatexTree(lambda: _parser("latex", numbers), numbers)
+        if syntax == "latex"
+        else AsciiTree(numbers)
+    )
     return Lark.open(
         str(_GRAMMARS / f"{syntax}.lark"),
         parser="lalr",
@@ -60,7 +65,7 @@ def _parser(syntax: Syntax) -> Lark:
     )
 
 
-def _parse(text: str, syntax: Syntax) -> Formula | Problem:
+def _parse(text: str, syntax: Syntax, limits: Limits = DEFAULT_LIMITS) -> Formula | Problem:
     """The tree of a formula, or a Problem; bad input never raises.
 
     The text is untrusted: nothing here evaluates it, and numbers become exact Fractions.
@@ -69,21 +74,19 @@ def _parse(text: str, syntax: Syntax) -> Formula | Problem:
     """
     if not text.strip():
         return Problem("empty formula: write an expression such as x - \\mu_B", Span(0, len(text)))
-    deep = syntax_errors.too_deep(text, MAX_NESTING)
+    too_long = text_problem(text, limits)
+    if too_long is not None:
+        return too_long
+    deep = syntax_errors.too_deep(text, limits.max_nesting)
     if deep is not None:
-        return deep
+        return replace(deep, message=limits.exceeded("max_nesting", deep.message))
     try:
-        formula = _parser(syntax).parse(text)
+        formula = _parser(syntax, limits).parse(text)
     except Reject as reject:
         return reject.problem(text)
     except UnexpectedInput as error:
-        return syntax_errors.unexpected(text, error, syntax, _parser(syntax))
-    # A tree of depth d needs at least d characters, so short formulas skip the walk.
-    sides = (formula.lhs, formula.rhs) if isinstance(formula, Equation) else (formula,)
-    if len(text) > MAX_NESTING and max(map(tree_depth, sides)) > MAX_NESTING:
-        message = f"formula nested deeper than {MAX_NESTING} levels of operations"
-        return Problem(message, Span(0, len(text)))
-    return formula
+        return syntax_errors.unexpected(text, error, syntax, _parser(syntax, limits))
+    return formula_problem(formula, text, limits) or formula
 
 
 def latex_letters() -> frozenset[str]:
@@ -91,12 +94,16 @@ def latex_letters() -> frozenset[str]:
     return syntax_errors.latex_letters(_parser("latex"))
 
 
-def parse(text: str, syntax: Syntax) -> Formula | Problem:
-    """Parse a formula in the given syntax ("latex" or "ascii") into a tree, or a Problem."""
+def parse(text: str, syntax: Syntax, limits: Limits = DEFAULT_LIMITS) -> Formula | Problem:
+    """Parse a formula in the given syntax ("latex" or "ascii") into a tree, or a Problem.
+
+    The tree is within `limits` (size, nesting, numbers and powers) or a Problem says which
+    limit it passes.
+    """
     if syntax not in ("latex", "ascii"):
         message = f"unknown formula syntax {syntax!r}; accepted: latex, ascii"
         return Problem(message, Span(0, len(text)))
-    return _parse(text, syntax)
+    return _parse(text, syntax, limits)
 
 
 def parse_latex(text: str) -> Formula | Problem:

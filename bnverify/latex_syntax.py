@@ -15,6 +15,7 @@ from lark import Lark, Token, v_args
 
 from bnverify import syntax_errors
 from bnverify.formula_transform import Arithmetic, Reject, span_of
+from bnverify.settings import Limits
 from bnverify.tree import Apply, Expr, IndexedSum, Num, Span, Sym
 
 # The loss, by the name the parser gives it; \mathcal{L} is L since fonts are transparent.
@@ -151,10 +152,10 @@ def _sum_index(sub: _Script) -> str:
 class LatexTree(Arithmetic):
     """The LaTeX rules: letters, commands, scripts, fractions, sums and derivatives."""
 
-    def __init__(self, parser: Callable[[], Lark]) -> None:
+    def __init__(self, parser: Callable[[], Lark], limits: Limits) -> None:
         # An unknown command is explained from the parser that runs this transformer,
         # which is built after it: hence a function that returns the parser.
-        super().__init__()
+        super().__init__(limits)
         self._latex_parser = parser
 
     def letter(self, token: Token) -> Sym:

@@ -137,10 +137,16 @@ def load_model(ref: str, base: Path | None = None) -> Model | Problem:
 
 def _load_uncached(ref: str, base: Path | None) -> Model | Problem:
     builtin = resources.files("bnverify.models") / f"{ref}.toml"
-    if ref.isidentifier() and builtin.is_file():
-        return parse_model(builtin.read_text(encoding="utf-8"), f"<builtin>/{ref}.toml")
     path = (base or Path.cwd()) / ref
-    if not path.exists():
+    try:
+        is_builtin, exists = ref.isidentifier() and builtin.is_file(), path.exists()
+    except (OSError, ValueError) as error:  # too long for the file system, a NUL byte
+        shown = ref if len(ref) <= 60 else ref[:57] + "..."
+        why = error.strerror if isinstance(error, OSError) else str(error)
+        return Problem(f"no model {shown!r}: {why}")
+    if is_builtin:
+        return parse_model(builtin.read_text(encoding="utf-8"), f"<builtin>/{ref}.toml")
+    if not exists:
         names = ", ".join(sorted(builtin_models()))
         return Problem(f"no model {ref!r}: not a built-in model ({names}) and no file at {path}")
     doc = read_toml(path, "model", MAX_MODEL_BYTES)

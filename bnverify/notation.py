@@ -304,7 +304,16 @@ def _close_hint(name: str, names: Names) -> str:
     return f" (did you mean {close[0]}?)" if close else ""
 
 
+# Names people write for values that exact arithmetic has no place for.
+NON_FINITE = frozenset({"inf", "infty", "infinity", "nan", "NaN", "Inf", "Infinity"})
+
+
 def _unknown(name: str, names: Names) -> str:
+    if name in NON_FINITE:
+        return (
+            f"{name!r} is not a number bnverify accepts: formulas are checked in exact "
+            "arithmetic, where every number is finite; write a finite number such as 1e300"
+        )
     hint = _notation_hint(name, names) or _close_hint(name, names)
     return (
         f"unknown name {name!r}{hint}. The {names.model.name} model's names are "

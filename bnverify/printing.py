@@ -48,7 +48,10 @@ class ElementLatexPrinter(LatexPrinter):
             return base
         return with_index(base, self._index)
 
-    def _print_BatchSum(self, expr: BatchSum) -> str:
+    def _print_BatchSum(self, expr: BatchSum, exp: str | None = None) -> str:
+        # SymPy's printer passes `exp` for a power of a function: (sum_j x_j)^2.
+        if exp is not None:
+            return rf"\left({self._print_BatchSum(expr)}\right)^{{{exp}}}"
         outer, self._index = self._index, "j"
         try:
             body = self._print(expr.args[0])

@@ -94,6 +94,8 @@ class Ratio:
         return self._lift(other) / self
 
     def __pow__(self, exponent: int) -> Ratio:
+        if exponent == 0:  # x^0 = 1, even at x = 0, as in the exact and float64 layers
+            return Ratio(self.num.ring.one)
         if exponent < 0:
             return Ratio(self.num.ring.one) / (self**-exponent)
         return Ratio(self.num**exponent, self.den**exponent)

@@ -56,6 +56,8 @@ def command_message(command: str, parser: Lark) -> str:
     letters, others = _latex_commands(parser)
     if command in letters | others:
         return f"{command} cannot be used here"
+    if command == "\\infty":
+        return "\\infty is not a number bnverify accepts: every number in a formula is finite"
     listed = ", ".join(sorted(others, key=lambda c: (c.lower(), c)))
     greek = ", ".join(sorted(letters, key=lambda c: (c.lower(), c)))
     return f"unknown command {command}; accepted commands are {listed}, and the letters {greek}"

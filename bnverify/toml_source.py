@@ -157,9 +157,14 @@ class TomlDocument:
         return TextOrigin(self.path, self.text, (offset or 0,) * (len(str(item)) + 1))
 
 
-def read_toml(path: str | Path, what: str, max_bytes: int) -> TomlDocument | Problem:
-    """Read and parse a TOML file; `what` names the kind of file in messages ("model")."""
-    text = _read_text(Path(path), what, max_bytes)
+def read_toml(
+    path: str | Path, what: str, max_bytes: int, flag: str = ""
+) -> TomlDocument | Problem:
+    """Read and parse a TOML file; `what` names the kind of file in messages ("model").
+
+    A file larger than max_bytes is not read; `flag` names the option that raises that.
+    """
+    text = _read_text(Path(path), what, max_bytes, flag)
     return text if isinstance(text, Problem) else parse_toml(text, str(path))
 
 
@@ -236,7 +241,7 @@ def _trap_message(file_text: str, start: int, what: str, lhs: str) -> str:
 # --- Reading the file -------------------------------------------------------------------
 
 
-def _read_text(path: Path, what: str, max_bytes: int) -> str | Problem:
+def _read_text(path: Path, what: str, max_bytes: int, flag: str) -> str | Problem:
     """The file's text, or a problem saying why it cannot be read and what would do."""
     wanted = f"give the path of a {what} TOML file"
     if not path.exists():
@@ -252,7 +257,9 @@ def _read_text(path: Path, what: str, max_bytes: int) -> str | Problem:
         return _file_problem(path, what, f"cannot be read ({error.strerror}); {wanted}")
     if len(data) > max_bytes:
         limit = f"{max_bytes:,} bytes"
-        return _file_problem(path, what, f"is larger than {limit}; a {what} file must fit in that")
+        raise_it = f" (raise it with {flag})" if flag else ""
+        why = f"is larger than {limit}; a {what} file must fit in that{raise_it}"
+        return _file_problem(path, what, why)
     try:
         return data.decode("utf-8-sig")  # a BOM from a Windows editor is harmless
     except UnicodeDecodeError as error:

@@ -1,10 +1,17 @@
-"""Shared fixtures: the built-in Batch Norm model and its truth."""
+"""Shared fixtures (the built-in Batch Norm model and its truth) and hypothesis profiles.
+
+Profiles: "ci" (the default) runs the fuzz tests of tests/test_fuzz.py on their CI
+counts, 2,400 inputs in all; "long" (`pytest --hypothesis-profile=long`) runs every
+property and fuzz test on 100,000 inputs. Neither has a per-example deadline: the fuzz
+tests assert their own, bnverify's time budget.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import pytest
+from hypothesis import settings
 
 from bnverify.language import parse
 from bnverify.model import Model, load_model
@@ -13,9 +20,13 @@ from bnverify.problem import Problem
 from bnverify.tree import Expr
 from bnverify.truth import Truth, truth_of
 
-# tests/data holds derivation files (some deliberately broken) that tests read; the
-# bnverify pytest plugin would otherwise collect them as tests of their own.
-collect_ignore = ["data"]
+# tests/data and tests/corpus hold derivation files (many deliberately broken) that tests
+# read; the bnverify pytest plugin would otherwise collect them as tests of their own.
+collect_ignore = ["data", "corpus"]
+
+settings.register_profile("ci", deadline=None, print_blob=True)
+settings.register_profile("long", max_examples=100_000, deadline=None, print_blob=True)
+settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from bnverify import derivation
 from bnverify.derivation import (
-    MAX_FILE_BYTES,
     Candidate,
     TextOrigin,
     inline_candidate,
@@ -19,6 +18,7 @@ from bnverify.derivation import (
     parse_derivation,
 )
 from bnverify.problem import Location
+from bnverify.settings import DEFAULT_LIMITS
 from bnverify.toml_source import parse_toml
 from bnverify.tree import Span
 
@@ -46,6 +46,7 @@ EXAMPLE = dedent(
 
 # Interleaved [[candidate]] and [notation] tables, which tomlkit regroups.
 INTERLEAVED = Path(__file__).parent / "data" / "interleaved.toml"
+MAX_FILE_BYTES = DEFAULT_LIMITS.max_file_bytes
 
 
 def parse(text: str) -> derivation.Derivation:

@@ -22,6 +22,17 @@ from bnverify.verdict import Verdict
 
 STYLE = {"match": "green", "diverge": "red", "error": "bold magenta"}
 OUTCOME_STYLE = {"ok": "green", "UNEXPECTED": "bold red", "NOT CHECKED": STYLE["error"]}
+# A derivation file's text (a title, a candidate name, a line shown under an error) and
+# a file's name may hold terminal control sequences: ESC [ 2 J clears the screen, ESC [ 1 A
+# could overwrite "UNEXPECTED" with "ok". Each control character is shown as its one-column
+# picture (U+2400 + code: ␛ for ESC), so carets stay aligned.
+_PICTURES = {code: 0x2400 + code for code in range(0x20)} | {0x7F: 0x2421}
+_PICTURES |= {code: 0xFFFD for code in range(0x80, 0xA0)}
+
+
+def visible(text: str) -> str:
+    """Text with every control character replaced by a visible picture of it."""
+    return text.translate(_PICTURES)
 
 
 def render(
@@ -39,18 +50,18 @@ def located(problem: Problem) -> str:
     """`file:line:column: error: message`, then the source line and a caret."""
     where = problem.location
     if where is None:
-        return f"error: {problem.message}"
-    head = f"{where.path}:{where.line}:{where.column}: error: {problem.message}"
+        return visible(f"error: {problem.message}")
+    head = visible(f"{where.path}:{where.line}:{where.column}: error: {problem.message}")
     if not where.source:
         return head
     caret = " " * (where.column - 1) + "^" * max(1, where.width)
-    return f"{head}\n    {where.source}\n    {caret}"
+    return f"{head}\n    {visible(where.source)}\n    {caret}"
 
 
 def _file(console: Console, result: FileResult) -> None:
     console.print()
     title = f" - {result.title}" if result.title else ""
-    console.print(Text(f"{result.path}{title}", style="bold"))
+    console.print(Text(visible(f"{result.path}{title}"), style="bold"))
     for problem in result.problems:
         console.print(located(problem), markup=False, highlight=False)
     if result.verdicts:
@@ -67,8 +78,8 @@ def _table(verdicts: Sequence[Verdict]) -> Table:
         c = v.candidate
         table.add_row(
             str(c.location.line),
-            escape(c.name),
-            escape(v.wrt or c.wrt or "?"),
+            escape(visible(c.name)),
+            escape(visible(v.wrt or c.wrt or "?")),
             Text(v.kind, style=STYLE[v.kind]),
             c.expect,
             _outcome(v),
@@ -99,7 +110,7 @@ def verdict_text(v: Verdict) -> str:
 def _details(v: Verdict) -> Group:
     c = v.candidate
     head = Text.assemble(
-        (f"{c.name}", "bold"), f" (line {c.location.line}): ", (v.kind, STYLE[v.kind])
+        (visible(c.name), "bold"), f" (line {c.location.line}): ", (v.kind, STYLE[v.kind])
     )
     lines: list[Text | Table | str] = [head]
     if v.problem is not None:
@@ -118,7 +129,7 @@ def _details(v: Verdict) -> Group:
         lines.append(Text(f"  counterexample at N = {v.counterexample.n}:"))
         lines.append(_counterexample(v.counterexample))
     if c.note:
-        lines.append(Text(f"  note: {c.note}", style="dim"))
+        lines.append(Text(f"  note: {visible(c.note)}", style="dim"))
     return Group(*lines)
 
 

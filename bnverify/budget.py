@@ -1,0 +1,155 @@
+"""Time budgets: work that runs past its deadline is stopped and becomes a value.
+
+`within(seconds, work)` runs `work()` and returns its result, or an `Overrun` saying
+which layer was running when the time ran out. Deadlines nest: an inner budget never
+outlives the outer one, and when the outer one runs out first, the inner call does not
+swallow it. `layer("exact")` marks the work a decorated function does, for the message.
+
+The deadline is a real-time interval timer (setitimer) whose SIGALRM handler raises a
+private exception in the running Python code. So Python-level work (SymPy, our
+evaluators) is interruptible; one C-level operation (a big-integer power) is not, which
+is why bnverify.settings.Limits bounds literals and exponents before any is computed.
+Signals reach only the main thread: elsewhere (or without setitimer, as on Windows)
+`within` runs the work without a deadline. The previous SIGALRM handler and timer are
+restored when the outermost budget ends.
+
+The exception derives from BaseException, so no `except Exception` on the way swallows
+it; where Python cannot raise it at all (a garbage-collector callback, a __del__), it is
+reported as ignored there and the timer rings again 50 ms later. An interrupted function
+never stores a result in functools.cache or a cached_property, so an interruption leaves
+no half-built cached value behind.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import wraps
+from types import FrameType
+from typing import TypeVar
+
+T = TypeVar("T")
+_RETRY = 0.001  # seconds: a signal that lands in our own bookkeeping is taken again soon
+_REPEAT = 0.05  # seconds: if library code catches our exception, ring again
+
+
+@dataclass(frozen=True)
+class Overrun:
+    """Work stopped because its budget ran out, and the layer that was running."""
+
+    seconds: float
+    layer: str
+
+
+class _Clock:
+    """One active deadline."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.ends = time.monotonic() + seconds
+
+
+class _Expired(BaseException):
+    def __init__(self, clock: _Clock, layer: str) -> None:
+        super().__init__(layer)
+        self.clock, self.layer = clock, layer
+
+
+_clocks: list[_Clock] = []  # the active deadlines, outermost first (main thread only)
+_layers: list[str] = []  # the layers being run, outermost first
+_saved: list[tuple[object, tuple[float, float], float]] = []  # handler, timer, when saved
+
+
+def within(seconds: float | None, work: Callable[[], T]) -> T | Overrun:
+    """work(), or an Overrun when it takes longer than `seconds` (None: no deadline)."""
+    if not seconds or not _can_interrupt():
+        return work()
+    clock, depth = _Clock(seconds), len(_layers)
+    if not _clocks:
+        handler = signal.signal(signal.SIGALRM, _ring)
+        _saved.append((handler, signal.setitimer(signal.ITIMER_REAL, 0), time.monotonic()))
+    _clocks.append(clock)
+    _arm()
+    try:
+        return work()
+    except _Expired as expired:
+        if expired.clock is not clock:
+            raise  # an outer deadline: the caller that set it reports it
+        layer = expired.layer
+    finally:
+        # Only this module's code runs until the clock is gone (a signal that lands here
+        # waits), so no late ring of this clock can escape from here.
+        _clocks.remove(clock)
+        del _layers[depth:]
+        if _clocks:
+            _arm()  # the enclosing deadline, with what is left of it
+        else:
+            _restore()
+    return Overrun(seconds, layer)  # an outer deadline may still end the work here
+
+
+@contextmanager
+def _marked(name: str) -> Iterator[None]:
+    _layers.append(name)
+    try:
+        yield
+    finally:
+        if _layers and _layers[-1] == name:
+            _layers.pop()
+
+
+def layer(name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Decorate a function as the work of a layer ("symbolic", "exact", ...)."""
+
+    def decorate(fn: Callable[..., T]) -> Callable[..., T]:
+        @wraps(fn)
+        def run(*args: object, **kwargs: object) -> T:
+            with _marked(name):
+                return fn(*args, **kwargs)
+
+        return run
+
+    return decorate
+
+
+def _can_interrupt() -> bool:
+    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+
+
+def _arm() -> None:
+    """Set the timer for the earliest active deadline."""
+    earliest = min(clock.ends for clock in _clocks)
+    signal.setitimer(signal.ITIMER_REAL, max(earliest - time.monotonic(), _RETRY))
+
+
+def _restore() -> None:
+    """Give back the SIGALRM handler and timer that were there before the first budget."""
+    handler, (delay, interval), saved_at = _saved.pop()
+    signal.signal(signal.SIGALRM, handler if handler is not None else signal.SIG_DFL)
+    if delay > 0:
+        remaining = max(delay - (time.monotonic() - saved_at), _RETRY)
+        signal.setitimer(signal.ITIMER_REAL, remaining, interval)
+    else:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def _ring(_signum: int, frame: FrameType | None) -> None:
+    """The SIGALRM handler: raise in the running code when a deadline has passed."""
+    # A signal that lands in this module's own bookkeeping waits a moment, so `within`
+    # always finishes its cleanup. (Python runs handlers between bytecodes of the
+    # innermost frame; the work itself always runs in frames of other modules.)
+    if frame is not None and frame.f_code.co_filename == __file__:
+        signal.setitimer(signal.ITIMER_REAL, _RETRY)
+        return
+    now = time.monotonic()
+    due = [clock for clock in _clocks if clock.ends <= now]
+    if not due:
+        if _clocks:
+            _arm()
+        return
+    signal.setitimer(signal.ITIMER_REAL, _REPEAT)
+    raise _Expired(due[0], _layers[-1] if _layers else "setup")

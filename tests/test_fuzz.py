@@ -1,0 +1,237 @@
+"""Fuzzing: generated formulas and mangled derivation files never crash or hang bnverify.
+
+Two sources of input: well-formed candidates built from the formula language's
+constructs (ASCII and LaTeX), and byte-level mutations of the shipped derivation files.
+Each goes through `bnverify check` in-process. The property: exit status 0, 1 or 2, a
+located message on 2, no traceback and no internal error, and no longer than the time
+budget allows. The "ci" profile (tests/conftest.py) runs 2,400 inputs in all;
+`--hypothesis-profile=long` runs 100,000 per test.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from hypothesis import HealthCheck, currently_in_test_context, event, given, settings
+from hypothesis import strategies as st
+
+from bnverify.cli import main
+
+DERIVATIONS = Path(__file__).parent.parent / "derivations"
+SHIPPED = [path.read_bytes() for path in sorted(DERIVATIONS.glob("*.toml"))]
+# Small settings keep each input fast; the time budget still bounds every candidate.
+BUDGET = 1.0
+MAX_CANDIDATES = 8
+FLAGS = ("--max-symbolic-batch", "1", "--time-budget", str(BUDGET))
+FLAGS += ("--max-candidates", str(MAX_CANDIDATES))
+SLACK = 3.0  # seconds for reading, parsing and reporting, around the candidates' budgets
+# Hypothesis warns that the nested formula strategies have a long repr; and a deadline
+# that lands in hypothesis's garbage-collector callback is ignored there (and rings again
+# 50 ms later, see bnverify.budget). Neither says anything about bnverify.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Generating overly large repr"),
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+]
+LOCATED = re.compile(r"^\S.*:\d+:\d+: error: .+$", re.MULTILINE)
+
+
+def fuzz_settings(ci_examples: int) -> settings:
+    """At least `ci_examples` inputs, or the active profile's count when that is larger."""
+    examples = max(settings.default.max_examples, ci_examples)
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+
+
+def check_survives(args: list[str], candidates: int) -> Result:
+    """Run `bnverify check args` and assert the fuzzing property."""
+    started = time.monotonic()
+    result = CliRunner().invoke(main, ["check", *FLAGS, *args], env={"NO_COLOR": "1"})
+    elapsed = time.monotonic() - started
+    output = result.output
+    if currently_in_test_context():  # shown by --hypothesis-show-statistics
+        event(f"exit {result.exit_code}")
+        if "time budget" in output:
+            event("a candidate ran out of its time budget")
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+        result.exception
+    )
+    assert result.exit_code in (0, 1, 2), output
+    assert "Traceback" not in output and "internal error" not in output, output
+    if result.exit_code == 2:
+        assert LOCATED.search(output), output
+    assert elapsed < BUDGET * min(max(candidates, 1), MAX_CANDIDATES) + SLACK, elapsed
+    return result
+
+
+# --- Well-formed candidates, from the grammar ------------------------------------------
+
+ASCII_NAMES = ["z", "gamma", "beta", "eps", "mu", "var", "zhat", "y", "N", "g_y", "g_zhat"]
+ASCII_NAMES += ["g_mu", "g_var", "ones", "x"]  # x: not a model name, a located error
+NUMBERS = st.one_of(
+    st.integers(0, 1000).map(str),
+    st.sampled_from(["0.5", "1e-5", "2.0", "1e300", "1e-300", "0", "1", "3"]),
+    st.decimals(0, 100, places=3, allow_nan=False, allow_infinity=False).map(str),
+)
+EXPONENTS = st.sampled_from(["2", "-1", "1/2", "-1/2", "3", "(-3/2)", "0", "1000", "10^10"])
+
+
+def _ascii(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    binary = st.tuples(inner, st.sampled_from(["+", "-", "*", "/"]), inner)
+    return st.one_of(
+        binary.map(lambda t: f"{t[0]} {t[1]} {t[2]}"),
+        inner.map(lambda a: f"({a})"),
+        inner.map(lambda a: f"-{a}"),
+        st.tuples(inner, EXPONENTS).map(lambda t: f"({t[0]})^{t[1]}"),
+        st.tuples(st.sampled_from(["sqrt", "sum", "mean"]), inner).map(lambda t: f"{t[0]}({t[1]})"),
+        st.tuples(inner, inner).map(lambda t: f"dot({t[0]}, {t[1]})"),
+        st.tuples(inner, inner).map(lambda t: f"({t[0]})^T @ ({t[1]})"),
+    )
+
+
+ASCII_FORMULAS = st.recursive(
+    st.one_of(st.sampled_from(ASCII_NAMES), NUMBERS), _ascii, max_leaves=10
+)
+
+LATEX_NAMES = ["z", r"\gamma", r"\beta", r"\epsilon", r"\mu_B", r"\sigma_B^2", r"\hat{z}"]
+LATEX_NAMES += ["g_y", "N", r"g_{\hat{z}}", r"\mathbf{1}", "m", "z_i", "z_j", r"\hat{z}_j"]
+LATEX_NAMES += [r"\frac{\partial L}{\partial \hat{z}}", r"\varepsilon", "x"]
+
+
+def _latex(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    pair = st.tuples(inner, inner)
+    return st.one_of(
+        st.tuples(inner, st.sampled_from(["+", "-", r"\cdot", r"\odot", " "]), inner).map(
+            lambda t: f"{t[0]} {t[1]} {t[2]}"
+        ),
+        pair.map(lambda t: rf"\frac{{{t[0]}}}{{{t[1]}}}"),
+        inner.map(lambda a: rf"\sqrt{{{a}}}"),
+        inner.map(lambda a: rf"\sum_{{j}} {a}"),
+        inner.map(lambda a: rf"\sum_{{i=1}}^{{N}} {a}"),
+        inner.map(lambda a: rf"\left( {a} \right)"),
+        inner.map(lambda a: f"{{{a}}}"),
+        st.tuples(inner, EXPONENTS).map(lambda t: f"({t[0]})^{{{t[1]}}}"),
+        pair.map(lambda t: f"({t[0]})^T {t[1]}"),
+        inner.map(lambda a: f"-{a}"),
+    )
+
+
+LATEX_FORMULAS = st.recursive(
+    st.one_of(st.sampled_from(LATEX_NAMES), NUMBERS, st.just(r"\frac12")), _latex, max_leaves=10
+)
+WRT = st.sampled_from(["z", "gamma", "beta"])
+
+
+@fuzz_settings(ci_examples=500)
+@given(formula=ASCII_FORMULAS, wrt=WRT, equation=st.booleans())
+def test_generated_ascii_candidates(formula, wrt, equation):
+    text = f"g_{wrt} = {formula}" if equation else formula
+    check_survives(["--wrt", wrt, "--expr", text], candidates=1)
+
+
+@fuzz_settings(ci_examples=400)
+@given(formula=LATEX_FORMULAS, wrt=WRT)
+def test_generated_latex_candidates(formula, wrt):
+    check_survives(["--wrt", wrt, "--latex", formula], candidates=1)
+
+
+# Terms that are defined everywhere (no division, root or power): the truth plus one of
+# them minus the same one is the truth, so bnverify must say match, exactly.
+TRUTH = "gamma*(N*g_y - sum(g_y) - zhat*sum(g_y*zhat))/(N*sqrt(var+eps))"
+POLYNOMIALS = st.recursive(
+    st.one_of(st.sampled_from(ASCII_NAMES[:-2]), NUMBERS),
+    lambda inner: st.one_of(
+        st.tuples(inner, st.sampled_from(["+", "-", "*"]), inner).map(" ".join),
+        st.tuples(st.sampled_from(["sum", "mean"]), inner).map(lambda t: f"{t[0]}({t[1]})"),
+        st.tuples(inner, inner).map(lambda t: f"dot({t[0]}, {t[1]})"),
+    ),
+    max_leaves=8,
+)
+
+
+@fuzz_settings(ci_examples=200)
+@given(term=POLYNOMIALS)
+def test_the_truth_plus_and_minus_a_term_matches(term):
+    result = check_survives(["--wrt", "z", "--expr", f"{TRUTH} + ({term}) - ({term})"], 1)
+    assert result.exit_code == 0, result.output
+
+
+# --- Mutations of the shipped derivation files ---------------------------------------
+
+SPLICES = [
+    b"1e999999",
+    b"9" * 5000,
+    b"^99999999999",
+    b"^(10^10^10)",
+    b"(" * 300,
+    b"\\frac{" * 50,
+    b"\x00",
+    b"\xff\xfe",
+    b"\xc3",
+    b"\xef\xbb\xbf",
+    b"\r\n",
+    b"\r",
+    b"\t\x0c\x1b",
+    b"'''",
+    b'"""',
+    b"\\",
+    b"[[candidate]]\n",
+    b'[notation]\nx = "z"\n',
+    b"0/0",
+    b"/(z-mu)",
+    b"inf",
+    b"\\infty",
+    "é∑√".encode(),
+]
+
+
+@st.composite
+def mutations(draw: st.DrawFn) -> bytes:
+    """A shipped derivation file with one to four byte-level edits."""
+    data = bytearray(draw(st.sampled_from(SHIPPED)))
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, len(data)))
+        end = draw(st.integers(at, min(len(data), at + 200)))
+        kind = draw(st.sampled_from(["insert", "delete", "replace", "duplicate", "truncate"]))
+        piece = draw(st.one_of(st.sampled_from(SPLICES), st.binary(min_size=1, max_size=8)))
+        if kind == "insert":
+            data[at:at] = piece
+        elif kind == "delete":
+            del data[at:end]
+        elif kind == "replace":
+            data[at:end] = piece
+        elif kind == "duplicate":
+            data[end:end] = data[at:end]  # a table or a line twice, or a candidate
+        else:
+            del data[at:]
+    return bytes(data)
+
+
+@fuzz_settings(ci_examples=1300)
+@given(mangled=mutations())
+def test_mutated_derivation_files(mangled):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "mangled.toml"
+        path.write_bytes(mangled)
+        check_survives([str(path)], candidates=mangled.count(b"candidate") + 1)
+
+
+# --- The corpus: the nastiest inputs found, kept as regression cases -------------------
+
+CORPUS = sorted((Path(__file__).parent / "corpus").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=lambda path: path.name)
+def test_corpus_inputs_keep_their_outcome(path):
+    # The expected exit status is in the name: deep-nesting.exit2.toml exits 2.
+    expected = int(re.search(r"\.exit(\d)\.toml$", path.name).group(1))
+    result = check_survives([str(path)], candidates=path.read_bytes().count(b"[[candidate]]"))
+    assert result.exit_code == expected, result.output
+    assert "\x1b" not in result.output
