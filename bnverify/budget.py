@@ -15,7 +15,8 @@ restored when the outermost budget ends.
 
 The exception derives from BaseException, so no `except Exception` on the way swallows
 it; where Python cannot raise it at all (a garbage-collector callback, a __del__), it is
-reported as ignored there and the timer rings again 50 ms later. An interrupted function
+dropped there (never printed: no traceback reaches the user) and the timer rings again
+50 ms later. An interrupted function
 never stores a result in functools.cache or a cached_property, so an interruption leaves
 no half-built cached value behind.
 """
@@ -23,6 +24,7 @@ no half-built cached value behind.
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -62,6 +64,7 @@ class _Expired(BaseException):
 _clocks: list[_Clock] = []  # the active deadlines, outermost first (main thread only)
 _layers: list[str] = []  # the layers being run, outermost first
 _saved: list[tuple[object, tuple[float, float], float]] = []  # handler, timer, when saved
+_hooks: list[Callable[[object], object]] = []  # the unraisable hook before the first budget
 
 
 def within(seconds: float | None, work: Callable[[], T]) -> T | Overrun:
@@ -72,6 +75,8 @@ def within(seconds: float | None, work: Callable[[], T]) -> T | Overrun:
     if not _clocks:
         handler = signal.signal(signal.SIGALRM, _ring)
         _saved.append((handler, signal.setitimer(signal.ITIMER_REAL, 0), time.monotonic()))
+        _hooks.append(sys.unraisablehook)
+        sys.unraisablehook = _drop_expired
     _clocks.append(clock)
     _arm()
     try:
@@ -126,8 +131,15 @@ def _arm() -> None:
     signal.setitimer(signal.ITIMER_REAL, max(earliest - time.monotonic(), _RETRY))
 
 
+def _drop_expired(unraisable: object) -> None:
+    """sys.unraisablehook while a budget runs: our exception, ignored, is not news."""
+    if not isinstance(getattr(unraisable, "exc_value", None), _Expired):
+        _hooks[-1](unraisable)
+
+
 def _restore() -> None:
     """Give back the SIGALRM handler and timer that were there before the first budget."""
+    sys.unraisablehook = _hooks.pop()
     handler, (delay, interval), saved_at = _saved.pop()
     signal.signal(signal.SIGALRM, handler if handler is not None else signal.SIG_DFL)
     if delay > 0:

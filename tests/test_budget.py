@@ -104,3 +104,23 @@ def test_a_late_ring_while_the_overrun_is_built_does_not_escape(monkeypatch):
     monkeypatch.setattr(budget, "Overrun", SlowOverrun)
     found = budget.within(5, lambda: budget.within(0.01, lambda: spin(1)))
     assert (found.seconds, found.layer) == (0.01, "setup")
+
+
+class SlowFinalizer:
+    """An object whose __del__ is busy when the deadline rings (Python ignores, and would
+    print, any exception raised there)."""
+
+    def __del__(self) -> None:
+        spin(0.3)
+
+
+def test_a_deadline_in_a_finalizer_prints_nothing_and_still_stops_the_work(capfd):
+    def work() -> str:
+        SlowFinalizer()  # dropped at once: its __del__ runs past the deadline
+        return spin(10)
+
+    started = time.monotonic()
+    found = budget.within(0.1, work)
+    assert isinstance(found, Overrun)
+    assert time.monotonic() - started < 2
+    assert "Exception ignored" not in capfd.readouterr().err
