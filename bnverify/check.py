@@ -57,20 +57,26 @@ def check_file(path: str | Path, settings: Settings) -> FileResult:
 def check_derivation(derivation: Derivation, settings: Settings) -> FileResult:
     """Judge every candidate of a loaded derivation."""
     problems = list(derivation.problems)
-    model = None
-    if derivation.model:
-        model = _model_file_problem(derivation) or load_model(
-            derivation.model, Path(derivation.path).parent
-        )
-        if isinstance(model, Problem):
-            problems.append(_place_model_problem(model, derivation))
-            model = None
+    model = model_of(derivation)
+    if isinstance(model, Problem):
+        problems.append(model)
+        model = None
     if model is None:
         return FileResult(derivation.path, derivation.title, tuple(problems), ())
     names, notation_problems = user_names(model, derivation.notation)
     problems.extend(notation_problems)
     verdicts = tuple(check_candidate(c, names, model, settings) for c in derivation.candidates)
     return FileResult(derivation.path, derivation.title, tuple(problems), verdicts)
+
+
+def model_of(derivation: Derivation) -> Model | Problem | None:
+    """The model a derivation names (None when it names none), or why it cannot be used."""
+    if not derivation.model:
+        return None
+    model = _model_file_problem(derivation) or load_model(
+        derivation.model, Path(derivation.path).parent
+    )
+    return _place_model_problem(model, derivation) if isinstance(model, Problem) else model
 
 
 def check_candidate(

@@ -32,7 +32,7 @@ from bnverify.report import json as json_report
 from bnverify.report import junit as junit_report
 from bnverify.report import text as text_report
 from bnverify.report import write as report_files
-from bnverify.report.document import build_document
+from bnverify.report.document import report_of
 from bnverify.schema import report_schema
 from bnverify.settings import LIMIT_NAMES, Limits, Settings, flag
 
@@ -233,9 +233,8 @@ def report_command(
     if isinstance(chosen, Problem):
         click.echo(text_report.located(chosen), err=True)
         return 2
-    result = check_file(path, settings)
     command = ["bnverify", "report", path, "-o", output, "--format", chosen]
-    document = build_document(result, settings, shlex.join(command + _reproducing(settings)))
+    document, result = report_of(path, settings, shlex.join(command + _reproducing(settings)))
     report_files.write_report(document, output, chosen)
     for problem in [*result.problems, *(v.problem for v in result.verdicts if v.problem)]:
         click.echo(text_report.located(problem), err=True)

@@ -7,9 +7,8 @@ from pathlib import Path
 import pytest
 
 from bnverify import printing
-from bnverify.check import check_file
 from bnverify.report.derivation_steps import backward_order
-from bnverify.report.document import Document, build_document
+from bnverify.report.document import Document, report_of
 from bnverify.settings import Settings
 
 DERIVATIONS = Path(__file__).parent.parent / "derivations"
@@ -18,7 +17,7 @@ DATA = Path(__file__).parent / "data"
 
 def document_of(path: Path | str) -> Document:
     settings = Settings()
-    return build_document(check_file(path, settings), settings, "bnverify report x")
+    return report_of(path, settings, "bnverify report x")[0]
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +112,20 @@ def test_a_file_whose_model_is_missing_still_makes_a_document(tmp_path):
 def test_footer_says_how_to_reproduce(forum):
     assert forum.footer.seed == 0 and forum.footer.command == "bnverify report x"
     assert forum.footer.version
+
+
+def test_a_model_file_the_check_refuses_is_not_used_by_the_report(tmp_path):
+    # The report reads the derivation once and takes its model from the check's rule: a
+    # model outside the derivation's folder is refused, not loaded behind its back.
+    model = Path(printing.__file__).parent / "models" / "batchnorm.toml"
+    (tmp_path / "outside.toml").write_text(model.read_text())
+    folder = tmp_path / "student"
+    folder.mkdir()
+    (folder / "d.toml").write_text(
+        'title = "t"\nmodel = "../outside.toml"\n\n[[candidate]]\nname = "a"\n'
+        "wrt = \"beta\"\nsyntax = \"ascii\"\nformula = 'sum(g_y)'\nexpect = \"match\"\n"
+    )
+    document, result = report_of(folder / "d.toml", Settings(), "x")
+    assert result.problems and not result.verdicts
+    assert document.forward == () and document.backward == () and document.candidates == ()
+    assert any("outside.toml" in p for p in document.problems)

@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 from report_samples import document, section
 
-from bnverify.check import check_file
 from bnverify.report import html
-from bnverify.report.document import CounterexampleTable, EvidenceRow, Footer, build_document
+from bnverify.report.document import CounterexampleTable, EvidenceRow, Footer, report_of
 from bnverify.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,8 +47,8 @@ class Elements(HTMLParser):
 
 @pytest.fixture(scope="module")
 def forum_page() -> str:
-    result = check_file(str(ROOT / "derivations/forum-post.toml"), Settings())
-    return html.render(build_document(result, Settings(), "bnverify report forum-post.toml"))
+    document, _ = report_of(ROOT / "derivations/forum-post.toml", Settings(), "bnverify report")
+    return html.render(document)
 
 
 def test_the_page_loads_nothing_and_runs_nothing(forum_page):
@@ -158,10 +157,8 @@ def test_long_formulas_are_cut_into_pieces_a_line_can_break_between():
 
 
 def test_rendering_is_deterministic(forum_page):
-    again = check_file(str(ROOT / "derivations/forum-post.toml"), Settings())
-    assert html.render(build_document(again, Settings(), "bnverify report forum-post.toml")) == (
-        forum_page
-    )
+    again, _ = report_of(ROOT / "derivations/forum-post.toml", Settings(), "bnverify report")
+    assert html.render(again) == forum_page
 
 
 def test_the_font_subset_keeps_the_mathematical_alphanumeric_block():
@@ -184,7 +181,7 @@ def test_the_font_subset_keeps_the_mathematical_alphanumeric_block():
 
 def test_a_hostile_derivation_file_renders_as_text():
     path = ROOT / "tests/data/hostile.toml"
-    page = html.render(build_document(check_file(str(path), Settings()), Settings(), "x"))
+    page = html.render(report_of(path, Settings(), "x")[0])
     assert not Elements(page).named("script") and "<script" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; \\input{/etc/passwd}" in page
     assert "&lt;b&gt;bold&lt;/b&gt;" in page

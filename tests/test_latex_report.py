@@ -10,7 +10,7 @@ import pytest
 
 from bnverify.check import check_file
 from bnverify.report import latex
-from bnverify.report.document import build_document
+from bnverify.report.document import report_of
 from bnverify.report.write import write_report
 from bnverify.settings import Settings
 
@@ -26,7 +26,7 @@ needs_pdflatex = pytest.mark.skipif(
 
 def write_tex(source: Path, folder: Path) -> Path:
     settings = Settings()
-    document = build_document(check_file(source, settings), settings, "bnverify report x")
+    document = report_of(source, settings, "bnverify report x")[0]
     target = folder / "report.tex"
     write_report(document, str(target), "tex")
     return target

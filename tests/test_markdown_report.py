@@ -10,7 +10,7 @@ from markdown_it import MarkdownIt
 
 from bnverify.check import check_file
 from bnverify.report import markdown, prose
-from bnverify.report.document import build_document
+from bnverify.report.document import report_of
 from bnverify.settings import Settings
 
 DERIVATIONS = Path(__file__).parent.parent / "derivations"
@@ -21,7 +21,7 @@ INPUT = r"\input{/etc/passwd}"
 
 def render(path: Path, figures: dict[str, str] | None = None) -> str:
     settings = Settings()
-    document = build_document(check_file(path, settings), settings, "bnverify report x -o r.md")
+    document = report_of(path, settings, "bnverify report x -o r.md")[0]
     return markdown.render(document, figures or {})
 
 

@@ -17,10 +17,9 @@ import pytest
 from click.testing import CliRunner
 from report_samples import document, section
 
-from bnverify.check import check_file
 from bnverify.cli import main
 from bnverify.report import html, pdf
-from bnverify.report.document import build_document
+from bnverify.report.document import report_of
 from bnverify.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,8 +66,7 @@ def pages_of(path: Path) -> tuple[int, tuple[float, float]]:
 @needs_chromium
 @pytest.mark.parametrize("derivation", DERIVATIONS, ids=lambda p: p.stem)
 def test_every_shipped_derivation_prints_with_its_verdicts_and_typeset_maths(derivation, tmp_path):
-    result = check_file(str(derivation), Settings())
-    doc = build_document(result, Settings(), f"bnverify report {derivation.name} --pdf")
+    doc, _ = report_of(derivation, Settings(), f"bnverify report {derivation.name} --pdf")
     output = printed(html.render(doc), tmp_path, derivation.stem)
     text = text_of(output)
     for candidate in doc.candidates:

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bnverify import __version__, language, tree_printing
-from bnverify.check import FileResult
+from bnverify.check import FileResult, check_derivation, model_of
 from bnverify.derivation import Derivation, load_derivation
 from bnverify.diagnosis import Counterexample
 from bnverify.error_curve import ErrorCurve, error_curve  # a record, kept with its computation
-from bnverify.model import Model, load_model
+from bnverify.model import Model
 from bnverify.notation import Names, resolve, user_names
 from bnverify.printing import latex_name, latex_names
 from bnverify.problem import Problem
@@ -136,13 +136,23 @@ class Document:
     footer: Footer
 
 
-def build_document(result: FileResult, settings: Settings, command: str) -> Document:
-    """Everything a printable report of one checked derivation file shows."""
+def report_of(path: str | Path, settings: Settings, command: str) -> tuple[Document, FileResult]:
+    """Read and check a derivation file once; its report and the check's result."""
+    derivation = load_derivation(path, settings.limits)
+    result = check_derivation(derivation, settings)
+    return build_document(derivation, result, settings, command), result
+
+
+def build_document(
+    derivation: Derivation, result: FileResult, settings: Settings, command: str
+) -> Document:
+    """Everything a printable report of a derivation, and the result of checking it, shows."""
     # The steps build records of this module, so they are imported once it is loaded.
     from bnverify.report import derivation_steps
 
-    derivation = load_derivation(result.path)
-    model = _model(derivation)
+    # check_derivation has reported any problem with the model already.
+    model = model_of(derivation)
+    model = None if isinstance(model, Problem) else model
     truth = truth_of(model) if model is not None else None
     sections = ()
     if model is not None and truth is not None:
@@ -161,17 +171,9 @@ def build_document(result: FileResult, settings: Settings, command: str) -> Docu
     )
 
 
-def _model(derivation: Derivation) -> Model | None:
-    # check_derivation has reported any problem with the model already.
-    if not derivation.model:
-        return None
-    model = load_model(derivation.model, Path(derivation.path).parent)
-    return None if isinstance(model, Problem) else model
-
-
 def _section(v: Verdict, truth: Truth, names: Names, settings: Settings) -> CandidateSection:
     c = v.candidate
-    parsed = language.parse(c.text, c.syntax) if c.problem is None else None
+    parsed = language.parse(c.text, c.syntax, settings.limits) if c.problem is None else None
     parsed = None if isinstance(parsed, Problem) else parsed
     curve = None
     if v.kind == "diverge" and parsed is not None:
