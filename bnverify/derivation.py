@@ -17,15 +17,11 @@ from tomlkit.items import AoT, Array, InlineTable, Item, Key, String, Table
 
 from bnverify.problem import Location, Problem, location_in_text
 from bnverify.settings import DEFAULT_LIMITS, Limits, flag
-from bnverify.toml_source import (  # TextOrigin is part of a Candidate, so importable here
+from bnverify.toml_source import TomlDocument, entries, parse_toml, read_toml, type_name
+from bnverify.toml_strings import (  # TextOrigin is part of a Candidate, so importable here
     TextOrigin,
-    TomlDocument,
     control_character_problem,
-    entries,
     is_control,
-    parse_toml,
-    read_toml,
-    type_name,
 )
 from bnverify.tree import Span
 
