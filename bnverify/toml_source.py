@@ -3,7 +3,8 @@
 tomlkit reads the TOML; a subclass of its parser notes where each table and value starts,
 and toml_strings decodes a string's raw token again so that each character of its value
 maps back to a line and column. Reading never raises: a file that cannot be read or parsed
-gives a located Problem. Nothing here knows what a derivation or a model is.
+gives a located Problem. string_value and unknown_key check a value's type and a table's
+keys the same way for every reader. Nothing here knows what a derivation or a model is.
 
 Values reached through `TomlDocument.data` (by key, by index, or with `entries`) keep
 their identity, so they can be passed to the document's `*_location` and `origin`.
@@ -11,6 +12,7 @@ their identity, so they can be passed to the document's `*_location` and `origin
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,6 +153,31 @@ def entries(item: Item | Container) -> list[tuple[Key, Item]]:
 def type_name(item: Item) -> str:
     """The TOML type of an item, with its article: "an integer"."""
     return next((name for kind, name in _TYPE_NAMES if isinstance(item, kind)), "a value")
+
+
+def string_value(file: TomlDocument, name: str, item: Item) -> str | Problem:
+    """The text of a string value, or a located problem naming the expected type."""
+    if isinstance(item, String):
+        return str(item)
+    message = f"{name} must be a string, not {type_name(item)}"
+    return Problem(message, location=file.value_location(item))
+
+
+def unknown_key(
+    file: TomlDocument, key: Key, item: Item, accepted: tuple[str, ...], where: str
+) -> Problem:
+    """A located problem for a key that is not one of `accepted`."""
+    message = (
+        f'unknown key "{key.key}" {where}{did_you_mean(key.key, accepted)}; '
+        f"accepted keys: {', '.join(accepted)}"
+    )
+    return Problem(message, location=file.key_location(key, item))
+
+
+def did_you_mean(word: str, accepted: tuple[str, ...]) -> str:
+    """A " (did you mean ...?)" suffix when `word` looks like a typo of an accepted word."""
+    close = difflib.get_close_matches(word.lower(), accepted, n=1, cutoff=0.6)
+    return f' (did you mean "{close[0]}"?)' if close else ""
 
 
 # --- Reading the file -------------------------------------------------------------------

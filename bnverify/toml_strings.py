@@ -114,6 +114,15 @@ def is_control(char: str) -> bool:
     return unicodedata.category(char) == "Cc"
 
 
+def formula_string_problem(
+    text: str, origin: TextOrigin, label: str, lhs: str | None = None
+) -> Problem | None:
+    """Why a formula string cannot be read (empty, or a control character), else None."""
+    if not text.strip():
+        return Problem(f"{label} is empty", location=origin.locate(Span(0, 0)))
+    return control_character_problem(text, origin, label, lhs)
+
+
 def control_character_problem(
     text: str, origin: TextOrigin, label: str, lhs: str | None = None
 ) -> Problem | None:
