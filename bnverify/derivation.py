@@ -3,37 +3,40 @@
 A derivation is a small TOML file written by hand, often by students, so nothing in it is
 trusted: every mistake becomes a located Problem, and one bad candidate never hides the
 others. toml_source reads the TOML with positions; this module checks that it is a
-derivation: its keys, their types, the candidates and the notation.
+derivation: its top-level keys, their types and the notation, while candidate_tables
+reads the [[candidate]] tables. The Candidate record is defined there, where candidates
+are made, and imported from here like the other records.
 """
 
 from __future__ import annotations
 
-import difflib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Literal
 
-from tomlkit.items import AoT, Array, InlineTable, Item, Key, String, Table
+from tomlkit.items import InlineTable, Item, Key, Table
 
+from bnverify.candidate_tables import Candidate, read_candidates
 from bnverify.problem import Location, Problem, location_in_text
 from bnverify.settings import DEFAULT_LIMITS, Limits, flag
-from bnverify.toml_source import (  # TextOrigin is part of a Candidate, so importable here
-    TextOrigin,
+from bnverify.toml_source import (
     TomlDocument,
-    control_character_problem,
     entries,
-    is_control,
     parse_toml,
     read_toml,
+    string_value,
     type_name,
+    unknown_key,
+)
+from bnverify.toml_strings import (  # TextOrigin is part of a Candidate, so importable here
+    TextOrigin,
+    formula_string_problem,
+    is_control,
 )
 from bnverify.tree import Span
 
 COMMAND_LINE = "<command line>"
 TOP_LEVEL_KEYS = ("title", "source", "model", "notation", "candidate")
-CANDIDATE_KEYS = ("name", "wrt", "latex", "expr", "expect", "note")
-FORMULA_KEYS: dict[str, Literal["latex", "ascii"]] = {"latex": "latex", "expr": "ascii"}
-EXPECTATIONS = ("match", "diverge")
 
 
 @dataclass(frozen=True)
@@ -44,22 +47,6 @@ class NotationEntry:
     value: str
     key_location: Location
     value_origin: TextOrigin
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A formula to check; `problem` is set when it cannot be checked at all."""
-
-    path: str
-    location: Location  # the [[candidate]] header
-    name: str
-    wrt: str | None
-    syntax: Literal["latex", "ascii"]
-    text: str
-    origin: TextOrigin
-    expect: Literal["match", "diverge"]
-    note: str
-    problem: Problem | None
 
 
 @dataclass(frozen=True)
@@ -99,7 +86,7 @@ def inline_candidate(
     """A candidate given on the command line (`check --latex/--expr`), located on line 1."""
     shown = text.replace("\n", " ")  # keep every column on line 1
     origin = TextOrigin(COMMAND_LINE, shown, tuple(range(len(text) + 1)))
-    problem = _formula_problem(text, origin, "--latex" if syntax == "latex" else "--expr")
+    problem = formula_string_problem(text, origin, "--latex" if syntax == "latex" else "--expr")
     if problem is None and wrt is not None and not wrt.strip():
         problem = Problem("--wrt is empty: name the input to differentiate by, e.g. --wrt z")
         problem = problem.at(origin.locate(Span(0, len(text))))
@@ -122,51 +109,6 @@ def _unreadable(path: str, problem: Problem) -> Derivation:
     return Derivation(path, PurePath(path).stem, "", "", None, (), (), (problem,))
 
 
-def _formula_problem(
-    text: str, origin: TextOrigin, label: str, lhs: str | None = None
-) -> Problem | None:
-    """Why a formula cannot be read (empty, or a control character), else None."""
-    if not text.strip():
-        return Problem(f"{label} is empty", location=origin.locate(Span(0, 0)))
-    return control_character_problem(text, origin, label, lhs)
-
-
-def _did_you_mean(word: str, accepted: tuple[str, ...]) -> str:
-    """A " (did you mean ...?)" suffix when `word` looks like a typo of an accepted word."""
-    close = difflib.get_close_matches(word.lower(), accepted, n=1, cutoff=0.6)
-    return f' (did you mean "{close[0]}"?)' if close else ""
-
-
-def _first(problems: list[Problem]) -> Problem | None:
-    """The problem that comes first in the file."""
-    located = [p for p in problems if p.location is not None]
-    return min(located, key=lambda p: (p.location.line, p.location.column), default=None)
-
-
-# --- Validation ----------------------------------------------------------------------------
-
-Fields = dict[str, tuple[Key, Item]]
-
-
-def _string(file: TomlDocument, name: str, item: Item) -> str | Problem:
-    """The text of a string value, or a problem naming the expected type."""
-    if isinstance(item, String):
-        return str(item)
-    message = f"{name} must be a string, not {type_name(item)}"
-    return Problem(message, location=file.value_location(item))
-
-
-def _unknown_key(
-    file: TomlDocument, key: Key, item: Item, accepted: tuple[str, ...], where: str
-) -> Problem:
-    """A problem for a key that is not one of `accepted`."""
-    message = (
-        f'unknown key "{key.key}" {where}{_did_you_mean(key.key, accepted)}; '
-        f"accepted keys: {', '.join(accepted)}"
-    )
-    return Problem(message, location=file.key_location(key, item))
-
-
 def _read_document(file: TomlDocument, limits: Limits) -> Derivation:
     """Validate the top level of a parsed derivation."""
     groups: dict[str, list[Item]] = {}
@@ -175,7 +117,7 @@ def _read_document(file: TomlDocument, limits: Limits) -> Derivation:
         groups.setdefault(key.key, []).append(item)
         keys.setdefault(key.key, key)
     unknown = tuple(
-        _unknown_key(file, keys[name], parts[0], TOP_LEVEL_KEYS, "at the top level")
+        unknown_key(file, keys[name], parts[0], TOP_LEVEL_KEYS, "at the top level")
         for name, parts in groups.items()
         if name not in TOP_LEVEL_KEYS
     )
@@ -183,7 +125,7 @@ def _read_document(file: TomlDocument, limits: Limits) -> Derivation:
     source, source_problems = _top_string(file, groups, "source", "")
     model, model_location, model_problems = _model(file, groups.get("model", []))
     notation, notation_problems = _notation(file, groups.get("notation", []))
-    candidates, candidate_problems = _candidates(file, groups.get("candidate", []), limits)
+    candidates, candidate_problems = read_candidates(file, groups.get("candidate", []), limits)
     problems = (
         *unknown,
         *title_problems,
@@ -203,7 +145,7 @@ def _top_string(
     """An optional top-level string such as the title."""
     if name not in groups:
         return default, ()
-    value = _string(file, name, groups[name][0])
+    value = string_value(file, name, groups[name][0])
     return (default, (value,)) if isinstance(value, Problem) else (value, ())
 
 
@@ -215,7 +157,7 @@ def _model(
     if not parts:
         return "", None, (Problem(f"missing model: add {hint}", location=file.at(0)),)
     location = file.value_location(parts[0])
-    value = _string(file, "model", parts[0])
+    value = string_value(file, "model", parts[0])
     if isinstance(value, Problem):
         return "", location, (value,)
     if not value.strip():
@@ -257,173 +199,9 @@ def _notation_entry(file: TomlDocument, key: Key, item: Item) -> NotationEntry |
         )
         return Problem(message, location=key_location)
     label = f'notation "{key.key}"'
-    value = _string(file, label, item)
+    value = string_value(file, label, item)
     if isinstance(value, Problem):
         return value
     origin = file.origin(item)
-    problem = _formula_problem(value, origin, label, lhs=key.as_string().strip())
+    problem = formula_string_problem(value, origin, label, lhs=key.as_string().strip())
     return problem or NotationEntry(key.key, value, key_location, origin)
-
-
-def _candidates(
-    file: TomlDocument, parts: list[Item], limits: Limits
-) -> tuple[tuple[Candidate, ...], tuple[Problem, ...]]:
-    """Every [[candidate]] table, each checked on its own."""
-    tables: list[Item] = []
-    problems: list[Problem] = []
-    for item in parts:
-        if isinstance(item, AoT):
-            tables.extend(item.body)
-        elif isinstance(item, Array) and all(isinstance(e, InlineTable) for e in item):
-            tables.extend(item)  # candidate = [{...}, ...] is the same array, written inline
-        else:
-            message = (
-                f"candidate must be an array of tables, not {type_name(item)}: "
-                "start each candidate with a [[candidate]] header"
-            )
-            problems.append(Problem(message, location=file.value_location(item)))
-    if not tables and not problems:
-        message = (
-            'no candidates: add a [[candidate]] table with name = "..." '
-            "and latex = '...' (or expr = \"...\")"
-        )
-        problems.append(Problem(message, location=file.at(0)))
-    return _read_candidates(file, tables, limits), tuple(problems)
-
-
-def _read_candidates(
-    file: TomlDocument, tables: list[Item], limits: Limits
-) -> tuple[Candidate, ...]:
-    """The candidates, with a problem on any that reuses an earlier candidate's name.
-
-    Candidates past the limit are kept, each with a problem, so none is silently dropped.
-    """
-    candidates: list[Candidate] = []
-    first_lines: dict[str, int] = {}
-    for index, table in enumerate(tables, 1):
-        candidate = _candidate(file, table, index)
-        if index > limits.max_candidates:
-            what = f"candidate #{index} is not checked: the file has {len(tables):,} candidates"
-            problem = Problem(limits.exceeded("max_candidates", what), location=candidate.location)
-            candidates.append(replace(candidate, problem=problem))
-            continue
-        named = _fields(table).get("name", (None, None))[1]
-        if isinstance(named, String) and str(named) == candidate.name:
-            if candidate.name in first_lines and candidate.problem is None:
-                message = (
-                    f'duplicate candidate name "{candidate.name}" (first used on line '
-                    f"{first_lines[candidate.name]}): give each candidate its own name"
-                )
-                problem = Problem(message, location=file.value_location(named))
-                candidate = replace(candidate, problem=problem)
-            first_lines.setdefault(candidate.name, candidate.location.line)
-        candidates.append(candidate)
-    return tuple(candidates)
-
-
-def _fields(table: Item) -> Fields:
-    """A table's keys, each with its Key (for its position) and value."""
-    return {key.key: (key, value) for key, value in entries(table)}
-
-
-def _candidate(file: TomlDocument, table: Item, index: int) -> Candidate:
-    """One candidate, whose first problem says why it cannot be checked."""
-    fields = _fields(table)
-    location = file.value_location(table)
-    unknown = [
-        _unknown_key(file, key, item, CANDIDATE_KEYS, "in a candidate")
-        for name, (key, item) in fields.items()
-        if name not in CANDIDATE_KEYS
-    ]
-    name, name_problem = _candidate_name(file, fields, index, location)
-    syntax, text, origin, formula_problem = _formula(file, fields, table, name)
-    wrt, wrt_problem = _wrt(file, fields)
-    expect, expect_problem = _expect(file, fields)
-    note, note_problem = _field(file, fields, "note")
-    # A mistyped key explains a missing field better than "missing" does, so it goes first.
-    problems = [name_problem, formula_problem, wrt_problem, expect_problem, note_problem]
-    return Candidate(
-        path=file.path,
-        location=location,
-        name=name,
-        wrt=wrt,
-        syntax=syntax,
-        text=text,
-        origin=origin,
-        expect=expect,
-        note=note or "",
-        problem=_first(unknown) or _first([p for p in problems if p is not None]),
-    )
-
-
-def _field(file: TomlDocument, fields: Fields, name: str) -> tuple[str | None, Problem | None]:
-    """An optional string field: its text, or None (and a problem when it is no string)."""
-    if name not in fields:
-        return None, None
-    value = _string(file, name, fields[name][1])
-    return (None, value) if isinstance(value, Problem) else (value, None)
-
-
-def _at_value(file: TomlDocument, fields: Fields, name: str) -> Location:
-    return file.value_location(fields[name][1])
-
-
-def _wrt(file: TomlDocument, fields: Fields) -> tuple[str | None, Problem | None]:
-    """The input the candidate differentiates by, when the formula does not say."""
-    wrt, problem = _field(file, fields, "wrt")
-    if wrt is not None and not wrt.strip():
-        message = 'wrt is empty: name an input, e.g. wrt = "z"'
-        problem = Problem(message, location=_at_value(file, fields, "wrt"))
-    return wrt, problem
-
-
-def _expect(
-    file: TomlDocument, fields: Fields
-) -> tuple[Literal["match", "diverge"], Problem | None]:
-    """Whether the formula should match the truth (the default) or is known to be wrong."""
-    # An unrecognised value is a problem, never a silent "match": a typo must not pass.
-    expect, problem = _field(file, fields, "expect")
-    if expect is not None and expect not in EXPECTATIONS:
-        message = (
-            f'expect must be "match" or "diverge", not "{expect}"'
-            f"{_did_you_mean(expect, EXPECTATIONS)}"
-        )
-        problem = Problem(message, location=_at_value(file, fields, "expect"))
-    return ("diverge" if expect == "diverge" else "match"), problem
-
-
-def _candidate_name(
-    file: TomlDocument, fields: Fields, index: int, header: Location
-) -> tuple[str, Problem | None]:
-    """The candidate's name; a stand-in "#index" when it has none."""
-    stand_in = f"#{index}"
-    if "name" not in fields:
-        message = f'candidate {stand_in} has no name: add name = "..." under its header'
-        return stand_in, Problem(message, location=header)
-    name, problem = _field(file, fields, "name")
-    if name is not None and not name.strip():
-        message = 'name is empty: give the candidate a name, e.g. name = "g_z"'
-        problem = Problem(message, location=_at_value(file, fields, "name"))
-    return (name, None) if problem is None else (stand_in, problem)
-
-
-def _formula(
-    file: TomlDocument, fields: Fields, table: Item, name: str
-) -> tuple[Literal["latex", "ascii"], str, TextOrigin, Problem | None]:
-    """The candidate's formula from exactly one of latex= and expr=."""
-    given = [key for key in FORMULA_KEYS if key in fields]
-    if not given:
-        origin = TextOrigin(file.path, file.text, (file.offset(table) or 0,))
-        message = f'candidate "{name}" has no formula: add latex = \'...\' or expr = "..."'
-        return "latex", "", origin, Problem(message, location=file.value_location(table))
-    item = fields[given[0]][1]
-    syntax = FORMULA_KEYS[given[0]]
-    text = _string(file, given[0], item)
-    if isinstance(text, Problem):
-        origin = TextOrigin(file.path, file.text, (file.offset(item) or 0,))
-        return syntax, "", origin, text
-    origin = file.origin(item)
-    if len(given) > 1:
-        message = "give either latex or expr, not both"
-        return syntax, text, origin, Problem(message, location=file.key_location(*fields[given[1]]))
-    return syntax, text, origin, _formula_problem(text, origin, given[0])

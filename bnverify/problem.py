@@ -7,6 +7,9 @@ prints: the reporters turn problems into `file:line:column: error: message` line
 
 from __future__ import annotations
 
+import bisect
+import functools
+import re
 from dataclasses import dataclass, replace
 
 from bnverify.tree import Span
@@ -44,3 +47,21 @@ def location_in_text(path: str, text: str, offset: int, width: int = 1) -> Locat
     line_end = len(text) if line_end < 0 else line_end
     line = text.count("\n", 0, offset) + 1
     return Location(path, line, offset - line_start + 1, text[line_start:line_end], max(1, width))
+
+
+def location_in_file(path: str, text: str, offset: int, width: int = 1) -> Location:
+    """location_in_text for a file located many times, with the caret kept on the offset's line."""
+    # Lines are found by bisection, not by counting newlines from the start each time:
+    # a 1 MB file with thousands of values would otherwise take quadratic time.
+    offset = max(0, min(offset, len(text)))
+    starts = _line_starts(text)
+    line = bisect.bisect_right(starts, offset)
+    start, end = starts[line - 1], (starts[line] - 1 if line < len(starts) else len(text))
+    within = location_in_text(path, text[start:end], offset - start, min(width, end - offset))
+    return replace(within, line=line)
+
+
+@functools.lru_cache(maxsize=4)
+def _line_starts(text: str) -> tuple[int, ...]:
+    """The offset where each line of a text starts."""
+    return (0, *(match.end() for match in re.finditer("\n", text)))

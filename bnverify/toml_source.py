@@ -1,9 +1,10 @@
 """TOML read with positions: every value, key and string character tied to a file location.
 
 tomlkit reads the TOML; a subclass of its parser notes where each table and value starts,
-and a string's raw token is decoded again here so that each character of its value maps
-back to a line and column. Reading never raises: a file that cannot be read or parsed
-gives a located Problem. Nothing here knows what a derivation or a model is.
+and toml_strings decodes a string's raw token again so that each character of its value
+maps back to a line and column. Reading never raises: a file that cannot be read or parsed
+gives a located Problem. string_value and unknown_key check a value's type and a table's
+keys the same way for every reader. Nothing here knows what a derivation or a model is.
 
 Values reached through `TomlDocument.data` (by key, by index, or with `entries`) keep
 their identity, so they can be passed to the document's `*_location` and `origin`.
@@ -11,11 +12,9 @@ their identity, so they can be passed to the document's `*_location` and `origin
 
 from __future__ import annotations
 
-import bisect
-import functools
+import difflib
 import re
-import unicodedata
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tomlkit import TOMLDocument
@@ -43,34 +42,9 @@ from tomlkit.items import (
 )
 from tomlkit.parser import Parser
 
-from bnverify.problem import Location, Problem, location_in_text
-from bnverify.tree import Span
+from bnverify.problem import Location, Problem, location_in_file
+from bnverify.toml_strings import COMMAND_LETTERS, TextOrigin, decode_string_token
 
-# TOML basic-string escapes (tomlkit also reads TOML 1.1's \e and \xHH).
-_ESCAPES = {
-    "b": "\b",
-    "t": "\t",
-    "n": "\n",
-    "f": "\f",
-    "r": "\r",
-    "e": "\x1b",
-    '"': '"',
-    "\\": "\\",
-}
-_HEX_ESCAPE_DIGITS = {"x": 2, "u": 4, "U": 8}
-# Matched at a position rather than by slicing, so a 1 MB file of quotes or escapes
-# is still read in linear time.
-_RUNS = {"'": re.compile("'+"), '"': re.compile('"+')}
-_SWALLOWED = re.compile(r"\\[ \t\n]*")
-_LETTERS = re.compile("[A-Za-z]*")
-_CONTROL_NAMES = {
-    "\b": "a backspace",
-    "\t": "a tab",
-    "\n": "a newline",
-    "\f": "a form feed",
-    "\r": "a carriage return",
-    "\x1b": "an escape character",
-}
 _TYPE_NAMES: tuple[tuple[type, str], ...] = (
     (String, "a string"),
     (Bool, "a boolean"),
@@ -87,22 +61,6 @@ _TYPE_NAMES: tuple[tuple[type, str], ...] = (
 
 
 @dataclass(frozen=True)
-class TextOrigin:
-    """Where each character of a decoded TOML string came from in its file."""
-
-    path: str
-    file_text: str = field(repr=False)
-    offsets: tuple[int, ...]  # file offset of each decoded character, plus one past the end
-
-    def locate(self, span: Span) -> Location:
-        """The Location of the span's first character, as wide as the span on that line."""
-        last = len(self.offsets) - 1
-        start = self.offsets[min(max(span.start, 0), last)]
-        end = self.offsets[min(max(span.end, span.start + 1, 0), last)]
-        return _location(self.path, self.file_text, start, end - start)
-
-
-@dataclass(frozen=True)
 class TomlDocument:
     """A parsed TOML file: its path, its text (LF newlines), tomlkit's data, and positions."""
 
@@ -114,7 +72,7 @@ class TomlDocument:
 
     def at(self, offset: int, width: int = 1) -> Location:
         """The Location of an offset in this file."""
-        return _location(self.path, self.text, offset, width)
+        return location_in_file(self.path, self.text, offset, width)
 
     def offset(self, item: Item) -> int | None:
         """Where an item starts; a table made by a dotted key starts at its first value."""
@@ -150,7 +108,7 @@ class TomlDocument:
         """Where each character of a string value came from."""
         offset = self.offset(item)
         if offset is not None and self.text.startswith(("'", '"'), offset):
-            decoded, offsets = _decode_string_token(self.text, offset)
+            decoded, offsets = decode_string_token(self.text, offset)
             if decoded == str(item):
                 return TextOrigin(self.path, self.text, offsets)
         # Not expected: without trustworthy offsets, point every character at the value.
@@ -197,45 +155,29 @@ def type_name(item: Item) -> str:
     return next((name for kind, name in _TYPE_NAMES if isinstance(item, kind)), "a value")
 
 
-def is_control(char: str) -> bool:
-    """Whether a character is a control character (tab, form feed, escape, ...)."""
-    return unicodedata.category(char) == "Cc"
+def string_value(file: TomlDocument, name: str, item: Item) -> str | Problem:
+    """The text of a string value, or a located problem naming the expected type."""
+    if isinstance(item, String):
+        return str(item)
+    message = f"{name} must be a string, not {type_name(item)}"
+    return Problem(message, location=file.value_location(item))
 
 
-def control_character_problem(
-    text: str, origin: TextOrigin, label: str, lhs: str | None = None
-) -> Problem | None:
-    """Why a formula string holds a control character, located at it; else None.
-
-    `label` names the field in messages; `lhs` is what the fix puts before `= '...'`.
-    A raw newline is allowed (a multi-line string); an escaped one is the trap below.
-    """
-    for k, char in enumerate(text):
-        start = origin.offsets[k]
-        from_escape = origin.file_text[start] == "\\"
-        if is_control(char) and (char != "\n" or from_escape):
-            what = _CONTROL_NAMES.get(char, f"control character U+{ord(char):04X}")
-            if from_escape:
-                message = _trap_message(origin.file_text, start, what, lhs or label)
-            else:
-                message = (
-                    f"{label} contains {what}, which cannot appear in a formula; "
-                    "use spaces (or newlines in a multi-line string)"
-                )
-            return Problem(message, location=origin.locate(Span(k, k + 1)))
-    return None
-
-
-def _trap_message(file_text: str, start: int, what: str, lhs: str) -> str:
-    """Explain the TOML basic-string trap: "\\frac" silently becomes a form feed + "rac"."""
-    escape = file_text[start : start + _escape_at(file_text, start, multiline=False)[1]]
-    word = escape + _LETTERS.match(file_text, start + len(escape)).group()
-    read_as = f'{what} followed by "{word[len(escape) :]}"' if word != escape else what
-    return (
-        f'"{word}" was read as {read_as}: in a double-quoted TOML string, {escape} is an '
-        f"escape. Write it in single quotes, which keep backslashes as written "
-        f"({lhs} = '{word}...'), or double each backslash."
+def unknown_key(
+    file: TomlDocument, key: Key, item: Item, accepted: tuple[str, ...], where: str
+) -> Problem:
+    """A located problem for a key that is not one of `accepted`."""
+    message = (
+        f'unknown key "{key.key}" {where}{did_you_mean(key.key, accepted)}; '
+        f"accepted keys: {', '.join(accepted)}"
     )
+    return Problem(message, location=file.key_location(key, item))
+
+
+def did_you_mean(word: str, accepted: tuple[str, ...]) -> str:
+    """A " (did you mean ...?)" suffix when `word` looks like a typo of an accepted word."""
+    close = difflib.get_close_matches(word.lower(), accepted, n=1, cutoff=0.6)
+    return f' (did you mean "{close[0]}"?)' if close else ""
 
 
 # --- Reading the file -------------------------------------------------------------------
@@ -298,14 +240,14 @@ def _syntax_problem(error: TOMLKitError, text: str, path: str, parser: Parser) -
     message = "invalid TOML: " + re.sub(r" at line \d+ col \d+$", "", str(error))
     escape = isinstance(error, InvalidCharInStringError | InvalidUnicodeValueError)
     if escape and offset > 0 and text[offset - 1] == "\\":
-        word = "\\" + _LETTERS.match(text, offset).group()
+        word = "\\" + COMMAND_LETTERS.match(text, offset).group()
         message = (
             f'invalid TOML: "{word}" is not an escape TOML knows in a double-quoted string. '
             f"LaTeX belongs in a single-quoted (literal) TOML string, which keeps "
             f"backslashes as written: '{word}...' (or double each backslash)"
         )
-        return Problem(message, location=_location(path, text, offset - 1, 2))
-    return Problem(message, location=_location(path, text, offset))
+        return Problem(message, location=location_in_file(path, text, offset - 1, 2))
+    return Problem(message, location=location_in_file(path, text, offset))
 
 
 class _PositionRecorder(Parser):
@@ -334,76 +276,3 @@ class _PositionRecorder(Parser):
         value = super()._parse_value()
         self.starts[id(value)] = (start, value)
         return value
-
-
-# --- Decoding string tokens with positions -----------------------------------------------
-
-
-def _decode_string_token(file_text: str, start: int) -> tuple[str, tuple[int, ...]]:
-    """The value of the TOML string token at `start`, and the file offset of each character.
-
-    The token must already be valid TOML (tomlkit has read it). An escape's character
-    maps to its backslash; the last offset is that of the closing delimiter.
-    """
-    quote = next(q for q in ("'''", '"""', "'", '"') if file_text.startswith(q, start))
-    basic, multiline = quote[0] == '"', len(quote) == 3
-    i = start + len(quote)
-    if multiline and file_text.startswith("\n", i):
-        i += 1  # TOML trims a newline right after the opening delimiter
-    chars: list[str] = []
-    offsets: list[int] = []
-    while i < len(file_text):
-        if file_text[i] == quote[0]:
-            run = _RUNS[quote[0]].match(file_text, i).end() - i
-            if not multiline or run >= 3:
-                # Up to two quotes may sit just inside a multi-line closing delimiter.
-                extra = min(run - 3, 2) if multiline else 0
-                chars.extend(quote[0] * extra)
-                offsets.extend(range(i, i + extra))
-                return "".join(chars), (*offsets, i + extra)
-            chars.extend(quote[0] * run)
-            offsets.extend(range(i, i + run))
-            i += run
-        elif basic and file_text[i] == "\\":
-            decoded, length = _escape_at(file_text, i, multiline)
-            chars.extend(decoded)
-            offsets.extend([i] * len(decoded))
-            i += length
-        else:
-            chars.append(file_text[i])
-            offsets.append(i)
-            i += 1
-    return "".join(chars), (*offsets, i)
-
-
-def _escape_at(text: str, i: int, multiline: bool) -> tuple[str, int]:
-    """What the escape starting at text[i] (a backslash) decodes to, and its length."""
-    letter = text[i + 1 : i + 2]
-    if multiline and letter in (" ", "\t", "\n"):
-        # A line-ending backslash swallows all whitespace up to the next character.
-        return "", _SWALLOWED.match(text, i).end() - i
-    if letter in _HEX_ESCAPE_DIGITS:
-        digits = _HEX_ESCAPE_DIGITS[letter]
-        return chr(int(text[i + 2 : i + 2 + digits], 16)), 2 + digits
-    return _ESCAPES.get(letter, letter), 2
-
-
-# --- Locations ------------------------------------------------------------------------------
-
-
-def _location(path: str, text: str, offset: int, width: int = 1) -> Location:
-    """location_in_text, with the caret kept on the offset's own line."""
-    # Lines are found by bisection, not by counting newlines from the start each time:
-    # a 1 MB file with thousands of values would otherwise take quadratic time.
-    offset = max(0, min(offset, len(text)))
-    starts = _line_starts(text)
-    line = bisect.bisect_right(starts, offset)
-    start, end = starts[line - 1], (starts[line] - 1 if line < len(starts) else len(text))
-    within = location_in_text(path, text[start:end], offset - start, min(width, end - offset))
-    return replace(within, line=line)
-
-
-@functools.lru_cache(maxsize=4)
-def _line_starts(text: str) -> tuple[int, ...]:
-    """The offset where each line of a text starts."""
-    return (0, *(match.end() for match in re.finditer("\n", text)))

@@ -123,7 +123,7 @@ def test_a_model_file_the_check_refuses_is_not_used_by_the_report(tmp_path):
     folder.mkdir()
     (folder / "d.toml").write_text(
         'title = "t"\nmodel = "../outside.toml"\n\n[[candidate]]\nname = "a"\n'
-        "wrt = \"beta\"\nsyntax = \"ascii\"\nformula = 'sum(g_y)'\nexpect = \"match\"\n"
+        'wrt = "beta"\nsyntax = "ascii"\nformula = \'sum(g_y)\'\nexpect = "match"\n'
     )
     document, result = report_of(folder / "d.toml", Settings(), "x")
     assert result.problems and not result.verdicts
