@@ -32,7 +32,6 @@ from bnverify.report import json as json_report
 from bnverify.report import junit as junit_report
 from bnverify.report import text as text_report
 from bnverify.report import write as report_files
-from bnverify.report.document import report_of
 from bnverify.schema import report_schema
 from bnverify.settings import LIMIT_NAMES, Limits, Settings, flag
 
@@ -234,6 +233,9 @@ def report_command(
         click.echo(text_report.located(chosen), err=True)
         return 2
     command = ["bnverify", "report", path, "-o", output, "--format", chosen]
+    # The report's records load only for `report`, not on every `check`.
+    from bnverify.report.document import report_of
+
     document, result = report_of(path, settings, shlex.join(command + _reproducing(settings)))
     report_files.write_report(document, output, chosen)
     for problem in [*result.problems, *(v.problem for v in result.verdicts if v.problem)]:

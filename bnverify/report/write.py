@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bnverify.output import STDOUT, emit, write_atomic
 from bnverify.problem import Problem
-from bnverify.report import latex, markdown
-from bnverify.report.document import Document
+
+if TYPE_CHECKING:
+    from bnverify.report.document import Document
 
 FORMATS = ("html", "md", "tex")
 EXTENSIONS = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md", ".tex": "tex"}
@@ -84,13 +86,18 @@ def write_report(document: Document, output: str, fmt: str) -> list[str]:
 
 def render(document: Document, fmt: str, names: dict[str, str]) -> str:
     """The report's text in one format."""
+    # Each printer is imported when asked for, so `bnverify check` never loads them (nor
+    # Jinja2 and the embedded font, for HTML).
     if fmt == "html":
-        # Imported when asked for: Jinja2 and the embedded font load only for HTML.
         from bnverify.report import html
 
         return html.render(document)
     if fmt == "tex":
+        from bnverify.report import latex
+
         return latex.render(document, names)
+    from bnverify.report import markdown
+
     return markdown.render(document, names)
 
 
