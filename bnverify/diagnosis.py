@@ -53,6 +53,12 @@ class Counterexample:
     candidate: tuple[str, ...]
 
 
+def sample_value(values: tuple[str, ...], i: int) -> str:
+    """Sample i's entry of a counterexample column (a per-channel value serves every i)."""
+    # The comparison broadcasts a per-channel value over the batch: one entry stands for all.
+    return values[i] if len(values) > 1 else values[0]
+
+
 @dataclass(frozen=True)
 class ShapeFinding:
     """A shape mismatch and the reduction that fixes it, if any."""

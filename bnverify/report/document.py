@@ -15,7 +15,7 @@ from pathlib import Path
 from bnverify import __version__, language, tree_printing
 from bnverify.check import FileResult, check_derivation, model_of
 from bnverify.derivation import Derivation, load_derivation
-from bnverify.diagnosis import Counterexample
+from bnverify.diagnosis import Counterexample, sample_value
 from bnverify.error_curve import ErrorCurve, error_curve  # a record, kept with its computation
 from bnverify.model import Model
 from bnverify.notation import Names, resolve, user_names
@@ -216,13 +216,9 @@ def _table(ce: Counterexample, model: Model) -> CounterexampleTable:
     batch = [(name, values) for name, values in ce.inputs if model.shape_of[name] == BATCH]
     scalars = [(spelled(name), v[0]) for name, v in ce.inputs if model.shape_of[name] != BATCH]
     columns = ("i", *(spelled(name) for name, _ in batch), r"\text{truth}", r"\text{candidate}")
+    values = [v for _, v in batch]
     rows = tuple(
-        (str(i + 1), *(_cell(v, i) for _, v in batch), _cell(ce.truth, i), _cell(ce.candidate, i))
+        (str(i + 1), *(sample_value(v, i) for v in (*values, ce.truth, ce.candidate)))
         for i in range(ce.n)
     )
     return CounterexampleTable(ce.n, columns, rows, tuple(scalars))
-
-
-def _cell(values: tuple[str, ...], i: int) -> str:
-    # A per-channel value is the same for every sample, as the comparison broadcasts it.
-    return values[i] if len(values) > 1 else values[0]

@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bnverify.check import FileResult
-from bnverify.diagnosis import Counterexample
+from bnverify.diagnosis import Counterexample, sample_value
 from bnverify.problem import Problem
 from bnverify.verdict import Verdict
 
@@ -145,15 +145,11 @@ def _counterexample(ce: Counterexample) -> Table:
     for name, _ in columns:
         table.add_column(escape(name))
     for i in range(rows):
-        table.add_row(f"    {i + 1}", *[_cell(values, i) for _, values in columns])
+        table.add_row(f"    {i + 1}", *[sample_value(values, i) for _, values in columns])
     if scalars:
         table.caption = "    " + ", ".join(f"{name} = {value}" for name, value in scalars)
         table.caption_justify = "left"
     return table
-
-
-def _cell(values: tuple[str, ...], i: int) -> str:
-    return values[i] if len(values) > 1 else values[0]
 
 
 def summary(results: Sequence[FileResult], problems: Sequence[Problem] = ()) -> str:
