@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bnverify import budget, language, verdict
 from bnverify.derivation import Candidate, Derivation, load_derivation
+from bnverify.file_access import model_file_refusal
 from bnverify.formula_limits import formula_problem
 from bnverify.model import Model, load_model
 from bnverify.notation import Names, resolve, user_names
@@ -30,23 +31,6 @@ class FileResult:
     title: str
     problems: tuple[Problem, ...]
     verdicts: tuple[Verdict, ...]
-
-
-def derivation_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
-    """The .toml files named by paths (directories are searched), and missing paths."""
-    files, problems = [], []
-    for raw in paths:
-        path = Path(raw)
-        try:
-            if path.is_dir():
-                files.extend(sorted(path.rglob("*.toml")))
-            elif path.exists():
-                files.append(path)
-            else:
-                problems.append(Problem(f"no such file or directory: {path}"))
-        except (OSError, ValueError) as error:  # too long for the file system, a NUL byte
-            problems.append(Problem(f"cannot read {path}: {error}"))
-    return files, problems
 
 
 def check_file(path: str | Path, settings: Settings) -> FileResult:
@@ -147,24 +131,15 @@ def _model_file_problem(derivation: Derivation) -> Problem | None:
     """Why the model file a derivation names may not be read, else None.
 
     A stranger's derivation could name any file the user can read (model = "../.env"),
-    and an error message would then show a line of it. So a model file must be a .toml
-    file in the derivation's folder or below (symbolic links resolved).
+    and an error message would then show a line of it: see file_access.
     """
     ref = derivation.model
-    if ref.isidentifier():  # a built-in model's name
+    if not ref.endswith(".toml"):  # a built-in model, or the loader says there is none
         return None
-    folder = Path(derivation.path).parent.resolve()
-    try:
-        target = (folder / ref).resolve()
-    except (OSError, ValueError):  # a NUL byte, a name too long for the file system
-        target = None
-    if target is not None and target.suffix == ".toml" and target.is_relative_to(folder):
+    refused = model_file_refusal(ref, Path(derivation.path).parent)
+    if refused is None:
         return None
-    message = (
-        f"model {ref!r} is not read: a model file must be a .toml file in the "
-        'derivation\'s folder or below, e.g. model = "my-layer.toml"'
-    )
-    return Problem(message, location=derivation.model_location)
+    return Problem(f"model {ref!r} is not read: {refused}", location=derivation.model_location)
 
 
 def _place_model_problem(problem: Problem, derivation: Derivation) -> Problem:

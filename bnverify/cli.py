@@ -21,8 +21,9 @@ import click
 from rich.console import Console
 
 from bnverify import __version__, derive
-from bnverify.check import FileResult, check_candidate, check_file, derivation_files, exit_status
+from bnverify.check import FileResult, check_candidate, check_file, exit_status
 from bnverify.derivation import inline_candidate
+from bnverify.file_access import derivation_files
 from bnverify.model import builtin_models, load_model
 from bnverify.notation import Names
 from bnverify.output import STDOUT, OutputError, append, emit

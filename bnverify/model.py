@@ -146,8 +146,12 @@ def _load_uncached(ref: str, base: Path | None) -> Model | Problem:
         return Problem(f"no model {shown!r}: {why}")
     if is_builtin:
         return parse_model(builtin.read_text(encoding="utf-8"), f"<builtin>/{ref}.toml")
+    names = ", ".join(sorted(builtin_models()))
+    if not ref.endswith(".toml"):  # one rule: a built-in name, or the path of a .toml file
+        return Problem(
+            f"no model {ref!r}: it is neither a built-in model ({names}) nor a .toml file"
+        )
     if not exists:
-        names = ", ".join(sorted(builtin_models()))
         return Problem(f"no model {ref!r}: not a built-in model ({names}) and no file at {path}")
     doc = read_toml(path, "model", MAX_MODEL_BYTES)
     return doc if isinstance(doc, Problem) else _model(doc)

@@ -13,6 +13,7 @@ their identity, so they can be passed to the document's `*_location` and `origin
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,7 @@ from tomlkit.items import (
 )
 from tomlkit.parser import Parser
 
+from bnverify.file_access import Refused, read_regular
 from bnverify.problem import Location, Problem, location_in_file
 from bnverify.toml_strings import COMMAND_LETTERS, TextOrigin, decode_string_token
 
@@ -186,17 +188,12 @@ def did_you_mean(word: str, accepted: tuple[str, ...]) -> str:
 def _read_text(path: Path, what: str, max_bytes: int, flag: str) -> str | Problem:
     """The file's text, or a problem saying why it cannot be read and what would do."""
     wanted = f"give the path of a {what} TOML file"
-    if not path.exists():
+    if not os.path.lexists(path):
         return _file_problem(path, what, f"no such file; {wanted}")
-    if path.is_dir():
-        return _file_problem(path, what, f"is a directory; {wanted}")
-    if not path.is_file():
-        return _file_problem(path, what, f"is not a regular file; {wanted}")
     try:
-        with path.open("rb") as handle:
-            data = handle.read(max_bytes + 1)  # never pull a huge file into memory
-    except OSError as error:
-        return _file_problem(path, what, f"cannot be read ({error.strerror}); {wanted}")
+        data = read_regular(path, max_bytes)
+    except Refused as refused:
+        return _file_problem(path, what, f"{refused}; {wanted}")
     if len(data) > max_bytes:
         limit = f"{max_bytes:,} bytes"
         raise_it = f" (raise it with {flag})" if flag else ""

@@ -88,4 +88,13 @@ def test_model_file_errors_point_at_the_character(tmp_path):
 def test_unknown_model_names_the_builtins(tmp_path):
     problem = load_model("resnet", tmp_path)
     assert isinstance(problem, Problem)
-    assert "not a built-in model (batchnorm)" in problem.message
+    assert "neither a built-in model (batchnorm) nor a .toml file" in problem.message
+
+
+def test_a_name_that_is_no_builtin_is_never_read_as_a_file(tmp_path):
+    # A derivation's model = "environ" next to a link to /proc/self/environ used to read
+    # the link: a name is a built-in model or the path of a .toml file, nothing else.
+    (tmp_path / "environ").write_text("SECRET=hunter2\n", encoding="utf-8")
+    problem = load_model("environ", tmp_path)
+    assert isinstance(problem, Problem)
+    assert "hunter2" not in problem.message and problem.location is None

@@ -246,7 +246,7 @@ def test_special_files_are_not_opened(tmp_path):
     path = tmp_path / "pipe.toml"
     os.mkfifo(path)  # opening it would block
     problem = read_toml(path, "model", 1000)
-    assert problem.message.startswith("cannot read model: is not a regular file")
+    assert problem.message.startswith("cannot read model: is a FIFO (named pipe), not a regular")
 
 
 def test_size_limit(tmp_path):
