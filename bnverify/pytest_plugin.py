@@ -42,10 +42,21 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 
 def is_derivation_file(path: Path) -> bool:
-    """Whether a TOML file holds candidates (or, unparseable, a [[candidate]] header)."""
+    """Whether a TOML file holds candidates (or, unparseable, a [[candidate]] header).
+
+    Only a regular file is opened (a FIFO would hang the session), and only one whose
+    real path stays in its own folder, as `bnverify check` reads a file it is given.
+    """
+    from bnverify.file_access import Refused, derivation_files, read_regular
+    from bnverify.settings import DEFAULT_LIMITS
+
+    files, _ = derivation_files([path])
+    if not files:
+        return False
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        data = read_regular(path, DEFAULT_LIMITS.max_file_bytes)
+        text = data.decode("utf-8")
+    except (Refused, OSError, UnicodeDecodeError):
         return False
     try:
         return "candidate" in tomllib.loads(text)
@@ -60,16 +71,18 @@ class DerivationFile(pytest.File):
         """The file's problems and its candidates, as tests."""
         from bnverify.check import check_derivation
         from bnverify.derivation import load_derivation
+        from bnverify.inert import visible
         from bnverify.settings import Settings
 
         derivation = load_derivation(_shown_path(self.path, self.config))
         # The file's own checks (TOML, model, notation) without judging any candidate.
         problems = check_derivation(replace(derivation, candidates=()), Settings()).problems
         if problems:
-            yield FileProblems.from_parent(self, name=self.path.name, problems=problems)
+            yield FileProblems.from_parent(self, name=visible(self.path.name), problems=problems)
         for candidate in derivation.candidates:
+            # The name is printed in node ids and progress lines: shown, never obeyed.
             yield CandidateItem.from_parent(
-                self, name=candidate.name, candidate=candidate, derivation=derivation
+                self, name=visible(candidate.name), candidate=candidate, derivation=derivation
             )
 
 
@@ -82,8 +95,10 @@ class _BnverifyItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         """The diagnosis, not a traceback into bnverify."""
+        from bnverify.inert import inert_lines
+
         if isinstance(excinfo.value, BnverifyFailure):
-            return str(excinfo.value)
+            return inert_lines(str(excinfo.value))
         return super().repr_failure(excinfo, style)
 
 

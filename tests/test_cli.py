@@ -111,8 +111,8 @@ latex = 'g_{\\beta} = \\sum_i g_y'
     result = run("check", path)
     assert result.exit_code == 2
     assert f"{path}:4:30: error: unknown command \\foo" in result.output
-    assert "    latex = 'g_z = \\frac{\\gamma}{\\foo} g_y'\n" in result.output
-    assert "\n" + " " * 4 + " " * 29 + "^^^^\n" in result.output
+    assert " 4 | latex = 'g_z = \\frac{\\gamma}{\\foo} g_y'\n" in result.output
+    assert "\n   | " + " " * 29 + "^^^^\n" in result.output
     assert "Traceback" not in result.output
     assert "good" in result.output and "match" in result.output
 

@@ -88,11 +88,12 @@ def test_escaping_follows_github():
     where = Location("a,b:c.toml", 7, 2)
     line = command("100% sure\r\nreally", where, "x: y, z")
     assert line == (
-        "::error file=a%2Cb%3Ac.toml,line=7,col=2,title=x%3A y%2C z::100%25 sure%0D%0Areally"
+        "::error file=a%2Cb%3Ac.toml,line=7,col=2,title=x%3A y%2C z::100%25 sure␍%0Areally"
     )
+    # A carriage return would end the line in the runner's log: it is shown, not sent.
     assert parse(line) == [
         {"file": "a,b:c.toml", "line": "7", "col": "2", "title": "x: y, z"}
-        | {"message": "100% sure\r\nreally"}
+        | {"message": "100% sure␍\nreally"}
     ]
 
 

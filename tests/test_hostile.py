@@ -78,7 +78,7 @@ def test_a_limit_is_a_located_error_naming_its_flag(tmp_path, formula, flags, wo
     assert f"{path}:6:{8 + column}: error:" in result.output  # expr = "... on line 6
     for word in words:
         assert word in result.output
-    assert re.search(r"^ {4}\s*\^+$", result.output, re.MULTILINE)  # the caret line
+    assert re.search(r"^ {3}\| \s*\^+$", result.output, re.MULTILINE)  # the caret line
 
 
 def test_a_power_tower_is_refused_at_once():
@@ -334,7 +334,8 @@ def test_a_model_file_outside_the_derivations_folder_is_not_read(tmp_path, model
     path.write_text(f'model = "{model}"\n[[candidate]]\nname = "a"\nexpr = "g_y"\n')
     result = run("check", str(path))
     assert result.exit_code == 2
-    assert f"{path}:1:9: error: model '{model}' is not read" in result.output
+    error = re.search(rf"{re.escape(str(path))}:1:9: error: (.*)", result.output).group(1)
+    assert error.startswith((f"model '{model}' is not read", f"no model '{model}'")), error
     assert "hunter2" not in result.output
 
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from bnverify.check import FileResult
+from bnverify.inert import inert_lines, visible
 from bnverify.problem import Location, Problem
 from bnverify.report.text import outcome, summary, verdict_text
 from bnverify.verdict import Verdict
@@ -46,10 +47,12 @@ def command(message: str, location: Location | None, title: str) -> str:
             "col": str(location.column),
             **properties,
         }
+    # Every field is shown as `visible` shows it (no raw ESC or BEL reaches the log, and
+    # no `##[` survives), then escaped; the message keeps its lines, as %0A.
     listed = ",".join(
-        f"{key}={_escape(value, _PROPERTY_ESCAPES)}" for key, value in properties.items()
+        f"{key}={_escape(visible(value), _PROPERTY_ESCAPES)}" for key, value in properties.items()
     )
-    return f"::error {listed}::{_escape(message, _DATA_ESCAPES)}"
+    return f"::error {listed}::{_escape(inert_lines(message), _DATA_ESCAPES)}"
 
 
 def _verdict_command(v: Verdict) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 from bnverify.check import FileResult, exit_status
 from bnverify.diagnosis import Counterexample
+from bnverify.inert import escaped_document
 from bnverify.problem import Problem
 from bnverify.verdict import Verdict
 
@@ -32,7 +33,8 @@ def render(results: Sequence[FileResult], problems: Sequence[Problem] = ()) -> s
             "status": exit_status(results, len(problems)),
         },
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    return escaped_document(text, lambda character: f"\\u{ord(character):04x}") + "\n"
 
 
 def _result(v: Verdict) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from pathlib import PurePath
 from xml.etree import ElementTree as ET
 
 from bnverify.check import FileResult
+from bnverify.inert import escaped_document
 from bnverify.problem import Problem
 from bnverify.report.text import located, verdict_text
 from bnverify.verdict import Verdict
@@ -38,7 +39,8 @@ def render(results: Sequence[FileResult], problems: Sequence[Problem] = ()) -> s
         root.set(attribute, str(sum(int(s.get(attribute, "0")) for s in suites)))
     root.extend(suites)
     ET.indent(root)
-    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+    text = ET.tostring(root, encoding="unicode", xml_declaration=True)
+    return escaped_document(text, lambda character: f"&#{ord(character)};") + "\n"
 
 
 def classname(path: str) -> str:

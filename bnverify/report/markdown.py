@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from bnverify.inert import inert_lines, visible
 from bnverify.report import outline, prose
 from bnverify.report.document import CounterexampleTable, Document
 
@@ -23,18 +24,19 @@ BADGE = {"match": "✓ match", "diverge": "✗ diverge", "error": "⚠ error"}
 
 def text(value: str) -> str:
     """Free text as one line of Markdown that shows exactly these characters."""
-    line = " ".join(value.split())
+    line = visible(" ".join(value.split()))
     escaped = "".join(_ENTITIES.get(c) or ("\\" + c if c in _ESCAPED else c) for c in line)
     # What would start a list or a heading underline is escaped (1. -> 1\., - -> \-).
     number = _ORDERED_ITEM.match(escaped)
     if number:
         return f"{number.group()}\\{escaped[number.end() :]}"
-    return "\\" + escaped if escaped[:1] in ("-", "+", "=") else escaped
+    # A line starting "::" would be a GitHub Actions command when printed in a CI log.
+    return "\\" + escaped if escaped[:1] in ("-", "+", "=", ":") else escaped
 
 
 def code(value: str) -> str:
     """Inline code, fenced by more backticks than the text holds."""
-    line = " ".join(value.split())
+    line = visible(" ".join(value.split()))
     fence = "`" * (max(map(len, re.findall("`+", line)), default=0) + 1)
     return f"{fence} {line} {fence}"
 
@@ -75,7 +77,8 @@ def render(document: Document, figures: dict[str, str]) -> str:
         "---",
         f"bnverify {text(footer.version)}, seed {footer.seed}. Made by {code(footer.command)}",
     ]
-    return "\n\n".join(parts) + "\n"
+    # The report may go to standard output, and so into a terminal or a CI log.
+    return inert_lines("\n\n".join(parts) + "\n")
 
 
 def _block(b: outline.Block, figures: dict[str, str]) -> str:

@@ -17,51 +17,58 @@ from rich.text import Text
 
 from bnverify.check import FileResult
 from bnverify.diagnosis import Counterexample, sample_value
+from bnverify.inert import inert_lines, no_commands, shown_path, visible
 from bnverify.problem import Problem
 from bnverify.verdict import Verdict
 
 STYLE = {"match": "green", "diverge": "red", "error": "bold magenta"}
 OUTCOME_STYLE = {"ok": "green", "UNEXPECTED": "bold red", "NOT CHECKED": STYLE["error"]}
-# A derivation file's text (a title, a candidate name, a line shown under an error) and
-# a file's name may hold terminal control sequences: ESC [ 2 J clears the screen, ESC [ 1 A
-# could overwrite "UNEXPECTED" with "ok". Each control character is shown as its one-column
-# picture (U+2400 + code: ␛ for ESC), so carets stay aligned.
-_PICTURES = {code: 0x2400 + code for code in range(0x20)} | {0x7F: 0x2421}
-_PICTURES |= {code: 0xFFFD for code in range(0x80, 0xA0)}
-
-
-def visible(text: str) -> str:
-    """Text with every control character replaced by a visible picture of it."""
-    return text.translate(_PICTURES)
 
 
 def render(
     console: Console, results: Sequence[FileResult], problems: Sequence[Problem] = ()
 ) -> None:
-    """Print the report of a whole run."""
-    for problem in problems:
-        console.print(located(problem), markup=False, highlight=False)
-    for result in results:
-        _file(console, result)
-    console.print(summary(results, problems), highlight=False)
+    """Print the report of a whole run, with no line a terminal or a CI runner would obey."""
+    with console.capture() as captured:
+        for problem in problems:
+            console.print(located(problem), markup=False, highlight=False)
+        for result in results:
+            _file(console, result)
+        console.print(summary(results, problems), highlight=False)
+    console.file.write(no_commands(captured.get()))
+    console.file.flush()
 
 
 def located(problem: Problem) -> str:
-    """`file:line:column: error: message`, then the source line and a caret."""
+    """`file:line:column: error: message`, then the source line and a caret under a gutter.
+
+    The gutter (`  12 | ...`) keeps a line of the file from starting a printed line,
+    where a CI runner could read it as a command.
+    """
     where = problem.location
     if where is None:
-        return visible(f"error: {problem.message}")
-    head = visible(f"{where.path}:{where.line}:{where.column}: error: {problem.message}")
+        return inert_lines(f"error: {visible(problem.message)}")
+    head = f"{shown_path(where.path)}:{where.line}:{where.column}: error: {problem.message}"
     if not where.source:
-        return head
-    caret = " " * (where.column - 1) + "^" * max(1, where.width)
-    return f"{head}\n    {visible(where.source)}\n    {caret}"
+        return inert_lines(visible(head))
+    number = str(where.line)
+    before = visible(where.source[: where.column - 1])
+    marked = visible(where.source[where.column - 1 : where.column - 1 + where.width])
+    caret = " " * len(before) + "^" * max(1, len(marked))
+    gutter = " " * len(number)
+    lines = (
+        visible(head),
+        f" {gutter} |",
+        f" {number} | {visible(where.source)}",
+        f" {gutter} | {caret}",
+    )
+    return inert_lines("\n".join(lines))
 
 
 def _file(console: Console, result: FileResult) -> None:
     console.print()
     title = f" - {result.title}" if result.title else ""
-    console.print(Text(visible(f"{result.path}{title}"), style="bold"))
+    console.print(Text(shown_path(result.path) + visible(title), style="bold"))
     for problem in result.problems:
         console.print(located(problem), markup=False, highlight=False)
     if result.verdicts:
@@ -104,13 +111,17 @@ def verdict_text(v: Verdict) -> str:
     # JUnit, GitHub annotations and the pytest plugin show the same diagnosis as the terminal.
     console = Console(file=io.StringIO(), no_color=True, highlight=False, soft_wrap=True)
     console.print(_details(v))
-    return console.file.getvalue()
+    return inert_lines(console.file.getvalue())
 
 
 def _details(v: Verdict) -> Group:
     c = v.candidate
+    # "candidate" first: a name from the file never starts a printed line.
     head = Text.assemble(
-        (visible(c.name), "bold"), f" (line {c.location.line}): ", (v.kind, STYLE[v.kind])
+        "candidate ",
+        (visible(c.name), "bold"),
+        f" (line {c.location.line}): ",
+        (v.kind, STYLE[v.kind]),
     )
     lines: list[Text | Table | str] = [head]
     if v.problem is not None:
