@@ -10,6 +10,7 @@ link loops, FIFOs, devices) is a located problem and is never opened.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Iterable, Iterator
@@ -104,7 +105,7 @@ def _kind_problem(mode: int) -> str | None:
 
 
 def _os_reason(error: OSError, path: Path) -> str:
-    if error.errno == 40 or "loop" in str(error).lower():  # ELOOP
+    if error.errno == errno.ELOOP:
         return "is a symbolic-link loop"
     if isinstance(error, FileNotFoundError) and os.path.islink(path):
         return "is a symbolic link to nothing"
@@ -123,17 +124,15 @@ def model_file_refusal(reference: str, folder: Path) -> str | None:
     )
     if not reference.endswith(".toml"):
         return wanted
-    root = folder.resolve()
+    root, target = folder.resolve(), folder / reference
     try:
-        real = (folder / reference).resolve(strict=False)
+        if os.path.lexists(target):
+            why = _outside_or_irregular(target, root, "model")
+            return None if why is None else f"the file {why}; {wanted}"
+        # No such file: the loader says so, if the name at least points inside.
+        return None if target.resolve().is_relative_to(root) else wanted
     except (OSError, ValueError, RuntimeError):  # a NUL byte, a name too long, a loop
         return wanted
-    if not real.is_relative_to(root):
-        return wanted
-    if not os.path.lexists(folder / reference):
-        return None  # the loader says "no file at ..."
-    why = _outside_or_irregular(folder / reference, root, "model")
-    return None if why is None else f"the file {why}; {wanted}"
 
 
 def read_regular(path: Path, max_bytes: int) -> bytes:

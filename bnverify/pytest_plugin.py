@@ -8,9 +8,9 @@ an unknown model or key) fail a test of their own, named after the file.
 
 A *.toml file is a derivation file when its top level has `candidate` (other TOML files,
 pyproject.toml among them, are left alone); a file that is not valid TOML counts when it
-has a line starting `[[candidate`, so a broken derivation fails instead of vanishing. bnverify
-itself is imported only once such a file is found: the plugin costs other test suites
-nothing.
+has a line starting `[[candidate`, so a broken derivation fails instead of vanishing. Only
+bnverify's small file_access module is imported to look at a *.toml file, and the rest
+once a derivation file is found: the plugin costs other test suites next to nothing.
 """
 
 from __future__ import annotations
