@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from bnverify.inert import inert_lines, visible
+from bnverify.inert import inert_lines
 from bnverify.report import outline, prose
 from bnverify.report.document import CounterexampleTable, Document
 
@@ -24,7 +24,7 @@ BADGE = {"match": "✓ match", "diverge": "✗ diverge", "error": "⚠ error"}
 
 def text(value: str) -> str:
     """Free text as one line of Markdown that shows exactly these characters."""
-    line = visible(" ".join(value.split()))
+    line = " ".join(value.split())
     escaped = "".join(_ENTITIES.get(c) or ("\\" + c if c in _ESCAPED else c) for c in line)
     # What would start a list or a heading underline is escaped (1. -> 1\., - -> \-).
     number = _ORDERED_ITEM.match(escaped)
@@ -36,7 +36,7 @@ def text(value: str) -> str:
 
 def code(value: str) -> str:
     """Inline code, fenced by more backticks than the text holds."""
-    line = visible(" ".join(value.split()))
+    line = " ".join(value.split())
     fence = "`" * (max(map(len, re.findall("`+", line)), default=0) + 1)
     return f"{fence} {line} {fence}"
 
@@ -77,7 +77,8 @@ def render(document: Document, figures: dict[str, str]) -> str:
         "---",
         f"bnverify {text(footer.version)}, seed {footer.seed}. Made by {code(footer.command)}",
     ]
-    # The report may go to standard output, and so into a terminal or a CI log.
+    # The report may go to standard output, and so into a terminal or a CI log: every
+    # control character becomes a picture here, once, for the whole document.
     return inert_lines("\n\n".join(parts) + "\n")
 
 

@@ -47,10 +47,10 @@ def located(problem: Problem) -> str:
     """
     where = problem.location
     if where is None:
-        return inert_lines(f"error: {visible(problem.message)}")
+        return no_commands(visible(f"error: {problem.message}"))
     head = f"{shown_path(where.path)}:{where.line}:{where.column}: error: {problem.message}"
     if not where.source:
-        return inert_lines(visible(head))
+        return no_commands(visible(head))
     number = str(where.line)
     before = visible(where.source[: where.column - 1])
     marked = visible(where.source[where.column - 1 : where.column - 1 + where.width])
@@ -62,7 +62,7 @@ def located(problem: Problem) -> str:
         f" {number} | {visible(where.source)}",
         f" {gutter} | {caret}",
     )
-    return inert_lines("\n".join(lines))
+    return no_commands("\n".join(lines))
 
 
 def _file(console: Console, result: FileResult) -> None:
