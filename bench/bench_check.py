@@ -43,14 +43,16 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from bnverify import evidence, language, truth
 from bnverify.check import check_candidate
-from bnverify.derivation import inline_candidate
-from bnverify.model import Model, load_model
-from bnverify.notation import Names, Resolved, resolve
+from bnverify.engine import truth
+from bnverify.files.derivation import inline_candidate
+from bnverify.judge import evidence
+from bnverify.judge.verdict import Verdict
+from bnverify.language import parser
+from bnverify.model.graph import Model, load_model
+from bnverify.model.notation import Names, Resolved, resolve
 from bnverify.problem import Problem
 from bnverify.settings import Settings
-from bnverify.verdict import Verdict
 
 if TYPE_CHECKING:
     import torch
@@ -104,7 +106,7 @@ SCALE = 1e-4  # the relative error of the scaled closed form
 # Cold means every functools cache of bnverify is cleared before each run (today: the
 # truth's derivation and SymPy proof, the symbolic instances, the random points), but the
 # grammar's: like the model file, a process builds it once, and section 1 counts it.
-WARM_MODULES = frozenset({"bnverify.language"})
+WARM_MODULES = frozenset({"bnverify.language.parser"})
 EXACT_MODULES: tuple[ModuleType, ...] = (evidence,)  # the points, drawn and evaluated anew
 
 
@@ -325,7 +327,7 @@ class BnverifyTimes:
 
 def resolved(formula: Formula, names: Names) -> Resolved:
     """The formula parsed and resolved as g_z (a broken formula is a bug here)."""
-    parsed = language.parse(formula.text, "ascii")
+    parsed = parser.parse(formula.text, "ascii")
     out = parsed if isinstance(parsed, Problem) else resolve(parsed, names, "z")
     if isinstance(out, Problem):
         raise SystemExit(f"{formula.name}: {out.message}")

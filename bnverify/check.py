@@ -11,16 +11,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bnverify import budget, language, verdict
-from bnverify.derivation import Candidate, Derivation, load_derivation
-from bnverify.file_access import model_file_refusal
-from bnverify.formula_limits import formula_problem
-from bnverify.model import Model, load_model
-from bnverify.notation import Names, resolve, user_names
+from bnverify.engine.truth import truth_of
+from bnverify.files.access import model_file_refusal
+from bnverify.files.derivation import Candidate, Derivation, load_derivation
+from bnverify.judge import budget, verdict
+from bnverify.judge.verdict import Verdict
+from bnverify.language import parser
+from bnverify.language.limits import formula_problem
+from bnverify.model.graph import Model, load_model
+from bnverify.model.notation import Names, resolve, user_names
 from bnverify.problem import Problem
 from bnverify.settings import Settings, flag
-from bnverify.truth import truth_of
-from bnverify.verdict import Verdict
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ def _within_budget(
 
 @budget.layer("parse")
 def _check(candidate: Candidate, names: Names, model: Model, settings: Settings) -> Verdict:
-    parsed = language.parse(candidate.text, candidate.syntax, settings.limits)
+    parsed = parser.parse(candidate.text, candidate.syntax, settings.limits)
     if isinstance(parsed, Problem):
         return verdict.error(candidate, _place(parsed, candidate))
     resolved = resolve(parsed, names, candidate.wrt)

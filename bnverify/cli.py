@@ -1,6 +1,6 @@
 """The command line: parse arguments, call the library, print, and set the exit status.
 
-Everything here is reachable from Python (bnverify.check, bnverify.derive); this module
+Everything here is reachable from Python (bnverify.check, bnverify.engine.closed_form); this module
 only turns results into output and exit codes. Exit status: 0 when every verdict is as
 expected, 1 when one is not, 2 when something could not be checked. No traceback reaches
 the user unless --debug is given.
@@ -20,20 +20,21 @@ from typing import Any
 import click
 from rich.console import Console
 
-from bnverify import __version__, derive
+from bnverify import __version__
 from bnverify.check import FileResult, check_candidate, check_file, exit_status
-from bnverify.derivation import inline_candidate
-from bnverify.file_access import derivation_files
-from bnverify.model import builtin_models, load_model
-from bnverify.notation import Names
-from bnverify.output import STDOUT, OutputError, append, emit
+from bnverify.engine import closed_form
+from bnverify.files.access import derivation_files
+from bnverify.files.derivation import inline_candidate
+from bnverify.model.graph import builtin_models, load_model
+from bnverify.model.notation import Names
 from bnverify.problem import Problem
 from bnverify.report import github as github_report
 from bnverify.report import json as json_report
 from bnverify.report import junit as junit_report
 from bnverify.report import text as text_report
-from bnverify.report import write as report_files
-from bnverify.schema import report_schema
+from bnverify.report.output import STDOUT, OutputError, append, emit
+from bnverify.report.printable import write as report_files
+from bnverify.report.schema import report_schema
 from bnverify.settings import LIMIT_NAMES, Limits, Settings, flag
 
 DEFAULT_PATH = "derivations"
@@ -235,7 +236,7 @@ def report_command(
         return 2
     command = ["bnverify", "report", path, "-o", output, "--format", chosen]
     # The report's records load only for `report`, not on every `check`.
-    from bnverify.report.document import report_of
+    from bnverify.report.printable.document import report_of
 
     document, result = report_of(path, settings, shlex.join(command + _reproducing(settings)))
     report_files.write_report(document, output, chosen)
@@ -281,7 +282,7 @@ def derive_command(model_name: str, wrt: str, as_latex: bool, batch_size: int | 
     if isinstance(model, Problem):
         click.echo(f"error: {model.message}", err=True)
         return 2
-    result = derive.derive(model, wrt, as_latex, batch_size)
+    result = closed_form.derive(model, wrt, as_latex, batch_size)
     if isinstance(result, Problem):
         click.echo(f"error: {result.message}", err=True)
         return 2

@@ -12,7 +12,7 @@ import functools
 import re
 from dataclasses import dataclass, replace
 
-from bnverify.tree import Span
+from bnverify.language.tree import Span
 
 
 @dataclass(frozen=True)

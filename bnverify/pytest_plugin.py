@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from bnverify.derivation import Candidate, Derivation
+    from bnverify.files.derivation import Candidate, Derivation
+    from bnverify.judge.verdict import Verdict
     from bnverify.problem import Problem
-    from bnverify.verdict import Verdict
 
 # An unparseable file still counts when a line starts a candidate table, even a broken one.
 _CANDIDATE_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*candidate\b", re.MULTILINE)
@@ -47,7 +47,7 @@ def is_derivation_file(path: Path) -> bool:
     Only a regular file is opened (a FIFO would hang the session), and only one whose
     real path stays in its own folder, as `bnverify check` reads a file it is given.
     """
-    from bnverify.file_access import Refused, derivation_files, read_regular
+    from bnverify.files.access import Refused, derivation_files, read_regular
     from bnverify.settings import DEFAULT_LIMITS
 
     files, _ = derivation_files([path])
@@ -70,8 +70,8 @@ class DerivationFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
         """The file's problems and its candidates, as tests."""
         from bnverify.check import check_derivation
-        from bnverify.derivation import load_derivation
-        from bnverify.inert import visible
+        from bnverify.files.derivation import load_derivation
+        from bnverify.report.inert import visible
         from bnverify.settings import Settings
 
         derivation = load_derivation(_shown_path(self.path, self.config))
@@ -95,7 +95,7 @@ class _BnverifyItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         """The diagnosis, not a traceback into bnverify."""
-        from bnverify.inert import inert_lines
+        from bnverify.report.inert import inert_lines
 
         if isinstance(excinfo.value, BnverifyFailure):
             return inert_lines(str(excinfo.value))

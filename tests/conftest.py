@@ -13,12 +13,12 @@ from collections.abc import Callable
 import pytest
 from hypothesis import settings
 
-from bnverify.language import parse
-from bnverify.model import Model, load_model
-from bnverify.notation import Names, resolve
+from bnverify.engine.truth import Truth, truth_of
+from bnverify.language.parser import parse
+from bnverify.language.tree import Expr
+from bnverify.model.graph import Model, load_model
+from bnverify.model.notation import Names, resolve
 from bnverify.problem import Problem
-from bnverify.tree import Expr
-from bnverify.truth import Truth, truth_of
 
 # tests/data and tests/corpus hold derivation files (many deliberately broken) that tests
 # read; the bnverify pytest plugin would otherwise collect them as tests of their own.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bnverify.report.document import (
+from bnverify.report.printable.document import (
     BackwardStep,
     CandidateSection,
     ChainTerm,

@@ -7,12 +7,12 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from bnverify.arithmetic import EXACT
-from bnverify.backprop import backprop
-from bnverify.evaluate import Point, evaluate
-from bnverify.model import Model, parse_model
-from bnverify.printing import ascii
-from bnverify.truth import truth_of
+from bnverify.engine.arithmetic import EXACT
+from bnverify.engine.backprop import backprop
+from bnverify.engine.evaluate import Point, evaluate
+from bnverify.engine.printing import ascii
+from bnverify.engine.truth import truth_of
+from bnverify.model.graph import Model, parse_model
 
 
 def test_batchnorm_gradients_sum_over_consumers(truth, formula):

@@ -7,8 +7,8 @@ import threading
 import time
 from functools import cache
 
-from bnverify import budget
-from bnverify.budget import Overrun
+from bnverify.judge import budget
+from bnverify.judge.budget import Overrun
 
 
 def spin(seconds: float) -> str:

@@ -1,4 +1,4 @@
-"""Tests for bnverify.candidate_tables: each [[candidate]] table read, with located problems."""
+"""Tests for bnverify.files.candidate_tables: each [[candidate]] table, with located problems."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from textwrap import dedent
 
 import pytest
 
-from bnverify import derivation
-from bnverify.derivation import Candidate, parse_derivation
+from bnverify.files import derivation
+from bnverify.files.derivation import Candidate, parse_derivation
+from bnverify.language.tree import Span
 from bnverify.problem import Location
-from bnverify.tree import Span
 
 
 def parse(text: str) -> derivation.Derivation:

@@ -1,4 +1,4 @@
-"""Tests for bnverify.derivation: what a derivation file holds, and located problems with it."""
+"""Tests for bnverify.files.derivation: what a derivation file holds, and its located problems."""
 
 from __future__ import annotations
 
@@ -9,18 +9,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bnverify import derivation
-from bnverify.derivation import (
+from bnverify.files import derivation
+from bnverify.files.derivation import (
     Candidate,
     TextOrigin,
     inline_candidate,
     load_derivation,
     parse_derivation,
 )
+from bnverify.files.toml_source import parse_toml
+from bnverify.language.tree import Span
 from bnverify.problem import Location
 from bnverify.settings import DEFAULT_LIMITS
-from bnverify.toml_source import parse_toml
-from bnverify.tree import Span
 
 EXAMPLE = dedent(
     r"""

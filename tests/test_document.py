@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bnverify import printing
-from bnverify.report.derivation_steps import backward_order
-from bnverify.report.document import Document, report_of
+from bnverify.engine import printing as printing
+from bnverify.report.printable.document import Document, report_of
+from bnverify.report.printable.passes import backward_order
 from bnverify.settings import Settings
 
 DERIVATIONS = Path(__file__).parent.parent / "derivations"
@@ -117,7 +117,7 @@ def test_footer_says_how_to_reproduce(forum):
 def test_a_model_file_the_check_refuses_is_not_used_by_the_report(tmp_path):
     # The report reads the derivation once and takes its model from the check's rule: a
     # model outside the derivation's folder is refused, not loaded behind its back.
-    model = Path(printing.__file__).parent / "models" / "batchnorm.toml"
+    model = Path(printing.__file__).parent.parent / "model" / "layers" / "batchnorm.toml"
     (tmp_path / "outside.toml").write_text(model.read_text())
     folder = tmp_path / "student"
     folder.mkdir()

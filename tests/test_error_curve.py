@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bnverify.error_curve import error_curve
+from bnverify.judge.error_curve import error_curve
 from bnverify.settings import Settings
 
 FORUM_G_Z = "gamma/sqrt(var + eps)*g_y"

@@ -7,8 +7,8 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
-from bnverify.error_curve import ErrorCurve
-from bnverify.report import figures
+from bnverify.judge.error_curve import ErrorCurve
+from bnverify.report.printable import figures
 
 CURVE = ErrorCurve(
     sizes=(1, 2, 4, 16, 256, 4096),
@@ -19,8 +19,8 @@ CURVE = ErrorCurve(
 )
 SVG_IN_ANOTHER_PROCESS = """
 import json, sys
-from bnverify.error_curve import ErrorCurve
-from bnverify.report import figures
+from bnverify.judge.error_curve import ErrorCurve
+from bnverify.report.printable import figures
 sizes, median, low, high, draws = json.loads(sys.argv[1])
 curve = ErrorCurve(tuple(sizes), tuple(median), tuple(low), tuple(high), draws)
 sys.stdout.write(figures.svg(curve))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bnverify.file_access import Refused, derivation_files, model_file_refusal, read_regular
+from bnverify.files.access import Refused, derivation_files, model_file_refusal, read_regular
 
 SECRET = "hunter2-dummy"
 FORMATS = (("text",), ("json",), ("junit",), ("github",))

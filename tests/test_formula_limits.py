@@ -8,10 +8,10 @@ import pytest
 from click.testing import CliRunner
 
 from bnverify.cli import main
-from bnverify.language import parse
+from bnverify.language.parser import parse
+from bnverify.language.tree import Span
 from bnverify.problem import Problem
 from bnverify.settings import DEFAULT_LIMITS, Limits, flag
-from bnverify.tree import Span
 
 
 @pytest.mark.parametrize(

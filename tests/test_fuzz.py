@@ -32,7 +32,7 @@ FLAGS += ("--max-candidates", str(MAX_CANDIDATES))
 SLACK = 3.0  # seconds for reading, parsing and reporting, around the candidates' budgets
 # Hypothesis warns that the nested formula strategies have a long repr: nothing about
 # bnverify. (A deadline that lands in hypothesis's garbage-collector callback is dropped
-# by bnverify.budget and rings again, so it must not warn.)
+# by bnverify.judge.budget and rings again, so it must not warn.)
 pytestmark = [pytest.mark.filterwarnings("ignore:Generating overly large repr")]
 LOCATED = re.compile(r"^\S.*:\d+:\d+: error: .+$", re.MULTILINE)
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bnverify import verdict
 from bnverify.cli import main
+from bnverify.judge import verdict
 
 DERIVATIONS = Path(__file__).parent.parent / "derivations"
 TRUTH = "gamma*(N*g_y - sum(g_y) - zhat*sum(g_y*zhat))/(N*sqrt(var+eps))"
@@ -340,7 +340,7 @@ def test_a_model_file_outside_the_derivations_folder_is_not_read(tmp_path, model
 
 
 def test_a_model_file_beside_the_derivation_is_read(tmp_path):
-    model = (Path(__file__).parent.parent / "bnverify" / "models" / "batchnorm.toml").read_text()
+    model = (Path(__file__).parent.parent / "bnverify" / "model" / "layers" / "batchnorm.toml").read_text()
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "bn.toml").write_text(model, encoding="utf-8")
     path = derivation(tmp_path, TRUTH).read_text().replace('"batchnorm"', '"models/bn.toml"')

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from report_samples import document, section
 
-from bnverify.report import html
-from bnverify.report.document import CounterexampleTable, EvidenceRow, Footer, report_of
+from bnverify.report.printable import html
+from bnverify.report.printable.document import CounterexampleTable, EvidenceRow, Footer, report_of
 from bnverify.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,7 +79,7 @@ def test_formulas_are_mathml_and_display_formulas_are_display_style(forum_page):
 
 
 def test_the_math_font_is_embedded_and_used(forum_page):
-    shipped = resources.files("bnverify.report").joinpath("fonts", html.FONT).read_bytes()
+    shipped = resources.files("bnverify.report.printable").joinpath("fonts", html.FONT).read_bytes()
     embedded = re.search(r"url\(data:font/woff2;base64,([A-Za-z0-9+/=]+)\)", forum_page)
     assert embedded is not None and base64.b64decode(embedded.group(1)) == shipped
     assert re.search(r'math\s*\{[^}]*font-family:\s*"bnverify Math", math;', forum_page)
@@ -163,7 +163,7 @@ def test_rendering_is_deterministic(forum_page):
 
 def test_the_font_subset_keeps_the_mathematical_alphanumeric_block():
     ttlib = pytest.importorskip("fontTools.ttLib")
-    data = resources.files("bnverify.report").joinpath("fonts", html.FONT)
+    data = resources.files("bnverify.report.printable").joinpath("fonts", html.FONT)
     with data.open("rb") as stream:
         font = ttlib.TTFont(stream)
     assert "MATH" in font and "GSUB" in font

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bnverify.inert import BIDI_CONTROLS, escaped_document, inert_lines, shown_path, visible
+from bnverify.report.inert import BIDI_CONTROLS, escaped_document, inert_lines, shown_path, visible
 
 # Lines as the runner reads a process's output (.NET ReadLine: \r, \n or \r\n).
 _LINES = re.compile(r"\r\n|\r|\n")

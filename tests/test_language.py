@@ -1,4 +1,4 @@
-"""Tests for bnverify.language: LaTeX and ASCII formulas to trees, and located Problems."""
+"""Tests for bnverify.language.parser: LaTeX and ASCII formulas to trees, and located Problems."""
 
 from dataclasses import replace
 from decimal import Decimal
@@ -9,16 +9,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bnverify.language import (
+from bnverify.language.parser import (
     latex_letters,
     name_key,
     parse,
     parse_ascii,
     parse_latex,
 )
+from bnverify.language.tree import Apply, Equation, IndexedSum, Num, Span, Sym, walk
 from bnverify.problem import Problem
 from bnverify.settings import DEFAULT_LIMITS
-from bnverify.tree import Apply, Equation, IndexedSum, Num, Span, Sym, walk
 
 MAX_NESTING = DEFAULT_LIMITS.max_nesting
 

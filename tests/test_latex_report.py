@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from bnverify.check import check_file
-from bnverify.report import latex
-from bnverify.report.document import report_of
-from bnverify.report.write import write_report
+from bnverify.report.printable import latex
+from bnverify.report.printable.document import report_of
+from bnverify.report.printable.write import write_report
 from bnverify.settings import Settings
 
 DERIVATIONS = Path(__file__).parent.parent / "derivations"

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from bnverify.report.mathml import ELEMENTS, MathMLError, display_pieces, mathml, styled
+from bnverify.report.printable.mathml import ELEMENTS, MathMLError, display_pieces, mathml, styled
 
 # The constructions bnverify's printers write: fractions, roots, sums over j, hats,
 # stretchy parentheses, two-part subscripts, scripts on Greek, \mathbf{1}, \mathrm, \cdot.

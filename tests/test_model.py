@@ -6,12 +6,12 @@ from fractions import Fraction
 
 import pytest
 
-from bnverify.evaluate import evaluate
-from bnverify.evidence import rng_for
-from bnverify.model import Model, builtin_models, load_model, parse_model
+from bnverify.engine.evaluate import evaluate
+from bnverify.engine.sampling import exact_point
+from bnverify.engine.symbolic import instance
+from bnverify.judge.evidence import rng_for
+from bnverify.model.graph import Model, builtin_models, load_model, parse_model
 from bnverify.problem import Problem
-from bnverify.sampling import exact_point
-from bnverify.symbolic import instance
 
 
 def test_builtin_batchnorm(model):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from bnverify.derivation import parse_derivation
-from bnverify.language import parse
-from bnverify.notation import Names, resolve, user_names
+from bnverify.files.derivation import parse_derivation
+from bnverify.language.parser import parse
+from bnverify.language.tree import Apply, Num, Sym
+from bnverify.model.notation import Names, resolve, user_names
 from bnverify.problem import Problem
-from bnverify.tree import Apply, Num, Sym
 
 
 def names_with(model, **table):

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from bnverify import cli
-from bnverify.output import OutputError, emit, write_atomic
+from bnverify.report.output import OutputError, emit, write_atomic
 
 FORUM_POST = Path(__file__).parent.parent / "derivations" / "forum-post.toml"
 

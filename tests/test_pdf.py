@@ -18,8 +18,8 @@ from click.testing import CliRunner
 from report_samples import document, section
 
 from bnverify.cli import main
-from bnverify.report import html, pdf
-from bnverify.report.document import report_of
+from bnverify.report.printable import html, pdf
+from bnverify.report.printable.document import report_of
 from bnverify.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,12 +13,12 @@ from fractions import Fraction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bnverify import build
-from bnverify.derivation import inline_candidate
-from bnverify.notation import Resolved
+from bnverify.files.derivation import inline_candidate
+from bnverify.judge.verdict import judge
+from bnverify.language import build
+from bnverify.language.tree import Apply, Expr, Num, Sym
+from bnverify.model.notation import Resolved
 from bnverify.settings import Settings
-from bnverify.tree import Apply, Expr, Num, Sym
-from bnverify.verdict import judge
 
 FAST = Settings(
     max_symbolic_batch=4,

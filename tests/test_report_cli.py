@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from bnverify.cli import main
-from bnverify.report import markdown, prose
+from bnverify.report.printable import markdown, prose
 
 DERIVATIONS = Path(__file__).parent.parent / "derivations"
 FORUM = str(DERIVATIONS / "forum-post.toml")

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from jsonschema import Draft202012Validator
 
 from bnverify.cli import main
-from bnverify.schema import report_schema
+from bnverify.report.schema import report_schema
 
 DERIVATIONS = Path(__file__).parent.parent / "derivations"
 DATA = Path(__file__).parent / "data"

@@ -7,10 +7,10 @@ import random
 
 import sympy as sp
 
-from bnverify import build
-from bnverify.backprop import Gradients, Term
-from bnverify.printing import ascii
-from bnverify.symbolic import compare, prove_gradient
+from bnverify.engine.backprop import Gradients, Term
+from bnverify.engine.printing import ascii
+from bnverify.engine.symbolic import compare, prove_gradient
+from bnverify.language import build
 
 NAMES = ("z", "gamma", "beta", "zhat", "var", "mu", "y")
 

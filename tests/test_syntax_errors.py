@@ -1,4 +1,4 @@
-"""Tests for bnverify.syntax_errors, driven by a bare LaTeX parser built from the grammar.
+"""Tests for bnverify.language.syntax_errors, driven by a bare LaTeX parser built from the grammar.
 
 The messages as students see them, through parse(), are tested in tests/test_language.py.
 """
@@ -9,15 +9,15 @@ import pytest
 from lark import Lark
 from lark.exceptions import UnexpectedInput
 
-import bnverify
+import bnverify.language
+from bnverify.language.syntax_errors import command_message, latex_letters, too_deep, unexpected
+from bnverify.language.tree import Span
 from bnverify.problem import Problem
-from bnverify.syntax_errors import command_message, latex_letters, too_deep, unexpected
-from bnverify.tree import Span
 
 
 @pytest.fixture(scope="module")
 def parser():
-    grammar = Path(bnverify.__file__).parent / "grammar" / "latex.lark"
+    grammar = Path(bnverify.language.__file__).parent / "grammar" / "latex.lark"
     return Lark.open(str(grammar), parser="lalr", lexer="contextual", keep_all_tokens=True)
 
 

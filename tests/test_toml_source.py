@@ -1,4 +1,4 @@
-"""Tests for bnverify.toml_source: TOML read with positions, and located errors."""
+"""Tests for bnverify.files.toml_source: TOML read with positions, and located errors."""
 
 from __future__ import annotations
 
@@ -11,15 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tomlkit.items import String
 
-from bnverify.problem import Location, Problem
-from bnverify.toml_source import (
+from bnverify.files.toml_source import (
     TomlDocument,
     entries,
     parse_toml,
     read_toml,
     type_name,
 )
-from bnverify.tree import Span
+from bnverify.language.tree import Span
+from bnverify.problem import Location, Problem
 
 SAMPLE = dedent(
     r"""

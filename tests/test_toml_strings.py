@@ -1,4 +1,4 @@
-"""Tests for bnverify.toml_strings: each decoded character located, and the escape trap."""
+"""Tests for bnverify.files.toml_strings: each decoded character located, and the escape trap."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tomlkit.items import String
 
+from bnverify.files.toml_source import TomlDocument, parse_toml
+from bnverify.files.toml_strings import TextOrigin, control_character_problem, is_control
+from bnverify.language.tree import Span
 from bnverify.problem import Location, Problem
-from bnverify.toml_source import TomlDocument, parse_toml
-from bnverify.toml_strings import TextOrigin, control_character_problem, is_control
-from bnverify.tree import Span
 
 # What each TOML basic-string escape decodes to, written independently of the module.
 ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", "e": "\x1b", '"': '"', "\\": "\\"}

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from bnverify.check import check_candidate, check_file
-from bnverify.derivation import inline_candidate
-from bnverify.evaluate import evaluate
-from bnverify.evidence import rng_for
-from bnverify.notation import Names
-from bnverify.sampling import float_point
+from bnverify.engine.evaluate import evaluate
+from bnverify.engine.sampling import float_point
+from bnverify.files.derivation import inline_candidate
+from bnverify.judge.evidence import rng_for
+from bnverify.model.notation import Names
 from bnverify.settings import Settings
 
 DERIVATIONS = Path(__file__).parent.parent / "derivations"

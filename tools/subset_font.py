@@ -5,7 +5,7 @@ fonttools brotli`) and Debian's fonts-lmodern:
 
     python tools/subset_font.py [path/to/latinmodern-math.otf]
 
-It writes bnverify/report/fonts/bnverify-math.woff2. The subset keeps what MathML in a
+It writes bnverify/report/printable/fonts/bnverify-math.woff2. The subset keeps what MathML in a
 report can show: text and Greek, operators, arrows, delimiters, and the whole
 Mathematical Alphanumeric Symbols block (U+1D400-U+1D7FF), because browsers draw a
 single-letter <mi> as its math italic code point there (x -> U+1D465); without the block
@@ -27,7 +27,7 @@ from fontTools import subset
 from fontTools.ttLib import TTFont
 
 SOURCE = Path("/usr/share/texmf/fonts/opentype/public/lm-math/latinmodern-math.otf")
-TARGET = Path(__file__).resolve().parent.parent / "bnverify/report/fonts/bnverify-math.woff2"
+TARGET = Path(__file__).resolve().parent.parent / "bnverify/report/printable/fonts/bnverify-math.woff2"
 FAMILY = "bnverify Math"
 
 # Unicode ranges the subset keeps, inclusive.

@@ -12,10 +12,10 @@ import re
 from collections.abc import Mapping, Sequence
 
 from bnverify.check import FileResult
-from bnverify.inert import inert_lines, visible
+from bnverify.judge.verdict import Verdict
 from bnverify.problem import Location, Problem
+from bnverify.report.inert import inert_lines, visible
 from bnverify.report.text import outcome, summary, verdict_text
-from bnverify.verdict import Verdict
 
 # GitHub's escaping for workflow commands: the message ("data") escapes %, CR and LF;
 # properties also escape the ":" and "," that separate them.

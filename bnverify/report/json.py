@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from bnverify.check import FileResult, exit_status
-from bnverify.diagnosis import Counterexample
-from bnverify.inert import escaped_document
+from bnverify.judge.diagnosis import Counterexample
+from bnverify.judge.verdict import Verdict
 from bnverify.problem import Problem
-from bnverify.verdict import Verdict
+from bnverify.report.inert import escaped_document
 
 
 def render(results: Sequence[FileResult], problems: Sequence[Problem] = ()) -> str:

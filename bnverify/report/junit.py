@@ -17,10 +17,10 @@ from pathlib import PurePath
 from xml.etree import ElementTree as ET
 
 from bnverify.check import FileResult
-from bnverify.inert import escaped_document
+from bnverify.judge.verdict import Verdict
 from bnverify.problem import Problem
+from bnverify.report.inert import escaped_document
 from bnverify.report.text import located, verdict_text
-from bnverify.verdict import Verdict
 
 RUN_SUITE = "bnverify"  # the suite and classname of problems that belong to no file
 

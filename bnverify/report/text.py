@@ -16,10 +16,10 @@ from rich.table import Table
 from rich.text import Text
 
 from bnverify.check import FileResult
-from bnverify.diagnosis import Counterexample, sample_value
-from bnverify.inert import inert_lines, no_commands, shown_path, visible
+from bnverify.judge.diagnosis import Counterexample, sample_value
+from bnverify.judge.verdict import Verdict
 from bnverify.problem import Problem
-from bnverify.verdict import Verdict
+from bnverify.report.inert import inert_lines, no_commands, shown_path, visible
 
 STYLE = {"match": "green", "diverge": "red", "error": "bold magenta"}
 OUTCOME_STYLE = {"ok": "green", "UNEXPECTED": "bold red", "NOT CHECKED": STYLE["error"]}

@@ -1,0 +1,163 @@
+"""Formulas of the vector language as SymPy expressions valid for every batch size N.
+
+A batch name stands for one element (z means z_i); a sum over the batch is an opaque
+BatchSum of an element expression. A sum is made canonical by expanding its argument and
+pulling out what does not depend on the element (sum(c*x) = c*sum(x), sum(c) = N*c), so
+equal formulas written differently meet in the same form. The model's identities
+(z = mu + zhat*sqrt(var + eps), sum(zhat) = 0, ...) let closed forms be stated in the
+names a reader expects. This is used to state results, never to decide a verdict.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+
+import sympy as sp
+
+from bnverify.engine.backprop import Gradients
+from bnverify.language.build import gradient_name, gradient_of
+from bnverify.language.shapes import BATCH
+from bnverify.language.tree import Apply, Expr, Num, Sym, constant_value
+
+# Operators that act on one element at a time; the reductions are BatchSums.
+ELEMENTWISE: dict[str, Callable[..., sp.Expr]] = {
+    "add": operator.add,
+    "sub": operator.sub,
+    "mul": operator.mul,
+    "div": operator.truediv,
+    "neg": operator.neg,
+    "sqrt": sp.sqrt,
+}
+
+
+class BatchSum(sp.Function):
+    """The sum over the batch of an element expression (kept unevaluated)."""
+
+    nargs = 1
+
+
+@dataclass(frozen=True)
+class Algebra:
+    """Conversion of a model's formulas to general-N SymPy expressions."""
+
+    gradients: Gradients
+
+    @cached_property
+    def symbols(self) -> dict[str, sp.Symbol]:
+        """One SymPy symbol per name of the model (an element symbol for batch names)."""
+        model = self.gradients.model
+        out: dict[str, sp.Symbol] = {"N": sp.Symbol("N", positive=True, integer=True)}
+        for name, _ in model.constants:
+            out[name] = sp.Symbol(name, positive=True)
+        for name in model.primal_names():
+            out.setdefault(name, sp.Symbol(name, real=True))
+        for name in model.primal_names():  # gradients, kept as names by `stated`
+            out.setdefault(gradient_name(name), sp.Symbol(gradient_name(name), real=True))
+        return out
+
+    @cached_property
+    def batch(self) -> frozenset[sp.Symbol]:
+        """The element symbols: names with one value per sample."""
+        shape_of = self.gradients.model.shape_of
+        return frozenset(s for name, s in self.symbols.items() if shape_of.get(name) == BATCH)
+
+    @cached_property
+    def _element_rewrites(self) -> dict[str, sp.Expr]:
+        out = {}
+        for identity in self.gradients.model.identities:
+            if isinstance(identity.rewrite, Sym):
+                out[identity.rewrite.name] = self._convert(identity.replacement, {}, {})
+        return out
+
+    @cached_property
+    def _sum_rewrites(self) -> dict[sp.Expr, sp.Expr]:
+        out = {}
+        for identity in self.gradients.model.identities:
+            if not isinstance(identity.rewrite, Sym):
+                key = self._convert(identity.rewrite, self._element_rewrites, {})
+                out[key] = self._convert(identity.replacement, self._element_rewrites, {})
+        return out
+
+    def convert(self, expr: Expr) -> sp.Expr:
+        """A resolved tree as a canonical general-N expression (gradients inlined)."""
+        return self._convert(expr, self._element_rewrites, self._sum_rewrites)
+
+    def gradient(self, name: str) -> sp.Expr:
+        """The engine's g_<name> in closed form, simplified."""
+        return simplify(self.convert(Sym(f"g_{name}")))
+
+    def stated(self, expr: Expr) -> sp.Expr:
+        """A formula simplified for every N, the gradients it refers to kept as names."""
+        model = self.gradients.model
+        kept = {gradient_name(n): self.symbols[gradient_name(n)] for n in model.primal_names()}
+        return simplify(self._convert(expr, self._element_rewrites | kept, self._sum_rewrites))
+
+    def _convert(self, expr: Expr, element: dict, sums: dict) -> sp.Expr:
+        match expr:
+            case Num(value=value):
+                return sp.Rational(value.numerator, value.denominator)
+            case Sym(name=name):
+                return self._name(name, element, sums)
+            case Apply(op="pow", args=(base, exponent)):
+                value = constant_value(exponent)
+                rational = sp.Rational(value.numerator, value.denominator)
+                return self._convert(base, element, sums) ** rational
+            case Apply(op="ones"):
+                return sp.Integer(1)
+            case Apply(op=op, args=args):
+                values = [self._convert(arg, element, sums) for arg in args]
+                return self._apply(op, values, sums)
+        raise ValueError(f"cannot convert {expr!r}")
+
+    def _name(self, name: str, element: dict, sums: dict) -> sp.Expr:
+        model = self.gradients.model
+        if name in element:
+            return element[name]
+        target = gradient_of(name)
+        if target is not None and name != model.upstream:
+            return self._convert(self.gradients.formula(target), element, sums)
+        return self.symbols[name]
+
+    def _apply(self, op: str, v: list[sp.Expr], sums: dict) -> sp.Expr:
+        if op in ELEMENTWISE:
+            return ELEMENTWISE[op](*v)
+        if op == "sum":
+            return self.batch_sum(v[0], sums)
+        if op == "mean":
+            return self.batch_sum(v[0], sums) / self.symbols["N"]
+        if op == "dot":
+            return self.batch_sum(v[0] * v[1], sums)
+        raise ValueError(f"unknown operator {op}")
+
+    def batch_sum(self, element_expr: sp.Expr, sums: dict) -> sp.Expr:
+        """sum over the batch, with constant factors pulled out and known sums replaced."""
+        total = sp.Integer(0)
+        for term in sp.Add.make_args(sp.expand(element_expr)):
+            constant, varying = sp.Integer(1), sp.Integer(1)
+            for factor in sp.Mul.make_args(term):
+                if self._varies(factor):
+                    varying *= factor
+                else:
+                    constant *= factor
+            if varying == 1:
+                total += constant * self.symbols["N"]
+            else:
+                atom = BatchSum(varying)
+                total += constant * sums.get(atom, atom)
+        return total
+
+    def _varies(self, expr: sp.Expr) -> bool:
+        # An element symbol outside any BatchSum makes an expression vary over the batch.
+        if isinstance(expr, BatchSum):
+            return False
+        if expr in self.batch:
+            return True
+        return any(self._varies(arg) for arg in expr.args)
+
+
+def simplify(expr: sp.Expr) -> sp.Expr:
+    """A readable normal form: one fraction, common factors pulled out."""
+    return sp.factor_terms(sp.together(sp.expand(expr)))

@@ -1,0 +1,151 @@
+"""Print general-N formulas (SymPy expressions from `algebra`) as ASCII and as LaTeX.
+
+ASCII output is bnverify's own formula language, so a printed result can be pasted back
+into a derivation file. LaTeX output is element-wise, as in papers: a batch name carries
+the index i, and a sum over the batch runs over j (`\\sum_j g_{y,j} \\hat{z}_j`). The LaTeX
+spelling of each name comes from the model's notation table.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.str import StrPrinter
+
+from bnverify.engine.algebra import Algebra, BatchSum
+from bnverify.language import parser
+from bnverify.language.build import gradient_of
+from bnverify.model.graph import Model
+
+
+class AsciiPrinter(StrPrinter):
+    """SymPy's str printer, with sums over the batch written sum(...)."""
+
+    def _print_BatchSum(self, expr: BatchSum) -> str:
+        return f"sum({self._print(expr.args[0])})"
+
+    def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
+        return super()._print_Pow(expr, rational).replace("**", "^")
+
+
+def ascii(expr: sp.Expr) -> str:
+    """A general-N expression in bnverify's ASCII formula language."""
+    return AsciiPrinter({"order": "none"}).doprint(expr)
+
+
+class ElementLatexPrinter(LatexPrinter):
+    """LaTeX with element indices: batch names get i, names inside a batch sum get j."""
+
+    def __init__(self, names: dict[str, str], batch: frozenset[sp.Symbol]) -> None:
+        super().__init__({"order": "none"})
+        self._names, self._batch, self._index = names, batch, "i"
+
+    def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
+        base = self._names.get(expr.name) or latex_name(expr.name)
+        if expr not in self._batch:
+            return base
+        return with_index(base, self._index)
+
+    def _print_BatchSum(self, expr: BatchSum, exp: str | None = None) -> str:
+        # SymPy's printer passes `exp` for a power of a function: (sum_j x_j)^2.
+        if exp is not None:
+            return rf"\left({self._print_BatchSum(expr)}\right)^{{{exp}}}"
+        outer, self._index = self._index, "j"
+        try:
+            body = self._print(expr.args[0])
+        finally:
+            self._index = outer
+        if isinstance(expr.args[0], sp.Add):
+            body = rf"\left({body}\right)"
+        return rf"\sum_{{j}} {body}"
+
+
+def latex(expr: sp.Expr, model: Model, algebra: Algebra) -> str:
+    """A general-N expression in element-wise LaTeX, in the model's notation."""
+    return ElementLatexPrinter(latex_names(model), algebra.batch).doprint(expr)
+
+
+def concrete_latex(expr: sp.Expr, model: Model) -> str:
+    """LaTeX of a formula at a fixed batch size, whose symbols are z_1, g_y_2, gamma, eps."""
+    names = latex_names(model)
+    symbol_names = {}
+    for symbol in expr.free_symbols:
+        base, _, index = symbol.name.rpartition("_")
+        if base in model.shape_of and index.isdigit():
+            spelled = names.get(base) or latex_name(base)
+            symbol_names[symbol] = with_index(spelled, index)
+        else:
+            symbol_names[symbol] = names.get(symbol.name) or latex_name(symbol.name)
+    return sp.latex(expr, symbol_names=symbol_names)
+
+
+def latex_names(model: Model) -> dict[str, str]:
+    """Model name -> its first LaTeX spelling in the model's notation table."""
+    out: dict[str, str] = {}
+    for alias in model.notation:
+        out.setdefault(alias.name, alias.spelling)
+    for name in list(model.shape_of):
+        target = gradient_of(name)
+        if target is not None:
+            out.setdefault(name, f"g_{{{out.get(target) or latex_name(target)}}}")
+    return out
+
+
+def latex_name(name: str) -> str:
+    """A LaTeX spelling of a plain name: gamma -> \\gamma, zhat -> \\hat{z}, g_y -> g_{y}.
+
+    Names may come from a user's file, so anything but letters and digits is escaped:
+    no text of a name ever becomes a LaTeX command.
+    """
+    target = gradient_of(name)
+    if target is not None:
+        return f"g_{{{latex_name(target)}}}"
+    power = re.fullmatch(r"(.+)\^(\d+)", name)  # sigma_B^2, as the LaTeX parser names it
+    if power:
+        base = latex_name(power.group(1))
+        return f"{{{base}}}^{{{power.group(2)}}}" if "^" in base else f"{base}^{{{power.group(2)}}}"
+    if name.endswith("hat") and len(name) > 3:
+        return rf"\hat{{{latex_name(name[:-3])}}}"
+    base, underscore, sub = name.partition("_")
+    if underscore and base and sub:
+        return f"{latex_name(base)}_{{{latex_name(sub)}}}"
+    if name in parser.latex_letters():
+        return f"\\{name}"
+    if len(name) == 1 and name.isascii() and name.isalnum():
+        return name
+    return rf"\mathrm{{{math_text(name)}}}"
+
+
+# Characters that mean something to TeX, as math-mode text; anything else that is not
+# plain ASCII becomes "?" (pdflatex has no glyph for most of it in math mode).
+_MATH_SPECIALS = {
+    "\\": r"\backslash ",
+    "{": r"\{",
+    "}": r"\}",
+    "_": r"\_",
+    "#": r"\#",
+    "$": r"\$",
+    "%": r"\%",
+    "&": r"\&",
+    "^": r"\wedge ",
+    "~": r"\sim ",
+}
+
+
+def math_text(text: str) -> str:
+    """Text made safe to stand inside \\mathrm{...} in LaTeX math."""
+    return "".join(
+        _MATH_SPECIALS.get(c, c if c.isascii() and c.isprintable() else "?") for c in text
+    )
+
+
+def with_index(base: str, index: str) -> str:
+    """An element of a spelled name: g_{y} -> g_{y,i}, \\hat{z} -> \\hat{z}_{i}."""
+    match = re.fullmatch(r"g_\{(.*)\}", base)
+    if match:
+        return f"g_{{{match.group(1)},{index}}}"
+    if "_" in base or "^" in base:  # \sigma_B^2_{i} would be a double script
+        return f"{{{base}}}_{{{index}}}"
+    return f"{base}_{{{index}}}"

@@ -1,0 +1,40 @@
+"""The transformer rules only the ASCII syntax (grammar/ascii.lark) has: names, calls, powers.
+
+It extends the shared arithmetic of bnverify.language.transform, and knows the functions a
+formula may call by name.
+"""
+
+from __future__ import annotations
+
+from lark import Token, v_args
+
+from bnverify.language.transform import Arithmetic, Reject, span_of
+from bnverify.language.tree import OPERATORS, Apply, Expr, Sym
+
+ASCII_FUNCTIONS = {name: OPERATORS[name] for name in ("sqrt", "sum", "mean", "dot")}
+
+
+@v_args(inline=True)
+class AsciiTree(Arithmetic):
+    """The ASCII rules: names, calls, ^ and ** powers, ^T."""
+
+    def name(self, token: Token) -> Sym:
+        return Sym(str(token), span=span_of(token, token))
+
+    def pow(self, base: Expr, _op: Token, exponent: Expr) -> Apply:
+        return Apply("pow", (base, exponent), span_of(base, exponent))
+
+    def transpose(self, base: Expr, _op: Token, mark: Token) -> Apply:
+        return Apply("transpose", (base,), span_of(base, mark))
+
+    def call(self, name: Token, _open: Token, *rest: Token | Expr) -> Apply:
+        args = tuple(arg for arg in rest[:-1] if not isinstance(arg, Token))
+        arity = ASCII_FUNCTIONS.get(str(name))
+        if arity is None:
+            accepted = ", ".join(ASCII_FUNCTIONS)
+            message = f"unknown function {name}; accepted: {accepted} (did you mean {name}*(...)?)"
+            raise Reject(span_of(name, name), message)
+        if len(args) != arity:
+            message = f"{name} takes {arity} argument{'s' * (arity != 1)}, found {len(args)}"
+            raise Reject(span_of(name, rest[-1]), message)
+        return Apply(str(name), args, span_of(name, rest[-1]))

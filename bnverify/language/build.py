@@ -1,0 +1,129 @@
+"""Constructors for resolved trees that fold the trivial cases (x*1, 0+x, --x).
+
+Gradient formulas built by the engine stay readable because the constructors never
+write a multiplication by one or an addition of zero.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from bnverify.language.tree import Apply, Expr, Num, Sym
+
+ZERO = Num(Fraction(0))
+ONE = Num(Fraction(1))
+TWO = Num(Fraction(2))
+BATCH_SIZE = Sym("N")
+
+
+def num(value: int | Fraction) -> Num:
+    """A number node."""
+    return Num(Fraction(value))
+
+
+def _is(expr: Expr, value: int) -> bool:
+    return isinstance(expr, Num) and expr.value == value
+
+
+def add(a: Expr, b: Expr) -> Expr:
+    """a + b."""
+    if _is(a, 0):
+        return b
+    if _is(b, 0):
+        return a
+    if isinstance(b, Apply) and b.op == "neg":
+        return sub(a, b.args[0])
+    return Apply("add", (a, b))
+
+
+def sub(a: Expr, b: Expr) -> Expr:
+    """a - b."""
+    if _is(b, 0):
+        return a
+    if _is(a, 0):
+        return neg(b)
+    return Apply("sub", (a, b))
+
+
+def neg(a: Expr) -> Expr:
+    """-a."""
+    if isinstance(a, Num):
+        return Num(-a.value)
+    if isinstance(a, Apply) and a.op == "neg":
+        return a.args[0]
+    return Apply("neg", (a,))
+
+
+def mul(a: Expr, b: Expr) -> Expr:
+    """a * b (elementwise, scalars broadcast)."""
+    if _is(a, 0) or _is(b, 0):
+        return ZERO
+    if _is(a, 1):
+        return b
+    if _is(b, 1):
+        return a
+    if _is(a, -1):
+        return neg(b)
+    if _is(b, -1):
+        return neg(a)
+    if isinstance(a, Num) and isinstance(b, Num):
+        return Num(a.value * b.value)
+    return Apply("mul", (a, b))
+
+
+def div(a: Expr, b: Expr) -> Expr:
+    """a / b."""
+    if _is(b, 1):
+        return a
+    if _is(a, 0):
+        return ZERO
+    return Apply("div", (a, b))
+
+
+def power(a: Expr, exponent: Fraction) -> Expr:
+    """a ** exponent for a constant exponent."""
+    if exponent == 1:
+        return a
+    if exponent == 0:
+        return ONE
+    return Apply("pow", (a, Num(exponent)))
+
+
+def sqrt(a: Expr) -> Expr:
+    """sqrt(a)."""
+    return Apply("sqrt", (a,))
+
+
+def total(a: Expr) -> Expr:
+    """sum(a) over the batch."""
+    if _is(a, 0):
+        return ZERO
+    return Apply("sum", (a,))
+
+
+def mean(a: Expr) -> Expr:
+    """mean(a) over the batch."""
+    return Apply("mean", (a,))
+
+
+def dot(a: Expr, b: Expr) -> Expr:
+    """The inner product of two batch vectors."""
+    return Apply("dot", (a, b))
+
+
+def add_all(terms: list[Expr]) -> Expr:
+    """The sum of a list of terms, 0 for none."""
+    result: Expr = ZERO
+    for term in terms:
+        result = add(result, term)
+    return result
+
+
+def gradient_name(name: str) -> str:
+    """The name of the gradient of `name`: g_<name>."""
+    return f"g_{name}"
+
+
+def gradient_of(name: str) -> str | None:
+    """The name a gradient name refers to, or None when it is not one."""
+    return name[2:] if name.startswith("g_") and len(name) > 2 else None

@@ -1,0 +1,257 @@
+"""The transformer rules only the LaTeX syntax (grammar/latex.lark) has, and how it reads names.
+
+It extends the shared arithmetic of bnverify.language.transform with commands, sub- and
+superscripts, fractions, sums and derivatives of the loss, and says which name an atom
+such as \\hat{x}_i or \\sigma_B^2 stands for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from fractions import Fraction
+
+from lark import Lark, Token, v_args
+
+from bnverify.language import syntax_errors
+from bnverify.language.transform import Arithmetic, Reject, span_of
+from bnverify.language.tree import Apply, Expr, IndexedSum, Num, Span, Sym
+from bnverify.settings import Limits
+
+# The loss, by the name the parser gives it; \mathcal{L} is L since fonts are transparent.
+LOSS_NAMES = frozenset({"L", "ell"})
+# A LaTeX subscript that is one of these letters indexes elements; any other names.
+INDEX_LETTERS = frozenset("ijk")
+# \mathbf{1} is the vector of ones, not the number one in bold.
+ONES_FONTS = frozenset({"\\mathbf", "\\mathbb"})
+
+
+@dataclass(frozen=True)
+class _Script:
+    """A sub- or superscript before it meets its base; value None means transpose."""
+
+    mark: str
+    value: Expr | None
+    span: Span
+    digits: str = ""  # an unbraced number of several digits: x^23
+
+
+@dataclass(frozen=True)
+class _SumFrom:
+    """The `_{i=1}` under a \\sum: index letter and lower bound."""
+
+    index: str
+    lower: Expr
+    span: Span
+
+
+_Piece = Token | Expr | _Script | _SumFrom
+
+
+def atom_key(expr: Expr) -> tuple[str, str | None] | None:
+    """The name and index of an atom (x_i, \\hat{x}, \\sigma_B^2 -> "sigma_B^2"), else None."""
+    match expr:
+        case Sym(name=name, index=index):
+            return name, index
+        case Apply(op="pow", args=(Sym(name=name, index=index), Num(value=power))) if (
+            power.denominator == 1
+        ):
+            return f"{name}^{power.numerator}", index
+    return None
+
+
+def _subscript_key(expr: Expr) -> tuple[str, str | None] | None:
+    """A subscript read as part of a name: an atom, a whole number, or letters (x_{in})."""
+    factors = []
+    while isinstance(expr, Apply) and expr.op == "mul":  # a loop: x_{abc...} may be long
+        expr, right = expr.args
+        factors.append(right)
+    factors.append(expr)
+    keys = [atom_key(f) or _whole_number(f) for f in reversed(factors)]
+    if None in keys or (len(keys) > 1 and any(index for _, index in keys)):
+        return None
+    return keys[0] if len(keys) == 1 else ("".join(name for name, _ in keys), None)
+
+
+def _whole_number(expr: Expr) -> tuple[str, None] | None:
+    match expr:
+        case Num(value=value) if value.denominator == 1:
+            return str(value.numerator), None
+    return None
+
+
+def _gradient(loss: Expr, wrt: Expr, span: Span) -> Sym:
+    """dL/d(atom) as the name g_<atom>, keeping the atom's element index."""
+    if not (isinstance(loss, Sym) and loss.index is None and loss.name in LOSS_NAMES):
+        spellings = " or ".join(n if len(n) == 1 else "\\" + n for n in sorted(LOSS_NAMES))
+        message = f"only derivatives of the loss L are supported (the loss is written {spellings})"
+        raise Reject(loss.span, message)
+    key = atom_key(wrt)
+    if key is None:
+        message = "differentiate with respect to a name, such as x, \\hat{x}_i or \\sigma_B^2"
+        raise Reject(wrt.span, message)
+    return Sym("g_" + key[0], key[1], span)
+
+
+def _differential(expr: Expr) -> Expr | None:
+    """The x of `dx` (d or \\mathrm{d} times x), else None."""
+    match expr:
+        case Apply(op="mul", args=(Sym(name="d", index=None), rest)):
+            return rest
+    return None
+
+
+def _script(mark: Token, item: Token | Expr) -> _Script:
+    span = span_of(mark, item)
+    if isinstance(item, Token):  # a bare number: TeX takes only its first digit
+        if len(item) > 1:
+            return _Script(str(mark), None, span, digits=str(item))
+        item = Num(Fraction(int(item)), span_of(item, item))
+    if mark == "^" and item == Sym("T"):
+        return _Script("^", None, span)
+    return _Script(str(mark), item, span)
+
+
+def _checked(script: _Script, base: Span) -> _Script:
+    """The script, unless it is a bare multi-digit number, which TeX would split."""
+    if not script.digits:
+        return script
+    digits, mark = script.digits, script.mark
+
+    def message(text: str) -> str:
+        b = text[base.start : base.end] + mark
+        return (
+            f"LaTeX reads {b}{digits} as {b}{digits[0]} times {digits[1:]}; write {b}{{{digits}}}"
+        )
+
+    raise Reject(Span(script.span.end - len(digits), script.span.end), message)
+
+
+def _subscripted(base: Expr, sub: _Script, span: Span) -> Sym:
+    if not isinstance(base, Sym) or base.index is not None or sub.value is None:
+        raise Reject(sub.span, "a subscript must follow a name, as in x_i or \\mu_B")
+    value = sub.value
+    if isinstance(value, Sym) and value.index is None and value.name in INDEX_LETTERS:
+        return Sym(base.name, value.name, span)
+    key = _subscript_key(value)
+    if key is None:
+        message = "a subscript must be an index (i, j, k) or a name, as in \\mu_B or x_{in}"
+        raise Reject(value.span, message)
+    return Sym(f"{base.name}_{key[0]}", key[1], span)
+
+
+def _sum_index(sub: _Script) -> str:
+    if isinstance(sub.value, Sym) and sub.value.index is None and len(sub.value.name) == 1:
+        return sub.value.name
+    raise Reject(
+        sub.span, "the index of \\sum must be one letter, as in \\sum_i or \\sum_{i=1}^{m}"
+    )
+
+
+@v_args(inline=True)
+class LatexTree(Arithmetic):
+    """The LaTeX rules: letters, commands, scripts, fractions, sums and derivatives."""
+
+    def __init__(self, parser: Callable[[], Lark], limits: Limits) -> None:
+        # An unknown command is explained from the parser that runs this transformer,
+        # which is built after it: hence a function that returns the parser.
+        super().__init__(limits)
+        self._latex_parser = parser
+
+    def letter(self, token: Token) -> Sym:
+        return Sym(str(token), span=span_of(token, token))
+
+    def letter_command(self, token: Token) -> Sym:
+        return Sym(token[1:], span=span_of(token, token))
+
+    def bare_number(self, token: Token) -> Num:
+        if len(token) > 1:
+            message = f"LaTeX takes only the first digit of {token} here; write {{{token}}}"
+            raise Reject(span_of(token, token), message)
+        return Num(Fraction(int(token)), span_of(token, token))
+
+    def unknown_command(self, token: Token) -> Expr:
+        message = syntax_errors.command_message(str(token), self._latex_parser())
+        raise Reject(span_of(token, token), message)
+
+    def brace(self, open_: Token, inner: Expr, close: Token) -> Expr:
+        return replace(inner, span=span_of(open_, close))
+
+    def hat(self, command: Token, arg: Expr) -> Sym:
+        if not isinstance(arg, Sym):
+            raise Reject(arg.span, f"{command} must decorate a name, as in {command}{{x}}")
+        return Sym(arg.name + "hat", arg.index, span_of(command, arg))
+
+    def font(self, command: Token, arg: Expr) -> Expr:
+        if command in ONES_FONTS and isinstance(arg, Num) and arg.value == 1:
+            return Apply("ones", (), span_of(command, arg))
+        return replace(arg, span=span_of(command, arg))
+
+    def frac(self, command: Token, num: Expr, den: Expr) -> Expr:
+        span, wrt = span_of(command, den), _differential(den)
+        if wrt is not None and num == Sym("d"):
+            raise Reject(span, "write a derivative of the loss as \\frac{dL}{dx}")
+        loss = _differential(num)
+        if wrt is not None and loss is not None:  # \frac{dL}{dx}, \frac{\mathrm{d}L}{\mathrm{d}x}
+            return _gradient(loss, wrt, span)
+        return Apply("div", (num, den), span)
+
+    def frac_digits(self, token: Token) -> Apply:
+        num, den = (
+            Num(Fraction(int(char)), Span(token.start_pos + at, token.start_pos + at + 1))
+            for at, char in enumerate(token)
+            if char.isdigit()
+        )
+        return Apply("div", (num, den), span_of(token, token))
+
+    def derivative(self, command: Token, *rest: Token | Expr) -> Sym:
+        # _frac { \partial loss } { \partial wrt }
+        return _gradient(rest[2], rest[6], span_of(command, rest[-1]))
+
+    def nabla(self, command: Token, mark: Token, item: Token | Expr, loss: Expr) -> Sym:
+        wrt = _checked(_script(mark, item), span_of(command, command))
+        return _gradient(loss, wrt.value, span_of(command, loss))
+
+    def sqrt(self, command: Token, arg: Expr) -> Apply:
+        return Apply("sqrt", (arg,), span_of(command, arg))
+
+    def nth_root(self, token: Token) -> Expr:
+        message = "only square roots are supported: write \\sqrt{...}, or a power such as ^{1/3}"
+        raise Reject(span_of(token, token), message)
+
+    def subscript(self, mark: Token, item: Token | Expr) -> _Script:
+        return _script(mark, item)
+
+    def superscript(self, mark: Token, *rest: Token | Expr) -> _Script:
+        if len(rest) == 3 or rest[0] in ("\\top", "\\intercal"):
+            return _Script("^", None, span_of(mark, rest[-1]))
+        return _script(mark, rest[0])
+
+    def scripted(self, base: Expr, *scripts: _Script) -> Expr:
+        span = span_of(base, scripts[-1])
+        checked = [_checked(script, base.span) for script in scripts]
+        sup = next((s for s in checked if s.mark == "^"), None)
+        sub = next((s for s in checked if s.mark == "_"), None)
+        if sub is not None:
+            base = _subscripted(base, sub, span_of(base, sub))
+        if sup is None:
+            return base
+        if sup.value is None:
+            return Apply("transpose", (base,), span)
+        return Apply("pow", (base, sup.value), span)
+
+    def sum_from(self, mark: Token, _open: Token, index: Token, *rest: Token | Expr) -> _SumFrom:
+        return _SumFrom(str(index), rest[1], span_of(mark, rest[-1]))
+
+    def indexed_sum(self, command: Token, *rest: _Piece) -> IndexedSum:
+        body, index, lower, upper = rest[-1], None, None, None
+        for bound in rest[:-1]:
+            if isinstance(bound, _SumFrom):
+                index, lower = bound.index, bound.lower
+            elif isinstance(bound, _Script) and bound.mark == "_":
+                index = _sum_index(_checked(bound, span_of(command, command)))
+            elif isinstance(bound, _Script):
+                upper = _checked(bound, span_of(command, command)).value
+                if upper is None:
+                    raise Reject(bound.span, "the upper bound of \\sum cannot be a transpose")
+        return IndexedSum(index, body, lower, upper, span_of(command, body))

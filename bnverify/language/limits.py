@@ -1,0 +1,156 @@
+"""The bounds a parsed formula must meet before anything computes with it.
+
+A formula from a stranger could ask for a tree too big to walk, or a number too big to
+build: z^(10^10) or (z*z*z)^1000 in exact arithmetic. Each bound is a field of
+bnverify.settings.Limits, and each message names the limit and the flag that raises it.
+Nothing here folds a constant whose size it has not bounded first.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+from bnverify.language.tree import (
+    Apply,
+    Equation,
+    Expr,
+    Formula,
+    IndexedSum,
+    Num,
+    Span,
+    constant_value,
+    walk,
+)
+from bnverify.language.tree import depth as tree_depth
+from bnverify.language.tree import size as tree_size
+from bnverify.problem import Problem
+from bnverify.settings import Limits, flag
+
+CHARACTERS_PER_NODE = 64  # `\left( \sigma_B^2 + \epsilon \right)` spends 7 per node
+_EXPONENT_BITS = 256  # numerator and denominator of one literal in an exponent
+
+
+class _TooBig(Exception):
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+def text_problem(text: str, limits: Limits) -> Problem | None:
+    """Why a formula's text is too long to parse at all, else None."""
+    # Parsing costs time in the length of the text: a text too long for its node limit
+    # even at CHARACTERS_PER_NODE (far more than any formula spends) is refused unread.
+    most = limits.max_expression_size * CHARACTERS_PER_NODE
+    if len(text) <= most:
+        return None
+    message = (
+        f"formula too long: {len(text):,} characters; at most {most:,} are read "
+        f"({CHARACTERS_PER_NODE} per node of {flag('max_expression_size')}, which raises it)"
+    )
+    return Problem(message, Span(0, len(text)))
+
+
+def formula_problem(formula: Formula, text: str, limits: Limits) -> Problem | None:
+    """Why a parsed formula is too big to check (size, nesting, powers), else None."""
+    sides = (formula.lhs, formula.rhs) if isinstance(formula, Equation) else (formula,)
+    whole = Span(0, len(text))
+    # A tree of depth d needs at least d characters, so short formulas skip the walk.
+    if len(text) > limits.max_nesting and max(map(tree_depth, sides)) > limits.max_nesting:
+        what = f"formula nested deeper than {limits.max_nesting} levels of operations"
+        return Problem(limits.exceeded("max_nesting", what), whole)
+    nodes = sum(map(tree_size, sides))
+    if nodes > limits.max_expression_size:
+        message = limits.exceeded("max_expression_size", f"formula too large: {nodes:,} nodes")
+        return Problem(message, whole)
+    try:
+        for side in sides:
+            _degree(side, limits)
+    except _TooBig as too_big:
+        return too_big.problem
+    return None
+
+
+def _degree(expr: Expr, limits: Limits) -> int:
+    """The degree of a formula in its names (products add, powers multiply), bounded."""
+    # Children before parents, without recursion: raised nesting limits stay safe here.
+    degrees: dict[int, int] = {}
+    for node in reversed(walk(expr)):
+        degrees[id(node)] = _node_degree(node, degrees, limits)
+    return degrees[id(expr)]
+
+
+def _node_degree(node: Expr, degrees: dict[int, int], limits: Limits) -> int:
+    """One node's degree from its children's."""
+    match node:
+        case Num():
+            return 0
+        case Apply(op="pow", args=(base, exponent)):
+            power, inner = _exponent(exponent, limits), degrees[id(base)]
+            if power is None:
+                return inner  # not a number: bnverify.language.shapes explains what is accepted
+            if inner == 0:
+                _constant_power(base, power, node.span, limits)
+            degree = inner * math.ceil(abs(power))
+        case Apply(op=("add" | "sub"), args=args):
+            degree = max(degrees[id(arg)] for arg in args)
+        case Apply(args=args) if args:
+            degree = sum(degrees[id(arg)] for arg in args)
+        case IndexedSum(body=body):
+            degree = degrees[id(body)]
+        case _:
+            degree = 1
+    if degree > limits.max_exponent:
+        what = (
+            f"this raises the formula's names to the power {degree:,} "
+            "(products add powers, powers of powers multiply them)"
+        )
+        raise _TooBig(Problem(limits.exceeded("max_exponent", what), node.span))
+    return degree
+
+
+def _exponent(exponent: Expr, limits: Limits) -> Fraction | None:
+    """The value of a power's exponent, once each number in it is known to be small."""
+    # Folding the exponent is then cheap: no literal in it has more than ~80 digits.
+    for node in walk(exponent):
+        if not isinstance(node, Num):
+            continue
+        if abs(node.value) > limits.max_exponent:
+            what = f"exponent {_short(node.value)} is too large"
+            raise _TooBig(Problem(limits.exceeded("max_exponent", what), node.span))
+        if sum(abs(part).bit_length() for part in node.value.as_integer_ratio()) > _EXPONENT_BITS:
+            message = "this exponent has too many digits: write a number such as 2, -1 or 3/2"
+            raise _TooBig(Problem(message, node.span))
+    value = constant_value(exponent)
+    if value is not None and abs(value) > limits.max_exponent:
+        what = f"exponent {_short(value)} is too large"
+        raise _TooBig(Problem(limits.exceeded("max_exponent", what), exponent.span))
+    return value
+
+
+def _constant_power(base: Expr, power: Fraction, span: Span, limits: Limits) -> None:
+    """Refuse a power of numbers whose value would have too many digits."""
+    digits = sum(
+        _digits(node.value.numerator) + _digits(node.value.denominator)
+        for node in walk(base)
+        if isinstance(node, Num)
+    )
+    most, built = limits.max_digits * limits.max_exponent, digits * math.ceil(abs(power))
+    if built > most:
+        message = (
+            f"this power of numbers would have about {built:,} digits; "
+            f"the limit is {most:,} ({flag('max_digits')} times {flag('max_exponent')}; "
+            "raise either)"
+        )
+        raise _TooBig(Problem(message, span))
+
+
+def _digits(n: int) -> int:
+    """About how many decimal digits n has, without printing it (log10 2 = 0.30103)."""
+    return abs(n).bit_length() * 30103 // 100000 + 1
+
+
+def _short(value: Fraction) -> str:
+    """The value as written, or its size when it is too long to show."""
+    text = str(value) if max(map(abs, value.as_integer_ratio())).bit_length() < 100 else ""
+    return text or f"of about {_digits(max(map(abs, value.as_integer_ratio()))):,} digits"

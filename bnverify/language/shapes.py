@@ -1,0 +1,84 @@
+"""Shapes of the vector language: a value is one number per channel or one per sample.
+
+The language has two shapes. A `scalar` holds one number per channel (gamma, mu, N);
+a `batch` value holds one number per sample of the batch (z, zhat, g_y). Elementwise
+operators broadcast a scalar over the batch; the reductions sum, mean and dot return a
+scalar. This module is the one place that knows those rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Literal
+
+from bnverify.language.tree import Apply, Expr, Num, Sym, constant_value
+from bnverify.problem import Problem
+
+Shape = Literal["scalar", "batch"]
+SCALAR: Shape = "scalar"
+BATCH: Shape = "batch"
+
+
+def broadcast(*shapes: Shape) -> Shape:
+    """The shape of an elementwise result: batch if any operand is a batch."""
+    return BATCH if BATCH in shapes else SCALAR
+
+
+def _elementwise(shapes: tuple[Shape, ...]) -> Shape:
+    return broadcast(*shapes)
+
+
+def _reduction(shapes: tuple[Shape, ...]) -> Shape:
+    return SCALAR
+
+
+# Operator -> rule from argument shapes to result shape.
+RULES: dict[str, Callable[[tuple[Shape, ...]], Shape]] = {
+    "add": _elementwise,
+    "sub": _elementwise,
+    "mul": _elementwise,
+    "div": _elementwise,
+    "pow": _elementwise,
+    "neg": _elementwise,
+    "sqrt": _elementwise,
+    "sum": _reduction,
+    "mean": _reduction,
+    "dot": _reduction,
+    "ones": lambda shapes: BATCH,
+}
+
+DESCRIPTION: dict[Shape, str] = {
+    SCALAR: "one number per channel",
+    BATCH: "one number per sample",
+}
+
+
+def infer(expr: Expr, shape_of: Mapping[str, Shape]) -> Shape | Problem:
+    """The shape of a resolved tree, or the first problem with it."""
+    match expr:
+        case Num():
+            return SCALAR
+        case Sym(name=name):
+            if name not in shape_of:
+                return Problem(f"unknown name {name!r}", expr.span)
+            return shape_of[name]
+        case Apply(op="pow", args=(_, exponent)) if not _is_power_exponent(exponent):
+            return Problem(
+                "an exponent must be a number with denominator 1 or 2 (such as 2, -1, 1/2 or -3/2)",
+                exponent.span,
+            )
+        case Apply(op=op, args=args) if op in RULES:
+            arg_shapes: list[Shape] = []
+            for arg in args:
+                shape = infer(arg, shape_of)
+                if isinstance(shape, Problem):
+                    return shape
+                arg_shapes.append(shape)
+            return RULES[op](tuple(arg_shapes))
+    return Problem("this cannot be evaluated as a vector expression", getattr(expr, "span", None))
+
+
+def _is_power_exponent(exponent: Expr) -> bool:
+    # Exact evaluation needs powers whose value stays rational or a square root of one.
+    value = constant_value(exponent)
+    return value is not None and value.denominator in (1, 2)

@@ -1,0 +1,199 @@
+"""Print bnverify's own expression trees (bnverify.language.tree) as LaTeX and as ASCII.
+
+Reports typeset three kinds of tree: the model's forward pass, the chain-rule terms the
+engine built, and a candidate as its author wrote it (parsed, before its names are
+resolved). Each is printed from the tree, never from the text it came from, and every
+name is spelled by the model's notation or by printing.latex_name, which escapes it:
+no text of a derivation file reaches LaTeX.
+
+LaTeX comes in two notations:
+- element-wise (a set of batch names is given), as printing.ElementLatexPrinter prints
+  closed forms: a batch name carries the index i, a name inside a reduction carries j,
+  and sum, mean and dot are written as sums over j;
+- as written (no batch names): each name keeps the index its author gave it, and vector
+  operations keep vector notation (a^T b, \\mathbf{1}, \\sum x).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from fractions import Fraction
+
+from bnverify.engine.printing import latex_name, with_index
+from bnverify.language.tree import Apply, Equation, Expr, Formula, IndexedSum, Num, Sym
+
+# Binding strength of what a node prints as; an operand that binds less is bracketed.
+SUM, PRODUCT, POWER, ATOM = 1, 2, 3, 4
+REDUCTIONS = frozenset({"sum", "mean", "dot"})
+
+
+class LatexTreePrinter:
+    """LaTeX of a tree, one `_print_<node type>` method per node type (as SymPy's printers)."""
+
+    def __init__(self, names: Mapping[str, str], batch: frozenset[str] | None = None) -> None:
+        self._names, self._batch, self._index = names, batch, "i"
+
+    def doprint(self, formula: Formula) -> str:
+        """The LaTeX of a formula (an equation prints as `left = right`)."""
+        if isinstance(formula, Equation):
+            return f"{self.doprint(formula.lhs)} = {self.doprint(formula.rhs)}"
+        return self._print(formula)[0]
+
+    def _print(self, expr: Expr) -> tuple[str, int]:
+        return getattr(self, f"_print_{type(expr).__name__}")(expr)
+
+    def _operand(self, expr: Expr, strength: int) -> str:
+        text, own = self._print(expr)
+        return rf"\left({text}\right)" if own < strength else text
+
+    def _print_Num(self, expr: Num) -> tuple[str, int]:
+        value = expr.value
+        magnitude = str(abs(value)) if value.denominator == 1 else _frac(abs(value))
+        return (f"-{magnitude}", SUM) if value < 0 else (magnitude, ATOM)
+
+    def _print_Sym(self, expr: Sym) -> tuple[str, int]:
+        spelled = self._names.get(expr.name) or latex_name(expr.name)
+        if self._batch is None:
+            index = expr.index and latex_name(expr.index)
+        else:
+            index = self._index if expr.name in self._batch else None
+        return (with_index(spelled, index) if index else spelled), ATOM
+
+    def _print_IndexedSum(self, expr: IndexedSum) -> tuple[str, int]:
+        below = latex_name(expr.index) if expr.index else ""
+        if expr.lower is not None:
+            below += f"={self._print(expr.lower)[0]}"
+        above = f"^{{{self._print(expr.upper)[0]}}}" if expr.upper is not None else ""
+        return rf"\sum_{{{below}}}{above} {self._operand(expr.body, PRODUCT)}", PRODUCT
+
+    def _print_Apply(self, expr: Apply) -> tuple[str, int]:
+        return getattr(self, f"_apply_{expr.op}")(*expr.args)
+
+    def _right(self, expr: Expr, strength: int) -> str:
+        # After an operator, a leading minus is bracketed: a - \left(-b\right).
+        text, own = self._print(expr)
+        return rf"\left({text}\right)" if own < strength or text[0] == "-" else text
+
+    def _apply_add(self, a: Expr, b: Expr) -> tuple[str, int]:
+        return f"{self._operand(a, SUM)} + {self._right(b, PRODUCT)}", SUM
+
+    def _apply_sub(self, a: Expr, b: Expr) -> tuple[str, int]:
+        return f"{self._operand(a, SUM)} - {self._right(b, PRODUCT)}", SUM
+
+    def _apply_neg(self, a: Expr) -> tuple[str, int]:
+        return f"-{self._operand(a, PRODUCT)}", SUM
+
+    def _apply_mul(self, a: Expr, b: Expr) -> tuple[str, int]:
+        # A reduction on the left would swallow the factor after it: (\sum_j x_j) y_i. A
+        # leading minus needs no bracket: -2 (x - y) is (-2)(x - y) and -(2 (x - y)).
+        left = self._operand(a, ATOM if _is_reduction(a) else SUM if _negative(a) else PRODUCT)
+        right = self._right(b, PRODUCT)
+        between = r" \cdot " if right[0].isdigit() else " "
+        return f"{left}{between}{right}", PRODUCT
+
+    def _apply_div(self, a: Expr, b: Expr) -> tuple[str, int]:
+        return rf"\frac{{{self._print(a)[0]}}}{{{self._print(b)[0]}}}", ATOM
+
+    def _apply_pow(self, base: Expr, exponent: Expr) -> tuple[str, int]:
+        if isinstance(exponent, Num) and exponent.value.denominator != 1:
+            power = f"{exponent.value.numerator}/{exponent.value.denominator}"
+        else:
+            power = self._print(exponent)[0]
+        return f"{self._base(base)}^{{{power}}}", POWER
+
+    def _base(self, base: Expr) -> str:
+        # A root or a power is bracketed before a superscript; a spelled name that already
+        # has one (\sigma_B^2) is braced, since TeX rejects a double superscript.
+        if isinstance(base, Apply) and base.op == "sqrt":
+            return rf"\left({self._print(base)[0]}\right)"
+        text = self._operand(base, ATOM)
+        return f"{{{text}}}" if "^" in text and not text.startswith(r"\left(") else text
+
+    def _apply_sqrt(self, a: Expr) -> tuple[str, int]:
+        return rf"\sqrt{{{self._print(a)[0]}}}", ATOM
+
+    def _apply_sum(self, a: Expr) -> tuple[str, int]:
+        return f"{self._sum_sign()} {self._inside(a)}", PRODUCT
+
+    def _apply_mean(self, a: Expr) -> tuple[str, int]:
+        if self._batch is None:
+            return rf"\operatorname{{mean}}\left({self._print(a)[0]}\right)", ATOM
+        size = self._names.get("N", "N")
+        return rf"\frac{{1}}{{{size}}} {self._sum_sign()} {self._inside(a)}", PRODUCT
+
+    def _apply_dot(self, a: Expr, b: Expr) -> tuple[str, int]:
+        if self._batch is None:
+            return f"{self._base(a)}^{{T}} {self._operand(b, PRODUCT)}", PRODUCT
+        return f"{self._sum_sign()} {self._inside(Apply('mul', (a, b)))}", PRODUCT
+
+    def _apply_ones(self) -> tuple[str, int]:
+        return ("1", ATOM) if self._batch is not None else (r"\mathbf{1}", ATOM)
+
+    def _apply_transpose(self, a: Expr) -> tuple[str, int]:
+        return f"{self._base(a)}^{{T}}", POWER
+
+    def _sum_sign(self) -> str:
+        return r"\sum" if self._batch is None else r"\sum_{j}"
+
+    def _inside(self, body: Expr) -> str:
+        # Inside a reduction, batch names run over j.
+        outer, self._index = self._index, "j"
+        try:
+            return self._operand(body, PRODUCT)
+        finally:
+            self._index = outer
+
+
+def _frac(value: Fraction) -> str:
+    return rf"\frac{{{value.numerator}}}{{{value.denominator}}}"
+
+
+def _negative(expr: Expr) -> bool:
+    return (isinstance(expr, Num) and expr.value < 0) or (
+        isinstance(expr, Apply) and expr.op == "neg"
+    )
+
+
+def _is_reduction(expr: Expr) -> bool:
+    return isinstance(expr, IndexedSum) or (isinstance(expr, Apply) and expr.op in REDUCTIONS)
+
+
+def latex(formula: Formula, names: Mapping[str, str], batch: frozenset[str] | None = None) -> str:
+    """A tree as LaTeX: element-wise when batch names are given, else as written."""
+    return LatexTreePrinter(names, batch).doprint(formula)
+
+
+def ascii(expr: Expr) -> str:
+    """A resolved tree in bnverify's ASCII formula language (as a model file spells it)."""
+    return _ascii(expr)[0]
+
+
+def _ascii(expr: Expr) -> tuple[str, int]:
+    match expr:
+        case Num(value=value):
+            text = str(value)
+            return text, ATOM if value.denominator == 1 and value >= 0 else SUM
+        case Sym(name=name):
+            return name, ATOM
+        case Apply(op="add" | "sub" as op, args=(a, b)):
+            sign = "+" if op == "add" else "-"
+            return f"{_ascii_operand(a, SUM)} {sign} {_ascii_operand(b, PRODUCT)}", SUM
+        case Apply(op="mul" | "div" as op, args=(a, b)):
+            sign = "*" if op == "mul" else "/"
+            return f"{_ascii_operand(a, PRODUCT)}{sign}{_ascii_operand(b, POWER)}", PRODUCT
+        case Apply(op="neg", args=(a,)):
+            return f"-{_ascii_operand(a, PRODUCT)}", SUM
+        case Apply(op="pow", args=(a, b)):
+            return f"{_ascii_operand(a, ATOM)}^{_ascii_operand(b, ATOM)}", POWER
+        case Apply(op="ones"):
+            return "ones", ATOM
+        case Apply(op=op, args=args):
+            return f"{op}({', '.join(ascii(arg) for arg in args)})", ATOM
+        case IndexedSum(body=body):
+            return f"sum({ascii(body)})", ATOM
+    raise ValueError(f"cannot print {expr!r}")
+
+
+def _ascii_operand(expr: Expr, strength: int) -> str:
+    text, own = _ascii(expr)
+    return f"({text})" if own < strength else text

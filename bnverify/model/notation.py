@@ -1,0 +1,322 @@
+"""From an author's notation to the model's names: a parsed formula becomes a resolved tree.
+
+Resolution looks a spelling up in the derivation's [notation] table, then in the model's
+names and the model's own notation (`\\mu_B` is mu), and understands two patterns:
+`g_<name>` is the gradient of <name>, and a hat carries over (with x = "z", `\\hat{x}` is
+zhat). It also checks the LaTeX element indices (x_i) and turns indexed sums into sums
+over the batch, so the result is a plain vector-language tree.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+
+from bnverify.files.derivation import NotationEntry
+from bnverify.language import build, parser, shapes
+from bnverify.language.build import gradient_name, gradient_of
+from bnverify.language.shapes import BATCH, Shape
+from bnverify.language.tree import (
+    Apply,
+    Equation,
+    Expr,
+    Formula,
+    IndexedSum,
+    Num,
+    Span,
+    Sym,
+    constant_value,
+    walk,
+)
+from bnverify.model.graph import Model
+from bnverify.problem import Problem
+
+# Names every model has besides its own: `N` is in each model's shapes; `ones`, the
+# all-ones batch vector, is an operator (LaTeX spells it \mathbf{1}).
+BUILTINS: dict[str, Expr] = {"ones": Apply("ones", ())}
+
+
+@dataclass(frozen=True)
+class Names:
+    """The spellings a derivation may use: its own [notation] on top of the model's."""
+
+    model: Model
+    user: Mapping[str, Expr]
+
+    def lookup(self, key: str) -> Expr | None:
+        """The model expression a spelling stands for, or None."""
+        if key in self.user:
+            return self.user[key]
+        if key in self.model.shape_of:
+            return Sym(key)
+        if key in BUILTINS:
+            return BUILTINS[key]
+        if key in self.model.aliases:
+            return Sym(self.model.aliases[key])
+        target = gradient_of(key)
+        if target is not None:
+            inner = self.lookup(target)
+            if isinstance(inner, Sym) and inner.name in self.model.shape_of and inner.name != "N":
+                return Sym(gradient_name(inner.name))
+        if key.endswith("hat") and len(key) > 3:
+            base = self.lookup(key[:-3])
+            if isinstance(base, Sym) and f"{base.name}hat" in self.model.shape_of:
+                return Sym(f"{base.name}hat")
+        return None
+
+    def spellings(self) -> list[str]:
+        """Every name a formula may use, for messages."""
+        primal = [n for n in self.model.primal_names() if n != "N"]
+        return [*primal, "N", *BUILTINS, self.model.upstream, *sorted(self.user)]
+
+
+def user_names(model: Model, entries: Iterable[NotationEntry]) -> tuple[Names, list[Problem]]:
+    """Names from a derivation's [notation] entries, and located problems with them."""
+    table: dict[str, Expr] = {}
+    problems: list[Problem] = []
+    for entry in entries:
+        result = _entry(model, entry)
+        if isinstance(result, Problem):
+            problems.append(result)
+        else:
+            table[result[0]] = result[1]
+    return Names(model, table), problems
+
+
+def _entry(model: Model, entry: NotationEntry) -> tuple[str, Expr] | Problem:
+    key = parser.name_key(entry.key)
+    if isinstance(key, Problem):
+        return Problem(f"notation key {entry.key!r}: {key.message}", location=entry.key_location)
+    parsed = parser.parse_ascii(entry.value)
+    if isinstance(parsed, Problem):
+        where = entry.value_origin.locate(parsed.span) if parsed.span else entry.key_location
+        return Problem(f"notation value for {entry.key!r}: {parsed.message}", location=where)
+    unknown = sorted(n for n in _names(parsed) if n not in model.shape_of)
+    if isinstance(parsed, Equation) or unknown:
+        known = ", ".join(model.primal_names())
+        return Problem(
+            f"notation maps {entry.key!r} to {entry.value!r}; the value must be a name or "
+            f"formula in the {model.name} model's names ({known}, N)",
+            location=entry.value_origin.locate(Span(0, len(entry.value))),
+        )
+    return key, parsed
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A candidate in the model's names: the formula and what it is the gradient of."""
+
+    expr: Expr
+    wrt: str
+    shape: Shape
+
+
+def resolve(formula: Formula, names: Names, wrt: str | None) -> Resolved | Problem:
+    """The vector-language tree of a parsed candidate, or the first problem with it."""
+    lhs_index = None
+    if isinstance(formula, Equation):
+        target = _gradient_target(formula.lhs, names)
+        if isinstance(target, Problem):
+            return target
+        if wrt is not None and wrt_name(wrt, names) != target:
+            return Problem(
+                f"the left side is the gradient of {target}, but wrt = {wrt!r} says otherwise",
+                formula.lhs.span,
+            )
+        wrt, lhs_index, body = target, getattr(formula.lhs, "index", None), formula.rhs
+    else:
+        body = formula
+        if wrt is None:
+            return Problem(
+                'say what this is the gradient of: add wrt = "z" to the candidate, '
+                "or write it as an equation such as g_z = ...",
+                formula.span,
+            )
+        resolved_wrt = wrt_name(wrt, names)
+        if resolved_wrt is None:
+            return Problem(f"wrt = {wrt!r} is not a name of the model ({_listing(names)})")
+        wrt = resolved_wrt
+    result = _resolve(body, names)
+    if isinstance(result, Problem):
+        return result
+    expr, free = result
+    if lhs_index is not None and free and free != {lhs_index}:
+        return Problem(
+            f"the left side is indexed by {lhs_index} but the right side by {', '.join(free)}",
+            body.span,
+        )
+    if gradient_name(wrt) in _names(expr):
+        return Problem(f"the formula uses g_{wrt}, the gradient it is meant to state", body.span)
+    shape = shapes.infer(expr, names.model.shape_of)
+    if isinstance(shape, Problem):
+        return shape
+    return Resolved(expr, wrt, shape)
+
+
+def wrt_name(wrt: str, names: Names) -> str | None:
+    """The model name a `wrt` spelling refers to (z, g_z, x with x = \"z\"), or None."""
+    found = names.lookup(wrt)
+    if not isinstance(found, Sym):
+        return None
+    # wrt may name the variable (z) or its gradient (g_z).
+    name = gradient_of(found.name) or found.name
+    return name if name in names.model.primal_names() else None
+
+
+def _gradient_target(lhs: Expr, names: Names) -> str | Problem:
+    found = names.lookup(lhs.name) if isinstance(lhs, Sym) else None
+    target = gradient_of(found.name) if isinstance(found, Sym) else None
+    if target is None or target not in names.model.primal_names():
+        return Problem(
+            "the left side must name a gradient, such as g_z or \\frac{\\partial L}{\\partial z}",
+            lhs.span,
+        )
+    return target
+
+
+Free = frozenset[str]
+
+
+def _resolve(expr: Expr, names: Names) -> tuple[Expr, Free] | Problem:
+    match expr:
+        case Num():
+            return expr, frozenset()
+        case Sym():
+            return _symbol(expr, names)
+        case Apply(op="pow", args=(Sym() as base, exponent)) if _integer(exponent) is not None:
+            # \sigma_B^2 is the variance, not sigma_B squared, when a notation says so.
+            alias = names.lookup(f"{base.name}^{_integer(exponent)}")
+            if alias is not None:
+                return _indexed(alias, base, names)
+            return _apply(expr, names)
+        case Apply(op="transpose"):
+            return Problem(
+                "a transpose must be followed by a vector, as in \\hat{z}^T g_y (an inner product)",
+                expr.span,
+            )
+        case Apply():
+            return _apply(expr, names)
+        case IndexedSum():
+            return _indexed_sum(expr, names)
+    return Problem("this cannot be part of a gradient formula", expr.span)
+
+
+def _integer(expr: Expr) -> int | None:
+    value = constant_value(expr)
+    return int(value) if value is not None and value.denominator == 1 else None
+
+
+def _symbol(sym: Sym, names: Names) -> tuple[Expr, Free] | Problem:
+    found = names.lookup(sym.name)
+    if found is None:
+        return Problem(_unknown(sym.name, names), sym.span)
+    return _indexed(found, sym, names)
+
+
+def _indexed(found: Expr, sym: Sym, names: Names) -> tuple[Expr, Free] | Problem:
+    found = _located(found, sym)
+    if sym.index is None:
+        return found, frozenset()
+    if shapes.infer(found, names.model.shape_of) != BATCH:
+        return Problem(
+            f"{sym.name} is one number per channel, so it has no element {sym.index}", sym.span
+        )
+    return found, frozenset({sym.index})
+
+
+def _located(found: Expr, sym: Sym) -> Expr:
+    # A name keeps the position of the spelling it replaced, for later messages.
+    return Sym(found.name, span=sym.span) if isinstance(found, Sym) else found
+
+
+def _apply(expr: Apply, names: Names) -> tuple[Expr, Free] | Problem:
+    args, free = [], frozenset()
+    for arg in expr.args:
+        result = _resolve(arg, names)
+        if isinstance(result, Problem):
+            return result
+        args.append(result[0])
+        free |= result[1]
+    if len(free) > 1:
+        return Problem(
+            f"this term mixes the indices {' and '.join(sorted(free))}; "
+            "bnverify handles terms that depend on one index at a time (split the sum)",
+            expr.span,
+        )
+    if expr.op in ("sum", "mean", "dot"):
+        free = frozenset()
+    return Apply(expr.op, tuple(args), expr.span), free
+
+
+def _indexed_sum(expr: IndexedSum, names: Names) -> tuple[Expr, Free] | Problem:
+    bounds = _check_bounds(expr, names)
+    if bounds is not None:
+        return bounds
+    result = _resolve(expr.body, names)
+    if isinstance(result, Problem):
+        return result
+    body, free = result
+    if expr.index is not None and free and expr.index not in free:
+        # The summand does not depend on the summation index: N copies of it.
+        return build.mul(build.BATCH_SIZE, body), free
+    return Apply("sum", (body,), expr.span), frozenset()
+
+
+def _check_bounds(expr: IndexedSum, names: Names) -> Problem | None:
+    if expr.lower is None and expr.upper is None:
+        return None
+    lower = constant_value(expr.lower) if expr.lower is not None else Fraction(1)
+    upper = _resolve(expr.upper, names) if expr.upper is not None else (Sym("N"), frozenset())
+    if isinstance(upper, Problem):
+        return upper
+    whole = (lower == 1 and upper[0] == Sym("N")) or (
+        lower == 0 and upper[0] == Apply("sub", (Sym("N"), Num(Fraction(1))))
+    )
+    if not whole:
+        return Problem(
+            "a sum must run over the whole batch: i = 1..N (or 0..N-1); "
+            'map the author\'s batch size in [notation], e.g. m = "N"',
+            expr.span,
+        )
+    return None
+
+
+def _names(expr: Expr) -> set[str]:
+    return {node.name for node in walk(expr) if isinstance(node, Sym)}
+
+
+def _listing(names: Names) -> str:
+    return ", ".join(names.spellings())
+
+
+def _notation_hint(name: str, names: Names) -> str:
+    # sigma alone is not a name, but the model knows \sigma^2 and \sigma_B^2.
+    for alias in names.model.notation:
+        if alias.key.startswith((f"{name}^", f"{name}_")):
+            return f" (did you mean {alias.spelling}, which is {alias.name}?)"
+    return ""
+
+
+def _close_hint(name: str, names: Names) -> str:
+    close = difflib.get_close_matches(name, names.spellings(), n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+# Names people write for values that exact arithmetic has no place for.
+NON_FINITE = frozenset({"inf", "infty", "infinity", "nan", "NaN", "Inf", "Infinity"})
+
+
+def _unknown(name: str, names: Names) -> str:
+    if name in NON_FINITE:
+        return (
+            f"{name!r} is not a number bnverify accepts: formulas are checked in exact "
+            "arithmetic, where every number is finite; write a finite number such as 1e300"
+        )
+    hint = _notation_hint(name, names) or _close_hint(name, names)
+    return (
+        f"unknown name {name!r}{hint}. The {names.model.name} model's names are "
+        f"{_listing(names)} and g_<name> for their gradients; map other names in "
+        f'[notation], e.g. x = "z"'
+    )
