@@ -340,7 +340,8 @@ def test_a_model_file_outside_the_derivations_folder_is_not_read(tmp_path, model
 
 
 def test_a_model_file_beside_the_derivation_is_read(tmp_path):
-    model = (Path(__file__).parent.parent / "bnverify" / "model" / "layers" / "batchnorm.toml").read_text()
+    layers = Path(__file__).parent.parent / "bnverify" / "model" / "layers"
+    model = (layers / "batchnorm.toml").read_text()
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "bn.toml").write_text(model, encoding="utf-8")
     path = derivation(tmp_path, TRUTH).read_text().replace('"batchnorm"', '"models/bn.toml"')

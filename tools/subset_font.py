@@ -27,7 +27,8 @@ from fontTools import subset
 from fontTools.ttLib import TTFont
 
 SOURCE = Path("/usr/share/texmf/fonts/opentype/public/lm-math/latinmodern-math.otf")
-TARGET = Path(__file__).resolve().parent.parent / "bnverify/report/printable/fonts/bnverify-math.woff2"
+FONTS = Path(__file__).resolve().parent.parent / "bnverify/report/printable/fonts"
+TARGET = FONTS / "bnverify-math.woff2"
 FAMILY = "bnverify Math"
 
 # Unicode ranges the subset keeps, inclusive.
