@@ -9,6 +9,7 @@ import pytest
 from bnverify.engine import printing as printing
 from bnverify.files.derivation import load_derivation
 from bnverify.language import parser, tree_printing
+from bnverify.language.names import latex_name
 from bnverify.language.shapes import BATCH
 from bnverify.language.tree import Apply, Equation, IndexedSum, Num, Sym
 
@@ -101,7 +102,7 @@ def test_a_hostile_name_never_becomes_a_command(name):
 
 
 def test_names_from_the_parser_are_spelled():
-    assert printing.latex_name("sigma_B^2") == r"\sigma_{B}^{2}"
-    assert printing.latex_name("xhat") == r"\hat{x}"
-    assert printing.latex_name("g_mu_B") == r"g_{\mu_{B}}"
-    assert printing.latex_name("x_in") == r"x_{\mathrm{in}}"
+    assert latex_name("sigma_B^2") == r"\sigma_{B}^{2}"
+    assert latex_name("xhat") == r"\hat{x}"
+    assert latex_name("g_mu_B") == r"g_{\mu_{B}}"
+    assert latex_name("x_in") == r"x_{\mathrm{in}}"

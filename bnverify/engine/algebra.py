@@ -18,7 +18,8 @@ from functools import cached_property
 import sympy as sp
 
 from bnverify.engine.backprop import Gradients
-from bnverify.language.build import gradient_name, gradient_of
+from bnverify.language import names
+from bnverify.language.names import BATCH_SIZE, gradient_name, gradient_of
 from bnverify.language.shapes import BATCH
 from bnverify.language.tree import Apply, Expr, Num, Sym, constant_value
 
@@ -49,7 +50,7 @@ class Algebra:
     def symbols(self) -> dict[str, sp.Symbol]:
         """One SymPy symbol per name of the model (an element symbol for batch names)."""
         model = self.gradients.model
-        out: dict[str, sp.Symbol] = {"N": sp.Symbol("N", positive=True, integer=True)}
+        out: dict[str, sp.Symbol] = {BATCH_SIZE: sp.Symbol(BATCH_SIZE, positive=True, integer=True)}
         for name, _ in model.constants:
             out[name] = sp.Symbol(name, positive=True)
         for name in model.primal_names():
@@ -87,7 +88,7 @@ class Algebra:
 
     def gradient(self, name: str) -> sp.Expr:
         """The engine's g_<name> in closed form, simplified."""
-        return simplify(self.convert(Sym(f"g_{name}")))
+        return simplify(self.convert(Sym(gradient_name(name))))
 
     def stated(self, expr: Expr) -> sp.Expr:
         """A formula simplified for every N, the gradients it refers to kept as names."""
@@ -105,7 +106,7 @@ class Algebra:
                 value = constant_value(exponent)
                 rational = sp.Rational(value.numerator, value.denominator)
                 return self._convert(base, element, sums) ** rational
-            case Apply(op="ones"):
+            case Apply(op=names.ONES):
                 return sp.Integer(1)
             case Apply(op=op, args=args):
                 values = [self._convert(arg, element, sums) for arg in args]
@@ -127,7 +128,7 @@ class Algebra:
         if op == "sum":
             return self.batch_sum(v[0], sums)
         if op == "mean":
-            return self.batch_sum(v[0], sums) / self.symbols["N"]
+            return self.batch_sum(v[0], sums) / self.symbols[BATCH_SIZE]
         if op == "dot":
             return self.batch_sum(v[0] * v[1], sums)
         raise ValueError(f"unknown operator {op}")
@@ -143,7 +144,7 @@ class Algebra:
                 else:
                     constant *= factor
             if varying == 1:
-                total += constant * self.symbols["N"]
+                total += constant * self.symbols[BATCH_SIZE]
             else:
                 atom = BatchSum(varying)
                 total += constant * sums.get(atom, atom)

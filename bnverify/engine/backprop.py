@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from bnverify.language import build, shapes
-from bnverify.language.build import BATCH_SIZE, TWO, gradient_name
+from bnverify.language.build import BATCH_SIZE_SYM, TWO
+from bnverify.language.names import BATCH_SIZE, gradient_name
 from bnverify.language.shapes import BATCH, SCALAR, Shape
 from bnverify.language.tree import Apply, Expr, Sym, constant_value
 from bnverify.model.graph import Model
@@ -44,7 +45,7 @@ VJP: dict[str, tuple[Rule | None, ...]] = {
     "neg": (lambda g, a: build.neg(g),),
     "sqrt": (lambda g, a: build.div(g, build.mul(TWO, build.sqrt(a[0]))),),
     "sum": (lambda g, a: g,),
-    "mean": (lambda g, a: build.div(g, BATCH_SIZE),),
+    "mean": (lambda g, a: build.div(g, BATCH_SIZE_SYM),),
     "dot": (lambda g, a: build.mul(g, a[1]), lambda g, a: build.mul(g, a[0])),
 }
 
@@ -98,7 +99,7 @@ def backprop(model: Model, freeze: tuple[str, ...] = ()) -> Gradients:
 def pullback(expr: Expr, grad: Expr, shape_of: dict[str, Shape]) -> list[tuple[str, Expr]]:
     """(name, contribution) for every name in `expr`, given the gradient of `expr`."""
     match expr:
-        case Sym(name=name) if name in shape_of and name != "N":
+        case Sym(name=name) if name in shape_of and name != BATCH_SIZE:
             return [(name, grad)]
         case Apply(op=op, args=args) if op in VJP:
             out: list[tuple[str, Expr]] = []
@@ -117,7 +118,7 @@ def _unbroadcast(flow: Expr, seen_as: Shape, arg_shape: Shape, shape_of: dict) -
     if arg_shape == SCALAR and seen_as == BATCH:
         if _shape(flow, shape_of) == BATCH:
             return build.total(flow)
-        return build.mul(BATCH_SIZE, flow)
+        return build.mul(BATCH_SIZE_SYM, flow)
     return flow
 
 

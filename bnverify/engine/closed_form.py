@@ -14,7 +14,7 @@ from bnverify.engine import printing as printing
 from bnverify.engine.sampling import square_base
 from bnverify.engine.symbolic import ROOT, instance
 from bnverify.engine.truth import truth_of
-from bnverify.language.build import gradient_name
+from bnverify.language.names import gradient_name
 from bnverify.model.graph import Model
 from bnverify.model.notation import Names, wrt_name
 from bnverify.problem import Problem

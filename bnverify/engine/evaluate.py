@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 
 from bnverify.engine.arithmetic import Arithmetic, Undefined
+from bnverify.language import names
+from bnverify.language.names import BATCH_SIZE
 from bnverify.language.tree import Apply, Expr, Num, Sym, constant_value
 
 
@@ -51,7 +53,7 @@ class Point(Mapping[str, Any]):
     ) -> None:
         self.arith, self.n, self.channels = arith, n, channels
         self.leaves = dict(leaves)
-        self.leaves.setdefault("N", arith.constant_int(n))
+        self.leaves.setdefault(BATCH_SIZE, arith.constant_int(n))
         self.definitions = definitions
         self._values: dict[str, Any] = dict(self.leaves)
 
@@ -93,7 +95,7 @@ def _eval(expr: Expr, point: Point, arith: Arithmetic, n: int) -> Any:
             value = constant_value(exponent)
             assert value is not None, "shapes.infer admits constant exponents only"
             return arith.power(_eval(base, point, arith, n), value)
-        case Apply(op="ones"):
+        case Apply(op=names.ONES):
             return np.full((n, point.channels), arith.constant_int(1), dtype=arith.dtype)
         case Apply(op=op, args=args) if op in OPERATIONS:
             values = [_eval(arg, point, arith, n) for arg in args]

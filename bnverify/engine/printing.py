@@ -8,15 +8,12 @@ spelling of each name comes from the model's notation table.
 
 from __future__ import annotations
 
-import re
-
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
 from bnverify.engine.algebra import Algebra, BatchSum
-from bnverify.language import parser
-from bnverify.language.build import gradient_of
+from bnverify.language.names import gradient_of, latex_gradient, latex_name, with_index
 from bnverify.model.graph import Model
 
 
@@ -89,63 +86,5 @@ def latex_names(model: Model) -> dict[str, str]:
     for name in list(model.shape_of):
         target = gradient_of(name)
         if target is not None:
-            out.setdefault(name, f"g_{{{out.get(target) or latex_name(target)}}}")
+            out.setdefault(name, latex_gradient(out.get(target) or latex_name(target)))
     return out
-
-
-def latex_name(name: str) -> str:
-    """A LaTeX spelling of a plain name: gamma -> \\gamma, zhat -> \\hat{z}, g_y -> g_{y}.
-
-    Names may come from a user's file, so anything but letters and digits is escaped:
-    no text of a name ever becomes a LaTeX command.
-    """
-    target = gradient_of(name)
-    if target is not None:
-        return f"g_{{{latex_name(target)}}}"
-    power = re.fullmatch(r"(.+)\^(\d+)", name)  # sigma_B^2, as the LaTeX parser names it
-    if power:
-        base = latex_name(power.group(1))
-        return f"{{{base}}}^{{{power.group(2)}}}" if "^" in base else f"{base}^{{{power.group(2)}}}"
-    if name.endswith("hat") and len(name) > 3:
-        return rf"\hat{{{latex_name(name[:-3])}}}"
-    base, underscore, sub = name.partition("_")
-    if underscore and base and sub:
-        return f"{latex_name(base)}_{{{latex_name(sub)}}}"
-    if name in parser.latex_letters():
-        return f"\\{name}"
-    if len(name) == 1 and name.isascii() and name.isalnum():
-        return name
-    return rf"\mathrm{{{math_text(name)}}}"
-
-
-# Characters that mean something to TeX, as math-mode text; anything else that is not
-# plain ASCII becomes "?" (pdflatex has no glyph for most of it in math mode).
-_MATH_SPECIALS = {
-    "\\": r"\backslash ",
-    "{": r"\{",
-    "}": r"\}",
-    "_": r"\_",
-    "#": r"\#",
-    "$": r"\$",
-    "%": r"\%",
-    "&": r"\&",
-    "^": r"\wedge ",
-    "~": r"\sim ",
-}
-
-
-def math_text(text: str) -> str:
-    """Text made safe to stand inside \\mathrm{...} in LaTeX math."""
-    return "".join(
-        _MATH_SPECIALS.get(c, c if c.isascii() and c.isprintable() else "?") for c in text
-    )
-
-
-def with_index(base: str, index: str) -> str:
-    """An element of a spelled name: g_{y} -> g_{y,i}, \\hat{z} -> \\hat{z}_{i}."""
-    match = re.fullmatch(r"g_\{(.*)\}", base)
-    if match:
-        return f"g_{{{match.group(1)},{index}}}"
-    if "_" in base or "^" in base:  # \sigma_B^2_{i} would be a double script
-        return f"{{{base}}}_{{{index}}}"
-    return f"{base}_{{{index}}}"

@@ -28,7 +28,7 @@ from bnverify.engine.backprop import Gradients
 from bnverify.engine.evaluate import Point, evaluate
 from bnverify.engine.ratio import Ratio
 from bnverify.engine.sampling import leaf_shapes, square_base
-from bnverify.language.build import gradient_name
+from bnverify.language.names import gradient_name
 from bnverify.language.shapes import BATCH
 from bnverify.language.tree import Expr
 from bnverify.model.graph import Model

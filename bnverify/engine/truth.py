@@ -14,7 +14,7 @@ from functools import cache, cached_property
 from bnverify.engine.algebra import Algebra
 from bnverify.engine.backprop import Gradients, backprop
 from bnverify.engine.symbolic import Comparison, prove_gradient
-from bnverify.language.build import gradient_name
+from bnverify.language.names import gradient_name
 from bnverify.language.shapes import Shape
 from bnverify.language.tree import Expr
 from bnverify.model.graph import Model

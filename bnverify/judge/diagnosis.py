@@ -25,7 +25,7 @@ from bnverify.engine.sampling import exact_point, small_points
 from bnverify.engine.truth import Truth
 from bnverify.judge import budget
 from bnverify.judge.evidence import DIFFERENT, UNAVAILABLE, compare_at, rng_for
-from bnverify.language.build import gradient_name
+from bnverify.language.names import gradient_name
 from bnverify.language.shapes import DESCRIPTION, SCALAR, Shape
 from bnverify.language.tree import Apply, Expr
 from bnverify.model.graph import Probe

@@ -25,7 +25,7 @@ from bnverify.engine.sampling import exact_point, float_point
 from bnverify.engine.symbolic import compare
 from bnverify.engine.truth import Truth
 from bnverify.judge import budget
-from bnverify.language.build import gradient_name, gradient_of
+from bnverify.language.names import gradient_name, gradient_of
 from bnverify.language.tree import Expr, names
 from bnverify.settings import Settings
 

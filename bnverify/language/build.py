@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from bnverify.language.names import BATCH_SIZE
 from bnverify.language.tree import Apply, Expr, Num, Sym
 
 ZERO = Num(Fraction(0))
 ONE = Num(Fraction(1))
 TWO = Num(Fraction(2))
-BATCH_SIZE = Sym("N")
+BATCH_SIZE_SYM = Sym(BATCH_SIZE)
 
 
 def num(value: int | Fraction) -> Num:
@@ -117,13 +118,3 @@ def add_all(terms: list[Expr]) -> Expr:
     for term in terms:
         result = add(result, term)
     return result
-
-
-def gradient_name(name: str) -> str:
-    """The name of the gradient of `name`: g_<name>."""
-    return f"g_{name}"
-
-
-def gradient_of(name: str) -> str | None:
-    """The name a gradient name refers to, or None when it is not one."""
-    return name[2:] if name.startswith("g_") and len(name) > 2 else None

@@ -14,6 +14,7 @@ from fractions import Fraction
 from lark import Lark, Token, v_args
 
 from bnverify.language import syntax_errors
+from bnverify.language.names import gradient_name, hat_name
 from bnverify.language.transform import Arithmetic, Reject, span_of
 from bnverify.language.tree import Apply, Expr, IndexedSum, Num, Span, Sym
 from bnverify.settings import Limits
@@ -90,7 +91,7 @@ def _gradient(loss: Expr, wrt: Expr, span: Span) -> Sym:
     if key is None:
         message = "differentiate with respect to a name, such as x, \\hat{x}_i or \\sigma_B^2"
         raise Reject(wrt.span, message)
-    return Sym("g_" + key[0], key[1], span)
+    return Sym(gradient_name(key[0]), key[1], span)
 
 
 def _differential(expr: Expr) -> Expr | None:
@@ -180,7 +181,7 @@ class LatexTree(Arithmetic):
     def hat(self, command: Token, arg: Expr) -> Sym:
         if not isinstance(arg, Sym):
             raise Reject(arg.span, f"{command} must decorate a name, as in {command}{{x}}")
-        return Sym(arg.name + "hat", arg.index, span_of(command, arg))
+        return Sym(hat_name(arg.name), arg.index, span_of(command, arg))
 
     def font(self, command: Token, arg: Expr) -> Expr:
         if command in ONES_FONTS and isinstance(arg, Num) and arg.value == 1:

@@ -3,7 +3,7 @@
 Reports typeset three kinds of tree: the model's forward pass, the chain-rule terms the
 engine built, and a candidate as its author wrote it (parsed, before its names are
 resolved). Each is printed from the tree, never from the text it came from, and every
-name is spelled by the model's notation or by printing.latex_name, which escapes it:
+name is spelled by the model's notation or by latex_name, which escapes it:
 no text of a derivation file reaches LaTeX.
 
 LaTeX comes in two notations:
@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from fractions import Fraction
 
-from bnverify.engine.printing import latex_name, with_index
+from bnverify.language.names import BATCH_SIZE, latex_name, with_index
 from bnverify.language.tree import Apply, Equation, Expr, Formula, IndexedSum, Num, Sym
 
 # Binding strength of what a node prints as; an operand that binds less is bracketed.
@@ -118,7 +118,7 @@ class LatexTreePrinter:
     def _apply_mean(self, a: Expr) -> tuple[str, int]:
         if self._batch is None:
             return rf"\operatorname{{mean}}\left({self._print(a)[0]}\right)", ATOM
-        size = self._names.get("N", "N")
+        size = self._names.get(BATCH_SIZE, BATCH_SIZE)
         return rf"\frac{{1}}{{{size}}} {self._sum_sign()} {self._inside(a)}", PRODUCT
 
     def _apply_dot(self, a: Expr, b: Expr) -> tuple[str, int]:

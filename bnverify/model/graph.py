@@ -19,7 +19,7 @@ from tomlkit.items import Item, String
 
 from bnverify.files.toml_source import TomlDocument, parse_toml, read_toml
 from bnverify.language import parser, shapes
-from bnverify.language.build import gradient_name
+from bnverify.language.names import BATCH_SIZE, gradient_name, gradient_of
 from bnverify.language.shapes import Shape
 from bnverify.language.tree import Equation, Expr, Span, Sym, constant_value, walk
 from bnverify.problem import Location, Problem
@@ -84,8 +84,8 @@ class Model:
     def shape_of(self) -> dict[str, Shape]:
         """Shape of every name a formula may use: leaves, nodes, gradients and N."""
         primal = dict(self.inputs) | dict.fromkeys(dict(self.constants), shapes.SCALAR)
-        primal |= dict(self.node_shapes) | {"N": shapes.SCALAR}
-        grads = {gradient_name(n): s for n, s in primal.items() if n != "N"}
+        primal |= dict(self.node_shapes) | {BATCH_SIZE: shapes.SCALAR}
+        grads = {gradient_name(n): s for n, s in primal.items() if n != BATCH_SIZE}
         return primal | grads
 
     @cached_property
@@ -211,7 +211,7 @@ def _build(doc: TomlDocument) -> Model:
     inputs = tuple((name, _input_shape(name, shape)) for name, shape in _table(data, "inputs"))
     constants = tuple((name, _typical(name, v)) for name, v in _table(data, "constants", {}))
     known: dict[str, Shape] = dict(inputs) | dict.fromkeys(dict(constants), shapes.SCALAR)
-    known["N"] = shapes.SCALAR
+    known[BATCH_SIZE] = shapes.SCALAR
     nodes, node_shapes = [], []
     for name, text in _table(data, "nodes"):
         expr = _formula(text, f"node {name}")
@@ -249,7 +249,7 @@ def _table(data: dict, key: str, default: dict | None = None) -> list[tuple[str,
 
 
 def _check_name(name: str, known: dict[str, Shape], item: object = None) -> None:
-    if not name.isidentifier() or name.startswith("g_"):
+    if not name.isidentifier() or gradient_of(name) is not None:
         message = f"{name!r} is not a usable name (an identifier not starting with g_)"
         raise _ModelError(message, item)
     if name in known:
@@ -257,14 +257,14 @@ def _check_name(name: str, known: dict[str, Shape], item: object = None) -> None
 
 
 def _input_shape(name: str, shape: object) -> Shape:
-    _check_name(name, {"N": shapes.SCALAR}, shape)
+    _check_name(name, {BATCH_SIZE: shapes.SCALAR}, shape)
     if shape not in (shapes.SCALAR, shapes.BATCH):
         raise _ModelError(f'input {name} must be "batch" or "scalar", not {shape!r}', shape)
     return str(shape)  # type: ignore[return-value]
 
 
 def _typical(name: str, value: object) -> float:
-    _check_name(name, {"N": shapes.SCALAR}, value)
+    _check_name(name, {BATCH_SIZE: shapes.SCALAR}, value)
     if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
         message = f"constant {name} needs a positive typical value, e.g. {name} = 1e-5"
         raise _ModelError(message, value)

@@ -16,7 +16,7 @@ from fractions import Fraction
 
 from bnverify.files.derivation import NotationEntry
 from bnverify.language import build, parser, shapes
-from bnverify.language.build import gradient_name, gradient_of
+from bnverify.language.names import BATCH_SIZE, ONES, gradient_name, gradient_of, hat_name, hat_of
 from bnverify.language.shapes import BATCH, Shape
 from bnverify.language.tree import (
     Apply,
@@ -35,7 +35,7 @@ from bnverify.problem import Problem
 
 # Names every model has besides its own: `N` is in each model's shapes; `ones`, the
 # all-ones batch vector, is an operator (LaTeX spells it \mathbf{1}).
-BUILTINS: dict[str, Expr] = {"ones": Apply("ones", ())}
+BUILTINS: dict[str, Expr] = {ONES: Apply(ONES, ())}
 
 
 @dataclass(frozen=True)
@@ -58,18 +58,20 @@ class Names:
         target = gradient_of(key)
         if target is not None:
             inner = self.lookup(target)
-            if isinstance(inner, Sym) and inner.name in self.model.shape_of and inner.name != "N":
+            known = isinstance(inner, Sym) and inner.name in self.model.shape_of
+            if known and inner.name != BATCH_SIZE:
                 return Sym(gradient_name(inner.name))
-        if key.endswith("hat") and len(key) > 3:
-            base = self.lookup(key[:-3])
-            if isinstance(base, Sym) and f"{base.name}hat" in self.model.shape_of:
-                return Sym(f"{base.name}hat")
+        hatted = hat_of(key)
+        if hatted is not None:
+            base = self.lookup(hatted)
+            if isinstance(base, Sym) and hat_name(base.name) in self.model.shape_of:
+                return Sym(hat_name(base.name))
         return None
 
     def spellings(self) -> list[str]:
         """Every name a formula may use, for messages."""
-        primal = [n for n in self.model.primal_names() if n != "N"]
-        return [*primal, "N", *BUILTINS, self.model.upstream, *sorted(self.user)]
+        primal = [n for n in self.model.primal_names() if n != BATCH_SIZE]
+        return [*primal, BATCH_SIZE, *BUILTINS, self.model.upstream, *sorted(self.user)]
 
 
 def user_names(model: Model, entries: Iterable[NotationEntry]) -> tuple[Names, list[Problem]]:
@@ -260,7 +262,7 @@ def _indexed_sum(expr: IndexedSum, names: Names) -> tuple[Expr, Free] | Problem:
     body, free = result
     if expr.index is not None and free and expr.index not in free:
         # The summand does not depend on the summation index: N copies of it.
-        return build.mul(build.BATCH_SIZE, body), free
+        return build.mul(build.BATCH_SIZE_SYM, body), free
     return Apply("sum", (body,), expr.span), frozenset()
 
 
@@ -268,16 +270,18 @@ def _check_bounds(expr: IndexedSum, names: Names) -> Problem | None:
     if expr.lower is None and expr.upper is None:
         return None
     lower = constant_value(expr.lower) if expr.lower is not None else Fraction(1)
-    upper = _resolve(expr.upper, names) if expr.upper is not None else (Sym("N"), frozenset())
+    upper = (
+        _resolve(expr.upper, names) if expr.upper is not None else (Sym(BATCH_SIZE), frozenset())
+    )
     if isinstance(upper, Problem):
         return upper
-    whole = (lower == 1 and upper[0] == Sym("N")) or (
-        lower == 0 and upper[0] == Apply("sub", (Sym("N"), Num(Fraction(1))))
+    whole = (lower == 1 and upper[0] == Sym(BATCH_SIZE)) or (
+        lower == 0 and upper[0] == Apply("sub", (Sym(BATCH_SIZE), Num(Fraction(1))))
     )
     if not whole:
         return Problem(
             "a sum must run over the whole batch: i = 1..N (or 0..N-1); "
-            'map the author\'s batch size in [notation], e.g. m = "N"',
+            f'map the author\'s batch size in [notation], e.g. m = "{BATCH_SIZE}"',
             expr.span,
         )
     return None

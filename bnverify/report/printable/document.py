@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bnverify import __version__
 from bnverify.check import FileResult, check_derivation, model_of
-from bnverify.engine.printing import latex_name, latex_names
+from bnverify.engine.printing import latex_names
 from bnverify.engine.truth import Truth, truth_of
 from bnverify.files.derivation import Derivation, load_derivation
 from bnverify.judge.diagnosis import Counterexample, sample_value
@@ -24,6 +24,7 @@ from bnverify.judge.error_curve import (  # a record, kept with its computation
 )
 from bnverify.judge.verdict import Verdict
 from bnverify.language import parser, tree_printing
+from bnverify.language.names import latex_name
 from bnverify.language.shapes import BATCH
 from bnverify.language.tree import Equation as FormulaEquation
 from bnverify.language.tree import Expr

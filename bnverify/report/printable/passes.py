@@ -11,7 +11,7 @@ from __future__ import annotations
 from bnverify.engine import printing as printing
 from bnverify.engine.truth import Truth
 from bnverify.language import tree_printing
-from bnverify.language.build import gradient_name
+from bnverify.language.names import gradient_name, latex_name, with_index
 from bnverify.language.shapes import BATCH
 from bnverify.language.tree import Expr
 from bnverify.model.graph import Model
@@ -70,11 +70,11 @@ def _left(model: Model, name: str) -> str:
 def _element(model: Model, name: str) -> str:
     # The left side of an element-wise equation: \hat{z}_{i} = ..., g_{z,i} = ...
     spelled = _spelled(model, name)
-    return printing.with_index(spelled, "i") if model.shape_of[name] == BATCH else spelled
+    return with_index(spelled, "i") if model.shape_of[name] == BATCH else spelled
 
 
 def _spelled(model: Model, name: str) -> str:
-    return printing.latex_names(model).get(name) or printing.latex_name(name)
+    return printing.latex_names(model).get(name) or latex_name(name)
 
 
 def _latex(model: Model, expr: Expr) -> str:

@@ -5,7 +5,7 @@ Each function returns plain text; the Markdown, LaTeX and HTML printers escape i
 
 from __future__ import annotations
 
-from bnverify.language.build import gradient_of
+from bnverify.language.names import gradient_of
 from bnverify.report.printable.document import BackwardStep, CandidateSection, ErrorCurve
 
 BACKWARD_INTRO = (
