@@ -10,9 +10,16 @@ from __future__ import annotations
 import bisect
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from bnverify.language.tree import Span
+
+@dataclass(frozen=True)
+class Span:
+    """Half-open range [start, end) of character offsets in a formula's text."""
+
+    start: int
+    end: int
 
 
 @dataclass(frozen=True)
@@ -65,3 +72,23 @@ def location_in_file(path: str, text: str, offset: int, width: int = 1) -> Locat
 def _line_starts(text: str) -> tuple[int, ...]:
     """The offset where each line of a text starts."""
     return (0, *(match.end() for match in re.finditer("\n", text)))
+
+
+class Rejected(Exception):
+    """The one exception bnverify raises inside a step; the step's entry point returns its Problem.
+
+    Deep inside a parser callback or a model reader the text and the file are not at
+    hand, so a rejection carries what it knows (a message, or a message that needs the
+    formula's text, and a span) and `problem` builds the Problem where they are known.
+    """
+
+    def __init__(
+        self, message: str | Callable[[str], str], span: Span | None = None, where: object = None
+    ) -> None:
+        super().__init__(message if isinstance(message, str) else "")
+        self.message, self.span, self.where = message, span, where
+
+    def problem(self, text: str = "") -> Problem:
+        """The Problem this rejection makes in the formula `text` (when it needs the text)."""
+        message = self.message(text) if callable(self.message) else self.message
+        return Problem(message, span=self.span)

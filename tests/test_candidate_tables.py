@@ -8,8 +8,7 @@ import pytest
 
 from bnverify.files import derivation
 from bnverify.files.derivation import Candidate, parse_derivation
-from bnverify.language.tree import Span
-from bnverify.problem import Location
+from bnverify.problem import Location, Span
 
 
 def parse(text: str) -> derivation.Derivation:

@@ -18,8 +18,7 @@ from bnverify.files.derivation import (
     parse_derivation,
 )
 from bnverify.files.toml_source import parse_toml
-from bnverify.language.tree import Span
-from bnverify.problem import Location
+from bnverify.problem import Location, Span
 from bnverify.settings import DEFAULT_LIMITS
 
 EXAMPLE = dedent(

@@ -9,8 +9,7 @@ from click.testing import CliRunner
 
 from bnverify.cli import main
 from bnverify.language.parser import parse
-from bnverify.language.tree import Span
-from bnverify.problem import Problem
+from bnverify.problem import Problem, Span
 from bnverify.settings import DEFAULT_LIMITS, Limits, flag
 
 

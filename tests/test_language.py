@@ -16,8 +16,8 @@ from bnverify.language.parser import (
     parse_ascii,
     parse_latex,
 )
-from bnverify.language.tree import Apply, Equation, IndexedSum, Num, Span, Sym, walk
-from bnverify.problem import Problem
+from bnverify.language.tree import Apply, Equation, IndexedSum, Num, Sym, walk
+from bnverify.problem import Problem, Span
 from bnverify.settings import DEFAULT_LIMITS
 
 MAX_NESTING = DEFAULT_LIMITS.max_nesting

@@ -11,8 +11,7 @@ from lark.exceptions import UnexpectedInput
 
 import bnverify.language
 from bnverify.language.syntax_errors import command_message, latex_letters, too_deep, unexpected
-from bnverify.language.tree import Span
-from bnverify.problem import Problem
+from bnverify.problem import Problem, Span
 
 
 @pytest.fixture(scope="module")

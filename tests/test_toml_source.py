@@ -18,8 +18,7 @@ from bnverify.files.toml_source import (
     read_toml,
     type_name,
 )
-from bnverify.language.tree import Span
-from bnverify.problem import Location, Problem
+from bnverify.problem import Location, Problem, Span
 
 SAMPLE = dedent(
     r"""

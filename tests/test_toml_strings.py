@@ -12,8 +12,7 @@ from tomlkit.items import String
 
 from bnverify.files.toml_source import TomlDocument, parse_toml
 from bnverify.files.toml_strings import TextOrigin, control_character_problem, is_control
-from bnverify.language.tree import Span
-from bnverify.problem import Location, Problem
+from bnverify.problem import Location, Problem, Span
 
 # What each TOML basic-string escape decodes to, written independently of the module.
 ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", "e": "\x1b", '"': '"', "\\": "\\"}

@@ -31,8 +31,7 @@ from bnverify.files.toml_strings import (  # TextOrigin is part of a Candidate, 
     formula_string_problem,
     is_control,
 )
-from bnverify.language.tree import Span
-from bnverify.problem import Location, Problem, location_in_text
+from bnverify.problem import Location, Problem, Span, location_in_text
 from bnverify.settings import DEFAULT_LIMITS, Limits, flag
 
 COMMAND_LINE = "<command line>"

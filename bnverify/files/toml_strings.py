@@ -13,8 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from bnverify.language.tree import Span
-from bnverify.problem import Location, Problem, location_in_file
+from bnverify.problem import Location, Problem, Span, location_in_file
 
 # TOML basic-string escapes (tomlkit also reads TOML 1.1's \e and \xHH).
 _ESCAPES = {

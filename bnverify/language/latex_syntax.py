@@ -16,7 +16,8 @@ from lark import Lark, Token, v_args
 from bnverify.language import syntax_errors
 from bnverify.language.names import gradient_name, hat_name
 from bnverify.language.transform import Arithmetic, Reject, span_of
-from bnverify.language.tree import Apply, Expr, IndexedSum, Num, Span, Sym
+from bnverify.language.tree import Apply, Expr, IndexedSum, Num, Sym
+from bnverify.problem import Span
 from bnverify.settings import Limits
 
 # The loss, by the name the parser gives it; \mathcal{L} is L since fonts are transparent.

@@ -21,8 +21,8 @@ from bnverify.language.ascii_syntax import AsciiTree
 from bnverify.language.latex_syntax import LatexTree, atom_key
 from bnverify.language.limits import formula_problem, text_problem
 from bnverify.language.transform import Reject
-from bnverify.language.tree import Equation, Formula, Span
-from bnverify.problem import Problem
+from bnverify.language.tree import Equation, Formula
+from bnverify.problem import Problem, Span
 from bnverify.settings import DEFAULT_LIMITS, Limits
 
 __all__ = [

@@ -16,8 +16,7 @@ from lark import Lark
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from lark.lexer import PatternStr
 
-from bnverify.language.tree import Span
-from bnverify.problem import Problem
+from bnverify.problem import Problem, Span
 
 BRACKET_PAIRS = {"(": ")", "[": "]", "{": "}"}
 # Regex terminals have no literal text to quote in "expected ..." messages.

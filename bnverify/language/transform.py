@@ -14,8 +14,8 @@ from typing import Protocol
 from lark import Token, Transformer, v_args
 
 from bnverify.language.syntax_errors import BRACKET_PAIRS
-from bnverify.language.tree import Apply, Equation, Expr, Num, Span
-from bnverify.problem import Problem
+from bnverify.language.tree import Apply, Equation, Expr, Num
+from bnverify.problem import Problem, Span
 from bnverify.settings import Limits
 
 

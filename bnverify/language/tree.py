@@ -15,14 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-
-@dataclass(frozen=True)
-class Span:
-    """Half-open range [start, end) of character offsets in a formula's text."""
-
-    start: int
-    end: int
-
+from bnverify.problem import Span
 
 NOWHERE = Span(0, 0)
 

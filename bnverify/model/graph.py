@@ -21,8 +21,8 @@ from bnverify.files.toml_source import TomlDocument, parse_toml, read_toml
 from bnverify.language import parser, shapes
 from bnverify.language.names import BATCH_SIZE, gradient_name, gradient_of
 from bnverify.language.shapes import Shape
-from bnverify.language.tree import Equation, Expr, Span, Sym, constant_value, walk
-from bnverify.problem import Location, Problem
+from bnverify.language.tree import Equation, Expr, Sym, constant_value, walk
+from bnverify.problem import Location, Problem, Span
 
 MAX_MODEL_BYTES = 256 * 1024
 
