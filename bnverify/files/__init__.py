@@ -1,1 +1,6 @@
-""""""
+"""Step 1, files in: derivation and model files read as TOML, every value with its place.
+
+Every file bnverify reads goes through `access` (no links out, no devices) and
+`toml_source` (positions, unknown keys refused); the records keep file, line and column
+so any later problem can point at its source.
+"""
