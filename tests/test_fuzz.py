@@ -126,6 +126,7 @@ LATEX_FORMULAS = st.recursive(
 WRT = st.sampled_from(["z", "gamma", "beta"])
 
 
+@pytest.mark.slow
 @fuzz_settings(ci_examples=500)
 @given(formula=ASCII_FORMULAS, wrt=WRT, equation=st.booleans())
 def test_generated_ascii_candidates(formula, wrt, equation):
@@ -133,6 +134,7 @@ def test_generated_ascii_candidates(formula, wrt, equation):
     check_survives(["--wrt", wrt, "--expr", text], candidates=1)
 
 
+@pytest.mark.slow
 @fuzz_settings(ci_examples=400)
 @given(formula=LATEX_FORMULAS, wrt=WRT)
 def test_generated_latex_candidates(formula, wrt):
@@ -153,6 +155,7 @@ POLYNOMIALS = st.recursive(
 )
 
 
+@pytest.mark.slow
 @fuzz_settings(ci_examples=200)
 @given(term=POLYNOMIALS)
 def test_the_truth_plus_and_minus_a_term_matches(term):
@@ -211,6 +214,7 @@ def mutations(draw: st.DrawFn) -> bytes:
     return bytes(data)
 
 
+@pytest.mark.slow
 @fuzz_settings(ci_examples=1300)
 @given(mangled=mutations())
 def test_mutated_derivation_files(mangled):
