@@ -13,31 +13,51 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 
 import sympy as sp
 
 from bnverify.engine.backprop import Gradients
-from bnverify.language import names
 from bnverify.language.names import BATCH_SIZE, gradient_name, gradient_of
+from bnverify.language.operators import Op, row
 from bnverify.language.shapes import BATCH
-from bnverify.language.tree import Apply, Expr, Num, Sym, constant_value
-
-# Operators that act on one element at a time; the reductions are BatchSums.
-ELEMENTWISE: dict[str, Callable[..., sp.Expr]] = {
-    "add": operator.add,
-    "sub": operator.sub,
-    "mul": operator.mul,
-    "div": operator.truediv,
-    "neg": operator.neg,
-    "sqrt": sp.sqrt,
-}
+from bnverify.language.tree import Apply, Expr, Num, Sym
 
 
 class BatchSum(sp.Function):
     """The sum over the batch of an element expression (kept unevaluated)."""
 
     nargs = 1
+
+
+@dataclass(frozen=True)
+class Reducer:
+    """What a reduction needs to be written for every N: the sum over the batch, and N."""
+
+    total: Callable[[sp.Expr], sp.Expr]
+    size: sp.Symbol
+
+
+def _elementwise(fn: Callable[..., sp.Expr]) -> Callable[..., sp.Expr]:
+    # An operator on one element at a time needs nothing of the batch.
+    return lambda reducer, *elements: fn(*elements)
+
+
+# Operator -> its SymPy form from (Reducer, *element expressions of the arguments). An
+# exponent is a number, so it converts to the exact SymPy rational it stands for.
+CLOSED_FORMS: dict[Op, Callable[..., sp.Expr]] = {
+    Op.ADD: _elementwise(operator.add),
+    Op.SUB: _elementwise(operator.sub),
+    Op.MUL: _elementwise(operator.mul),
+    Op.DIV: _elementwise(operator.truediv),
+    Op.POW: _elementwise(operator.pow),
+    Op.NEG: _elementwise(operator.neg),
+    Op.SQRT: _elementwise(sp.sqrt),
+    Op.SUM: lambda reducer, a: reducer.total(a),
+    Op.MEAN: lambda reducer, a: reducer.total(a) / reducer.size,
+    Op.DOT: lambda reducer, a, b: reducer.total(a * b),
+    Op.ONES: _elementwise(lambda: sp.Integer(1)),
+}
 
 
 @dataclass(frozen=True)
@@ -102,15 +122,10 @@ class Algebra:
                 return sp.Rational(value.numerator, value.denominator)
             case Sym(name=name):
                 return self._name(name, element, sums)
-            case Apply(op="pow", args=(base, exponent)):
-                value = constant_value(exponent)
-                rational = sp.Rational(value.numerator, value.denominator)
-                return self._convert(base, element, sums) ** rational
-            case Apply(op=names.ONES):
-                return sp.Integer(1)
             case Apply(op=op, args=args):
                 values = [self._convert(arg, element, sums) for arg in args]
-                return self._apply(op, values, sums)
+                reducer = Reducer(partial(self.batch_sum, sums=sums), self.symbols[BATCH_SIZE])
+                return row(CLOSED_FORMS, op, "algebra.CLOSED_FORMS")(reducer, *values)
         raise ValueError(f"cannot convert {expr!r}")
 
     def _name(self, name: str, element: dict, sums: dict) -> sp.Expr:
@@ -121,17 +136,6 @@ class Algebra:
         if target is not None and name != model.upstream:
             return self._convert(self.gradients.formula(target), element, sums)
         return self.symbols[name]
-
-    def _apply(self, op: str, v: list[sp.Expr], sums: dict) -> sp.Expr:
-        if op in ELEMENTWISE:
-            return ELEMENTWISE[op](*v)
-        if op == "sum":
-            return self.batch_sum(v[0], sums)
-        if op == "mean":
-            return self.batch_sum(v[0], sums) / self.symbols[BATCH_SIZE]
-        if op == "dot":
-            return self.batch_sum(v[0] * v[1], sums)
-        raise ValueError(f"unknown operator {op}")
 
     def batch_sum(self, element_expr: sp.Expr, sums: dict) -> sp.Expr:
         """sum over the batch, with constant factors pulled out and known sums replaced."""

@@ -16,6 +16,7 @@ from functools import cached_property
 from bnverify.language import build, shapes
 from bnverify.language.build import BATCH_SIZE_SYM, TWO
 from bnverify.language.names import BATCH_SIZE, gradient_name
+from bnverify.language.operators import Op, row, signature
 from bnverify.language.shapes import BATCH, SCALAR, Shape
 from bnverify.language.tree import Apply, Expr, Sym, constant_value
 from bnverify.model.graph import Model
@@ -33,24 +34,22 @@ def _pow_rule(g: Expr, args: tuple[Expr, ...]) -> Expr:
 
 # Operator -> one rule per argument, mapping (upstream gradient, arguments) to what flows
 # back into that argument. A None rule means the argument is a constant (an exponent).
-VJP: dict[str, tuple[Rule | None, ...]] = {
-    "add": (lambda g, a: g, lambda g, a: g),
-    "sub": (lambda g, a: g, lambda g, a: build.neg(g)),
-    "mul": (lambda g, a: build.mul(g, a[1]), lambda g, a: build.mul(g, a[0])),
-    "div": (
+VJP: dict[Op, tuple[Rule | None, ...]] = {
+    Op.ADD: (lambda g, a: g, lambda g, a: g),
+    Op.SUB: (lambda g, a: g, lambda g, a: build.neg(g)),
+    Op.MUL: (lambda g, a: build.mul(g, a[1]), lambda g, a: build.mul(g, a[0])),
+    Op.DIV: (
         lambda g, a: build.div(g, a[1]),
         lambda g, a: build.neg(build.div(build.mul(g, a[0]), build.power(a[1], 2))),
     ),
-    "pow": (_pow_rule, None),
-    "neg": (lambda g, a: build.neg(g),),
-    "sqrt": (lambda g, a: build.div(g, build.mul(TWO, build.sqrt(a[0]))),),
-    "sum": (lambda g, a: g,),
-    "mean": (lambda g, a: build.div(g, BATCH_SIZE_SYM),),
-    "dot": (lambda g, a: build.mul(g, a[1]), lambda g, a: build.mul(g, a[0])),
+    Op.POW: (_pow_rule, None),
+    Op.NEG: (lambda g, a: build.neg(g),),
+    Op.SQRT: (lambda g, a: build.div(g, build.mul(TWO, build.sqrt(a[0]))),),
+    Op.SUM: (lambda g, a: g,),
+    Op.MEAN: (lambda g, a: build.div(g, BATCH_SIZE_SYM),),
+    Op.DOT: (lambda g, a: build.mul(g, a[1]), lambda g, a: build.mul(g, a[0])),
+    Op.ONES: (),
 }
-
-# A reduction sees its argument as a batch even when a scalar was broadcast into it.
-REDUCTIONS = frozenset({"sum", "mean", "dot"})
 
 
 @dataclass(frozen=True)
@@ -101,10 +100,11 @@ def pullback(expr: Expr, grad: Expr, shape_of: dict[str, Shape]) -> list[tuple[s
     match expr:
         case Sym(name=name) if name in shape_of and name != BATCH_SIZE:
             return [(name, grad)]
-        case Apply(op=op, args=args) if op in VJP:
+        case Apply(op=op, args=args):
             out: list[tuple[str, Expr]] = []
-            seen_as = BATCH if op in REDUCTIONS else _shape(expr, shape_of)
-            for arg, rule in zip(args, VJP[op], strict=True):
+            # A reduction sees its argument as a batch even when a scalar was broadcast into it.
+            seen_as = BATCH if signature(op).reduces else _shape(expr, shape_of)
+            for arg, rule in zip(args, row(VJP, op, "backprop.VJP"), strict=True):
                 if rule is not None:
                     flow = _unbroadcast(rule(grad, args), seen_as, _shape(arg, shape_of), shape_of)
                     out.extend(pullback(arg, flow, shape_of))

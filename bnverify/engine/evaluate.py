@@ -9,13 +9,14 @@ costs O(N) whatever the formula refers to.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from bnverify.engine.arithmetic import Arithmetic, Undefined
-from bnverify.language import names
 from bnverify.language.names import BATCH_SIZE
+from bnverify.language.operators import Op, row, signature
 from bnverify.language.tree import Apply, Expr, Num, Sym, constant_value
 
 
@@ -26,17 +27,24 @@ def _reduce(x: Any, n: int) -> Any:
     return x * n
 
 
-# Operator -> how to compute it from argument values (arith, batch size, *args).
-OPERATIONS: dict[str, Callable[..., Any]] = {
-    "add": lambda ar, n, a, b: a + b,
-    "sub": lambda ar, n, a, b: a - b,
-    "mul": lambda ar, n, a, b: a * b,
-    "div": lambda ar, n, a, b: a / b,
-    "neg": lambda ar, n, a: -a,
-    "sqrt": lambda ar, n, a: ar.sqrt(a),
-    "sum": lambda ar, n, a: _reduce(a, n),
-    "mean": lambda ar, n, a: _reduce(a, n) / ar.constant_int(n),
-    "dot": lambda ar, n, a, b: _reduce(a * b, n),
+def _ones(point: Point) -> Any:
+    return np.full((point.n, point.channels), point.arith.constant_int(1), dtype=point.arith.dtype)
+
+
+# Operator -> how to compute it from (point, *argument values); an exponent comes as the
+# exact Fraction it stands for, since each number system decides what a power means.
+OPERATIONS: dict[Op, Callable[..., Any]] = {
+    Op.ADD: lambda p, a, b: a + b,
+    Op.SUB: lambda p, a, b: a - b,
+    Op.MUL: lambda p, a, b: a * b,
+    Op.DIV: lambda p, a, b: a / b,
+    Op.POW: lambda p, a, exponent: p.arith.power(a, exponent),
+    Op.NEG: lambda p, a: -a,
+    Op.SQRT: lambda p, a: p.arith.sqrt(a),
+    Op.SUM: lambda p, a: _reduce(a, p.n),
+    Op.MEAN: lambda p, a: _reduce(a, p.n) / p.arith.constant_int(p.n),
+    Op.DOT: lambda p, a, b: _reduce(a * b, p.n),
+    Op.ONES: _ones,
 }
 
 
@@ -77,27 +85,30 @@ class Point(Mapping[str, Any]):
 
 def evaluate(expr: Expr, point: Point) -> Any:
     """The value of a resolved tree at a point; raises Undefined where it has none."""
-    arith, n = point.arith, point.n
-    with arith.context():
+    with point.arith.context():
         try:
-            return _eval(expr, point, arith, n)
+            return _eval(expr, point)
         except ZeroDivisionError as err:
             raise Undefined("division by zero") from err
 
 
-def _eval(expr: Expr, point: Point, arith: Arithmetic, n: int) -> Any:
+def _eval(expr: Expr, point: Point) -> Any:
     match expr:
         case Num(value=value):
-            return arith.constant(value)
+            return point.arith.constant(value)
         case Sym(name=name):
             return point[name]
-        case Apply(op="pow", args=(base, exponent)):
-            value = constant_value(exponent)
-            assert value is not None, "shapes.infer admits constant exponents only"
-            return arith.power(_eval(base, point, arith, n), value)
-        case Apply(op=names.ONES):
-            return np.full((n, point.channels), arith.constant_int(1), dtype=arith.dtype)
-        case Apply(op=op, args=args) if op in OPERATIONS:
-            values = [_eval(arg, point, arith, n) for arg in args]
-            return OPERATIONS[op](arith, n, *values)
+        case Apply(op=op, args=args):
+            exponent = signature(op).exponent
+            values = [
+                _exponent(arg) if at == exponent else _eval(arg, point)
+                for at, arg in enumerate(args)
+            ]
+            return row(OPERATIONS, op, "evaluate.OPERATIONS")(point, *values)
     raise ValueError(f"cannot evaluate {expr!r}")
+
+
+def _exponent(arg: Expr) -> Fraction:
+    value = constant_value(arg)
+    assert value is not None, "shapes.infer admits constant exponents only"
+    return value

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from lark import Token, v_args
 
+from bnverify.language.operators import SIGNATURES
 from bnverify.language.transform import Arithmetic, Reject, span_of
-from bnverify.language.tree import OPERATORS, Apply, Expr, Sym
+from bnverify.language.tree import Apply, Expr, Sym
 
-ASCII_FUNCTIONS = {name: OPERATORS[name] for name in ("sqrt", "sum", "mean", "dot")}
+# Function name -> number of arguments: the operators the ASCII syntax writes name(args).
+ASCII_FUNCTIONS = {op: sig.arity for op, sig in SIGNATURES.items() if sig.called}
 
 
 @v_args(inline=True)

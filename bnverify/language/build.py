@@ -9,6 +9,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from bnverify.language.names import BATCH_SIZE
+from bnverify.language.operators import Op
 from bnverify.language.tree import Apply, Expr, Num, Sym
 
 ZERO = Num(Fraction(0))
@@ -32,9 +33,9 @@ def add(a: Expr, b: Expr) -> Expr:
         return b
     if _is(b, 0):
         return a
-    if isinstance(b, Apply) and b.op == "neg":
+    if isinstance(b, Apply) and b.op == Op.NEG:
         return sub(a, b.args[0])
-    return Apply("add", (a, b))
+    return Apply(Op.ADD, (a, b))
 
 
 def sub(a: Expr, b: Expr) -> Expr:
@@ -43,16 +44,16 @@ def sub(a: Expr, b: Expr) -> Expr:
         return a
     if _is(a, 0):
         return neg(b)
-    return Apply("sub", (a, b))
+    return Apply(Op.SUB, (a, b))
 
 
 def neg(a: Expr) -> Expr:
     """-a."""
     if isinstance(a, Num):
         return Num(-a.value)
-    if isinstance(a, Apply) and a.op == "neg":
+    if isinstance(a, Apply) and a.op == Op.NEG:
         return a.args[0]
-    return Apply("neg", (a,))
+    return Apply(Op.NEG, (a,))
 
 
 def mul(a: Expr, b: Expr) -> Expr:
@@ -69,7 +70,7 @@ def mul(a: Expr, b: Expr) -> Expr:
         return neg(a)
     if isinstance(a, Num) and isinstance(b, Num):
         return Num(a.value * b.value)
-    return Apply("mul", (a, b))
+    return Apply(Op.MUL, (a, b))
 
 
 def div(a: Expr, b: Expr) -> Expr:
@@ -78,7 +79,7 @@ def div(a: Expr, b: Expr) -> Expr:
         return a
     if _is(a, 0):
         return ZERO
-    return Apply("div", (a, b))
+    return Apply(Op.DIV, (a, b))
 
 
 def power(a: Expr, exponent: Fraction) -> Expr:
@@ -87,29 +88,29 @@ def power(a: Expr, exponent: Fraction) -> Expr:
         return a
     if exponent == 0:
         return ONE
-    return Apply("pow", (a, Num(exponent)))
+    return Apply(Op.POW, (a, Num(exponent)))
 
 
 def sqrt(a: Expr) -> Expr:
     """sqrt(a)."""
-    return Apply("sqrt", (a,))
+    return Apply(Op.SQRT, (a,))
 
 
 def total(a: Expr) -> Expr:
     """sum(a) over the batch."""
     if _is(a, 0):
         return ZERO
-    return Apply("sum", (a,))
+    return Apply(Op.SUM, (a,))
 
 
 def mean(a: Expr) -> Expr:
     """mean(a) over the batch."""
-    return Apply("mean", (a,))
+    return Apply(Op.MEAN, (a,))
 
 
 def dot(a: Expr, b: Expr) -> Expr:
     """The inner product of two batch vectors."""
-    return Apply("dot", (a, b))
+    return Apply(Op.DOT, (a, b))
 
 
 def add_all(terms: list[Expr]) -> Expr:

@@ -9,8 +9,10 @@ Nothing here folds a constant whose size it has not bounded first.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from fractions import Fraction
 
+from bnverify.language.operators import Op, row
 from bnverify.language.tree import (
     Apply,
     Equation,
@@ -85,17 +87,9 @@ def _node_degree(node: Expr, degrees: dict[int, int], limits: Limits) -> int:
     match node:
         case Num():
             return 0
-        case Apply(op="pow", args=(base, exponent)):
-            power, inner = _exponent(exponent, limits), degrees[id(base)]
-            if power is None:
-                return inner  # not a number: bnverify.language.shapes explains what is accepted
-            if inner == 0:
-                _constant_power(base, power, node.span, limits)
-            degree = inner * math.ceil(abs(power))
-        case Apply(op=("add" | "sub"), args=args):
-            degree = max(degrees[id(arg)] for arg in args)
-        case Apply(args=args) if args:
-            degree = sum(degrees[id(arg)] for arg in args)
+        case Apply(op=op, args=args):
+            inner = tuple(degrees[id(arg)] for arg in args)
+            degree = row(DEGREES, op, "limits.DEGREES")(node, inner, limits)
         case IndexedSum(body=body):
             degree = degrees[id(body)]
         case _:
@@ -107,6 +101,42 @@ def _node_degree(node: Expr, degrees: dict[int, int], limits: Limits) -> int:
         )
         raise _TooBig(Problem(limits.exceeded("max_exponent", what), node.span))
     return degree
+
+
+def _largest(node: Apply, inner: tuple[int, ...], limits: Limits) -> int:
+    return max(inner)
+
+
+def _total(node: Apply, inner: tuple[int, ...], limits: Limits) -> int:
+    return sum(inner)
+
+
+def _power(node: Apply, inner: tuple[int, ...], limits: Limits) -> int:
+    base, exponent = node.args
+    power = _exponent(exponent, limits)
+    if power is None:
+        return inner[0]  # not a number: bnverify.language.shapes explains what is accepted
+    if inner[0] == 0:
+        _constant_power(base, power, node.span, limits)
+    return inner[0] * math.ceil(abs(power))
+
+
+# Operator -> its degree from (node, its arguments' degrees, limits), as for polynomials:
+# a sum keeps the largest degree, a product adds them, a power multiplies.
+DEGREES: dict[Op, Callable[[Apply, tuple[int, ...], Limits], int]] = {
+    Op.ADD: _largest,
+    Op.SUB: _largest,
+    Op.MUL: _total,
+    Op.DIV: _total,
+    Op.POW: _power,
+    Op.NEG: _total,
+    Op.SQRT: _total,
+    Op.SUM: _total,
+    Op.MEAN: _total,
+    Op.DOT: _total,
+    Op.ONES: lambda node, inner, limits: 1,
+    Op.TRANSPOSE: _total,
+}
 
 
 def _exponent(exponent: Expr, limits: Limits) -> Fraction | None:

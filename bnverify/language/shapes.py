@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Literal
 
+from bnverify.language.operators import Op, row, signature
 from bnverify.language.tree import Apply, Expr, Num, Sym, constant_value
 from bnverify.problem import Problem
 
@@ -33,18 +34,18 @@ def _reduction(shapes: tuple[Shape, ...]) -> Shape:
 
 
 # Operator -> rule from argument shapes to result shape.
-RULES: dict[str, Callable[[tuple[Shape, ...]], Shape]] = {
-    "add": _elementwise,
-    "sub": _elementwise,
-    "mul": _elementwise,
-    "div": _elementwise,
-    "pow": _elementwise,
-    "neg": _elementwise,
-    "sqrt": _elementwise,
-    "sum": _reduction,
-    "mean": _reduction,
-    "dot": _reduction,
-    "ones": lambda shapes: BATCH,
+RULES: dict[Op, Callable[[tuple[Shape, ...]], Shape]] = {
+    Op.ADD: _elementwise,
+    Op.SUB: _elementwise,
+    Op.MUL: _elementwise,
+    Op.DIV: _elementwise,
+    Op.POW: _elementwise,
+    Op.NEG: _elementwise,
+    Op.SQRT: _elementwise,
+    Op.SUM: _reduction,
+    Op.MEAN: _reduction,
+    Op.DOT: _reduction,
+    Op.ONES: lambda shapes: BATCH,
 }
 
 DESCRIPTION: dict[Shape, str] = {
@@ -62,20 +63,25 @@ def infer(expr: Expr, shape_of: Mapping[str, Shape]) -> Shape | Problem:
             if name not in shape_of:
                 return Problem(f"unknown name {name!r}", expr.span)
             return shape_of[name]
-        case Apply(op="pow", args=(_, exponent)) if not _is_power_exponent(exponent):
-            return Problem(
-                "an exponent must be a number with denominator 1 or 2 (such as 2, -1, 1/2 or -3/2)",
-                exponent.span,
-            )
-        case Apply(op=op, args=args) if op in RULES:
-            arg_shapes: list[Shape] = []
-            for arg in args:
-                shape = infer(arg, shape_of)
-                if isinstance(shape, Problem):
-                    return shape
-                arg_shapes.append(shape)
-            return RULES[op](tuple(arg_shapes))
+        case Apply(op=op, args=args) if not signature(op).syntax_only:
+            return _apply(op, args, shape_of)
     return Problem("this cannot be evaluated as a vector expression", getattr(expr, "span", None))
+
+
+def _apply(op: Op, args: tuple[Expr, ...], shape_of: Mapping[str, Shape]) -> Shape | Problem:
+    exponent = signature(op).exponent
+    if exponent is not None and not _is_power_exponent(args[exponent]):
+        return Problem(
+            "an exponent must be a number with denominator 1 or 2 (such as 2, -1, 1/2 or -3/2)",
+            args[exponent].span,
+        )
+    arg_shapes: list[Shape] = []
+    for arg in args:
+        shape = infer(arg, shape_of)
+        if isinstance(shape, Problem):
+            return shape
+        arg_shapes.append(shape)
+    return row(RULES, op, "shapes.RULES")(tuple(arg_shapes))
 
 
 def _is_power_exponent(exponent: Expr) -> bool:

@@ -12,9 +12,12 @@ Two further node types exist only between parsing and name resolution: an indexe
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from bnverify.language.operators import Op
 from bnverify.problem import Span
 
 NOWHERE = Span(0, 0)
@@ -42,11 +45,17 @@ class Sym:
 
 @dataclass(frozen=True)
 class Apply:
-    """An operator applied to arguments; the operators are listed in OPERATORS."""
+    """An operator applied to arguments; bnverify.language.operators declares the operators."""
 
-    op: str
+    op: Op
     args: tuple[Expr, ...]
     span: Span = field(default=NOWHERE, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # A tree built from a spelling, Apply("sqrt", ...), holds the operator itself,
+        # and an unknown spelling is refused here rather than by some later table.
+        if not isinstance(self.op, Op):
+            object.__setattr__(self, "op", Op(self.op))
 
 
 @dataclass(frozen=True)
@@ -72,21 +81,18 @@ class Equation:
 Expr = Num | Sym | Apply | IndexedSum
 Formula = Expr | Equation
 
-# Operator name -> number of arguments. "transpose" only survives until resolution,
-# which turns `a^T b` into `dot(a, b)` or reports a transpose with nothing to multiply.
-OPERATORS: dict[str, int] = {
-    "add": 2,
-    "sub": 2,
-    "mul": 2,
-    "div": 2,
-    "pow": 2,
-    "neg": 1,
-    "sqrt": 1,
-    "sum": 1,
-    "mean": 1,
-    "dot": 2,
-    "ones": 0,
-    "transpose": 1,
+
+def _divide(a: Fraction, b: Fraction) -> Fraction | None:
+    return a / b if b else None
+
+
+# The operators whose value on rational numbers is rational: these fold into constants.
+_FOLDS: dict[Op, Callable[..., Fraction | None]] = {
+    Op.ADD: operator.add,
+    Op.SUB: operator.sub,
+    Op.MUL: operator.mul,
+    Op.DIV: _divide,
+    Op.NEG: operator.neg,
 }
 
 
@@ -95,20 +101,9 @@ def constant_value(expr: Expr) -> Fraction | None:
     match expr:
         case Num(value=value):
             return value
-        case Apply(op="neg", args=(arg,)):
-            inner = constant_value(arg)
-            return None if inner is None else -inner
-        case Apply(op=("add" | "sub" | "mul" | "div") as op, args=(left, right)):
-            a, b = constant_value(left), constant_value(right)
-            if a is None or b is None:
-                return None
-            if op == "add":
-                return a + b
-            if op == "sub":
-                return a - b
-            if op == "mul":
-                return a * b
-            return a / b if b else None
+        case Apply(op=op, args=args) if op in _FOLDS:
+            values = [constant_value(arg) for arg in args]
+            return None if None in values else _FOLDS[op](*values)
     return None
 
 

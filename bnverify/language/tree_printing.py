@@ -16,15 +16,17 @@ LaTeX comes in two notations:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from fractions import Fraction
 
-from bnverify.language.names import BATCH_SIZE, latex_name, with_index
+from bnverify.language.names import BATCH_SIZE, ONES, latex_name, with_index
+from bnverify.language.operators import Op, row, signature
 from bnverify.language.tree import Apply, Equation, Expr, Formula, IndexedSum, Num, Sym
 
 # Binding strength of what a node prints as; an operand that binds less is bracketed.
 SUM, PRODUCT, POWER, ATOM = 1, 2, 3, 4
-REDUCTIONS = frozenset({"sum", "mean", "dot"})
+
+Printed = tuple[str, int]  # the text and how strongly it binds
 
 
 class LatexTreePrinter:
@@ -67,7 +69,7 @@ class LatexTreePrinter:
         return rf"\sum_{{{below}}}{above} {self._operand(expr.body, PRODUCT)}", PRODUCT
 
     def _print_Apply(self, expr: Apply) -> tuple[str, int]:
-        return getattr(self, f"_apply_{expr.op}")(*expr.args)
+        return row(LATEX, expr.op, "tree_printing.LATEX")(self, *expr.args)
 
     def _right(self, expr: Expr, strength: int) -> str:
         # After an operator, a leading minus is bracketed: a - \left(-b\right).
@@ -104,7 +106,7 @@ class LatexTreePrinter:
     def _base(self, base: Expr) -> str:
         # A root or a power is bracketed before a superscript; a spelled name that already
         # has one (\sigma_B^2) is braced, since TeX rejects a double superscript.
-        if isinstance(base, Apply) and base.op == "sqrt":
+        if isinstance(base, Apply) and base.op == Op.SQRT:
             return rf"\left({self._print(base)[0]}\right)"
         text = self._operand(base, ATOM)
         return f"{{{text}}}" if "^" in text and not text.startswith(r"\left(") else text
@@ -124,7 +126,7 @@ class LatexTreePrinter:
     def _apply_dot(self, a: Expr, b: Expr) -> tuple[str, int]:
         if self._batch is None:
             return f"{self._base(a)}^{{T}} {self._operand(b, PRODUCT)}", PRODUCT
-        return f"{self._sum_sign()} {self._inside(Apply('mul', (a, b)))}", PRODUCT
+        return f"{self._sum_sign()} {self._inside(Apply(Op.MUL, (a, b)))}", PRODUCT
 
     def _apply_ones(self) -> tuple[str, int]:
         return ("1", ATOM) if self._batch is not None else (r"\mathbf{1}", ATOM)
@@ -144,18 +146,35 @@ class LatexTreePrinter:
             self._index = outer
 
 
+# Operator -> the printer's method that prints it from its arguments.
+LATEX: dict[Op, Callable[..., Printed]] = {
+    Op.ADD: LatexTreePrinter._apply_add,
+    Op.SUB: LatexTreePrinter._apply_sub,
+    Op.MUL: LatexTreePrinter._apply_mul,
+    Op.DIV: LatexTreePrinter._apply_div,
+    Op.POW: LatexTreePrinter._apply_pow,
+    Op.NEG: LatexTreePrinter._apply_neg,
+    Op.SQRT: LatexTreePrinter._apply_sqrt,
+    Op.SUM: LatexTreePrinter._apply_sum,
+    Op.MEAN: LatexTreePrinter._apply_mean,
+    Op.DOT: LatexTreePrinter._apply_dot,
+    Op.ONES: LatexTreePrinter._apply_ones,
+    Op.TRANSPOSE: LatexTreePrinter._apply_transpose,
+}
+
+
 def _frac(value: Fraction) -> str:
     return rf"\frac{{{value.numerator}}}{{{value.denominator}}}"
 
 
 def _negative(expr: Expr) -> bool:
     return (isinstance(expr, Num) and expr.value < 0) or (
-        isinstance(expr, Apply) and expr.op == "neg"
+        isinstance(expr, Apply) and expr.op == Op.NEG
     )
 
 
 def _is_reduction(expr: Expr) -> bool:
-    return isinstance(expr, IndexedSum) or (isinstance(expr, Apply) and expr.op in REDUCTIONS)
+    return isinstance(expr, IndexedSum) or (isinstance(expr, Apply) and signature(expr.op).reduces)
 
 
 def latex(formula: Formula, names: Mapping[str, str], batch: frozenset[str] | None = None) -> str:
@@ -168,27 +187,15 @@ def ascii(expr: Expr) -> str:
     return _ascii(expr)[0]
 
 
-def _ascii(expr: Expr) -> tuple[str, int]:
+def _ascii(expr: Expr) -> Printed:
     match expr:
         case Num(value=value):
             text = str(value)
             return text, ATOM if value.denominator == 1 and value >= 0 else SUM
         case Sym(name=name):
             return name, ATOM
-        case Apply(op="add" | "sub" as op, args=(a, b)):
-            sign = "+" if op == "add" else "-"
-            return f"{_ascii_operand(a, SUM)} {sign} {_ascii_operand(b, PRODUCT)}", SUM
-        case Apply(op="mul" | "div" as op, args=(a, b)):
-            sign = "*" if op == "mul" else "/"
-            return f"{_ascii_operand(a, PRODUCT)}{sign}{_ascii_operand(b, POWER)}", PRODUCT
-        case Apply(op="neg", args=(a,)):
-            return f"-{_ascii_operand(a, PRODUCT)}", SUM
-        case Apply(op="pow", args=(a, b)):
-            return f"{_ascii_operand(a, ATOM)}^{_ascii_operand(b, ATOM)}", POWER
-        case Apply(op="ones"):
-            return "ones", ATOM
         case Apply(op=op, args=args):
-            return f"{op}({', '.join(ascii(arg) for arg in args)})", ATOM
+            return row(ASCII, op, "tree_printing.ASCII")(op, *args)
         case IndexedSum(body=body):
             return f"sum({ascii(body)})", ATOM
     raise ValueError(f"cannot print {expr!r}")
@@ -197,3 +204,33 @@ def _ascii(expr: Expr) -> tuple[str, int]:
 def _ascii_operand(expr: Expr, strength: int) -> str:
     text, own = _ascii(expr)
     return f"({text})" if own < strength else text
+
+
+def _infix(sign: str, strength: int, left: int, right: int) -> Callable[..., Printed]:
+    """An operator written between its operands, which bind at least `left` and `right`."""
+
+    def printed(op: Op, a: Expr, b: Expr) -> Printed:
+        return f"{_ascii_operand(a, left)}{sign}{_ascii_operand(b, right)}", strength
+
+    return printed
+
+
+def _call(op: Op, *args: Expr) -> Printed:
+    return f"{op}({', '.join(ascii(arg) for arg in args)})", ATOM
+
+
+# Operator -> how bnverify's ASCII syntax writes it, from (operator, *arguments).
+ASCII: dict[Op, Callable[..., Printed]] = {
+    Op.ADD: _infix(" + ", SUM, SUM, PRODUCT),
+    Op.SUB: _infix(" - ", SUM, SUM, PRODUCT),
+    Op.MUL: _infix("*", PRODUCT, PRODUCT, POWER),
+    Op.DIV: _infix("/", PRODUCT, PRODUCT, POWER),
+    Op.POW: _infix("^", POWER, ATOM, ATOM),
+    Op.NEG: lambda op, a: (f"-{_ascii_operand(a, PRODUCT)}", SUM),
+    Op.SQRT: _call,
+    Op.SUM: _call,
+    Op.MEAN: _call,
+    Op.DOT: _call,
+    Op.ONES: lambda op: (ONES, ATOM),
+    Op.TRANSPOSE: _call,
+}

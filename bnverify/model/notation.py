@@ -17,6 +17,7 @@ from fractions import Fraction
 from bnverify.files.derivation import NotationEntry
 from bnverify.language import build, parser, shapes
 from bnverify.language.names import BATCH_SIZE, ONES, gradient_name, gradient_of, hat_name, hat_of
+from bnverify.language.operators import signature
 from bnverify.language.shapes import BATCH, Shape
 from bnverify.language.tree import (
     Apply,
@@ -247,7 +248,7 @@ def _apply(expr: Apply, names: Names) -> tuple[Expr, Free] | Problem:
             "bnverify handles terms that depend on one index at a time (split the sum)",
             expr.span,
         )
-    if expr.op in ("sum", "mean", "dot"):
+    if signature(expr.op).reduces:
         free = frozenset()
     return Apply(expr.op, tuple(args), expr.span), free
 
