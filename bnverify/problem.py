@@ -79,7 +79,8 @@ class Rejected(Exception):
 
     Deep inside a parser callback or a model reader the text and the file are not at
     hand, so a rejection carries what it knows (a message, or a message that needs the
-    formula's text, and a span) and `problem` builds the Problem where they are known.
+    formula's text; a span; `where`, the value it was found in) and `problem` builds the
+    Problem where they are known.
     """
 
     def __init__(
@@ -88,7 +89,15 @@ class Rejected(Exception):
         super().__init__(message if isinstance(message, str) else "")
         self.message, self.span, self.where = message, span, where
 
-    def problem(self, text: str = "") -> Problem:
-        """The Problem this rejection makes in the formula `text` (when it needs the text)."""
+    def problem(
+        self, text: str = "", place: Callable[[object, Span | None], Location] | None = None
+    ) -> Problem:
+        """The Problem this rejection makes: in the formula `text`, or in a file by `place`.
+
+        `place` knows the file `where` is in (a TOML document's `place`), so the Problem
+        gets its location there and this module needs to know nothing of files.
+        """
         message = self.message(text) if callable(self.message) else self.message
-        return Problem(message, span=self.span)
+        if place is None:
+            return Problem(message, span=self.span)
+        return Problem(message, location=place(self.where, self.span))

@@ -18,7 +18,7 @@ from bnverify.files.toml_source import (
     read_toml,
     type_name,
 )
-from bnverify.problem import Location, Problem, Span
+from bnverify.problem import Location, Problem, Rejected, Span
 
 SAMPLE = dedent(
     r"""
@@ -106,6 +106,18 @@ def test_values_keep_their_identity_through_data():
     assert pointed_at(document.key_location(hat_key, hat)) == '"\\\\hat{x}"'
     located = document.origin(hat).locate(Span(0, 4))
     assert (located.line, located.column, pointed_at(located)) == (3, 15, "zhat")
+
+
+def test_a_rejection_is_placed_at_its_value_or_the_characters_in_it():
+    document = parse_toml(SAMPLE, "bn.toml")
+    hat = entries(document.data["notation"])[0][1]
+    in_string = Rejected("no such name", Span(0, 4), hat).problem(place=document.place)
+    at_value = Rejected("wrong model", where=document.data["model"]).problem(place=document.place)
+    nowhere = Rejected("missing").problem(place=document.place)
+    assert (in_string.location.line, in_string.location.column) == (3, 15)
+    assert pointed_at(in_string.location) == "zhat" and in_string.span is None
+    assert pointed_at(at_value.location) == '"batchnorm"'
+    assert nowhere.location == Location("bn.toml", 1, 1)
 
 
 def test_key_location_is_the_key_as_written():

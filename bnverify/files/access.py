@@ -16,7 +16,7 @@ import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from bnverify.problem import Location, Problem
+from bnverify.problem import Location, Problem, Rejected
 
 # What a file that is not a regular one is called in messages, by its st_mode type.
 _KINDS = (
@@ -28,7 +28,7 @@ _KINDS = (
 )
 
 
-class Refused(Exception):
+class Refused(Rejected):
     """A file bnverify will not read; the message says why and what would be read."""
 
 

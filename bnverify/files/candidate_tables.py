@@ -15,19 +15,14 @@ from typing import Literal
 
 from tomlkit.items import AoT, Array, InlineTable, Item, Key, String
 
-from bnverify.files.toml_source import (
-    TomlDocument,
-    did_you_mean,
-    entries,
-    string_value,
-    type_name,
-    unknown_key,
-)
+from bnverify.files.toml_keys import KeyTable, did_you_mean, unknown_keys
+from bnverify.files.toml_source import TomlDocument, entries, string_value, type_name
 from bnverify.files.toml_strings import TextOrigin, formula_string_problem
 from bnverify.problem import Location, Problem
 from bnverify.settings import Limits
 
 CANDIDATE_KEYS = ("name", "wrt", "latex", "expr", "expect", "note")
+CANDIDATE_TABLE = KeyTable("in a candidate", dict.fromkeys(CANDIDATE_KEYS))
 FORMULA_KEYS: dict[str, Literal["latex", "ascii"]] = {"latex": "latex", "expr": "ascii"}
 EXPECTATIONS = ("match", "diverge")
 
@@ -120,11 +115,7 @@ def _candidate(file: TomlDocument, table: Item, index: int) -> Candidate:
     """One candidate, whose first problem says why it cannot be checked."""
     fields = _fields(table)
     location = file.value_location(table)
-    unknown = [
-        unknown_key(file, key, item, CANDIDATE_KEYS, "in a candidate")
-        for name, (key, item) in fields.items()
-        if name not in CANDIDATE_KEYS
-    ]
+    unknown = unknown_keys(file, table, CANDIDATE_TABLE)
     name, name_problem = _candidate_name(file, fields, index, location)
     syntax, text, origin, formula_problem = _formula(file, fields, table, name)
     wrt, wrt_problem = _wrt(file, fields)

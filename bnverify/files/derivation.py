@@ -17,6 +17,7 @@ from typing import Literal
 from tomlkit.items import InlineTable, Item, Key, Table
 
 from bnverify.files.candidate_tables import Candidate, read_candidates
+from bnverify.files.toml_keys import KeyTable, unknown_keys
 from bnverify.files.toml_source import (
     TomlDocument,
     entries,
@@ -24,7 +25,6 @@ from bnverify.files.toml_source import (
     read_toml,
     string_value,
     type_name,
-    unknown_key,
 )
 from bnverify.files.toml_strings import (  # TextOrigin is part of a Candidate, so importable here
     TextOrigin,
@@ -36,6 +36,9 @@ from bnverify.settings import DEFAULT_LIMITS, Limits, flag
 
 COMMAND_LINE = "<command line>"
 TOP_LEVEL_KEYS = ("title", "source", "model", "notation", "candidate")
+# Only the top level: each [[candidate]] table is checked on its own in candidate_tables,
+# so that a candidate's mistyped key stops that candidate and not the file.
+DERIVATION_KEYS = KeyTable("at the top level", dict.fromkeys(TOP_LEVEL_KEYS))
 
 
 @dataclass(frozen=True)
@@ -111,15 +114,9 @@ def _unreadable(path: str, problem: Problem) -> Derivation:
 def _read_document(file: TomlDocument, limits: Limits) -> Derivation:
     """Validate the top level of a parsed derivation."""
     groups: dict[str, list[Item]] = {}
-    keys: dict[str, Key] = {}
     for key, item in entries(file.data):  # an out-of-order table shows up once per part
         groups.setdefault(key.key, []).append(item)
-        keys.setdefault(key.key, key)
-    unknown = tuple(
-        unknown_key(file, keys[name], parts[0], TOP_LEVEL_KEYS, "at the top level")
-        for name, parts in groups.items()
-        if name not in TOP_LEVEL_KEYS
-    )
+    unknown = unknown_keys(file, file.data, DERIVATION_KEYS)
     title, title_problems = _top_string(file, groups, "title", PurePath(file.path).stem)
     source, source_problems = _top_string(file, groups, "source", "")
     model, model_location, model_problems = _model(file, groups.get("model", []))

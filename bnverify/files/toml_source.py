@@ -3,8 +3,8 @@
 tomlkit reads the TOML; a subclass of its parser notes where each table and value starts,
 and toml_strings decodes a string's raw token again so that each character of its value
 maps back to a line and column. Reading never raises: a file that cannot be read or parsed
-gives a located Problem. string_value and unknown_key check a value's type and a table's
-keys the same way for every reader. Nothing here knows what a derivation or a model is.
+gives a located Problem. string_value checks a value's type the same way for every
+reader (toml_keys checks a table's keys). Nothing here knows what a derivation or a model is.
 
 Values reached through `TomlDocument.data` (by key, by index, or with `entries`) keep
 their identity, so they can be passed to the document's `*_location` and `origin`.
@@ -12,7 +12,6 @@ their identity, so they can be passed to the document's `*_location` and `origin
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from dataclasses import dataclass, field
@@ -45,7 +44,7 @@ from tomlkit.parser import Parser
 
 from bnverify.files.access import Refused, read_regular
 from bnverify.files.toml_strings import COMMAND_LETTERS, TextOrigin, decode_string_token
-from bnverify.problem import Location, Problem, location_in_file
+from bnverify.problem import Location, Problem, Span, location_in_file
 
 _TYPE_NAMES: tuple[tuple[type, str], ...] = (
     (String, "a string"),
@@ -106,6 +105,18 @@ class TomlDocument:
         found = self.text.rfind(raw, self.text.rfind("\n", 0, offset) + 1, offset) if raw else -1
         return self.at(found, len(raw)) if found >= 0 else self.value_location(item)
 
+    def place(self, where: object, span: Span | None = None) -> Location:
+        """Where a rejected value is: the span's characters in a string, the value, else 1:1.
+
+        Its signature is the `place` a Rejected takes, so a step reading this document
+        turns a rejection into a Problem located in the file.
+        """
+        if isinstance(where, String) and span is not None:
+            return self.origin(where).locate(span)
+        if isinstance(where, Item):
+            return self.value_location(where)
+        return Location(self.path, 1, 1)
+
     def origin(self, item: String) -> TextOrigin:
         """Where each character of a string value came from."""
         offset = self.offset(item)
@@ -163,23 +174,6 @@ def string_value(file: TomlDocument, name: str, item: Item) -> str | Problem:
         return str(item)
     message = f"{name} must be a string, not {type_name(item)}"
     return Problem(message, location=file.value_location(item))
-
-
-def unknown_key(
-    file: TomlDocument, key: Key, item: Item, accepted: tuple[str, ...], where: str
-) -> Problem:
-    """A located problem for a key that is not one of `accepted`."""
-    message = (
-        f'unknown key "{key.key}" {where}{did_you_mean(key.key, accepted)}; '
-        f"accepted keys: {', '.join(accepted)}"
-    )
-    return Problem(message, location=file.key_location(key, item))
-
-
-def did_you_mean(word: str, accepted: tuple[str, ...]) -> str:
-    """A " (did you mean ...?)" suffix when `word` looks like a typo of an accepted word."""
-    close = difflib.get_close_matches(word.lower(), accepted, n=1, cutoff=0.6)
-    return f' (did you mean "{close[0]}"?)' if close else ""
 
 
 # --- Reading the file -------------------------------------------------------------------
