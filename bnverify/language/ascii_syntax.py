@@ -1,6 +1,6 @@
 """The transformer rules only the ASCII syntax (grammar/ascii.lark) has: names, calls, powers.
 
-It extends the shared arithmetic of bnverify.language.transform, and knows the functions a
+It extends the shared rules of bnverify.language.transform, and knows the functions a
 formula may call by name.
 """
 
@@ -9,15 +9,16 @@ from __future__ import annotations
 from lark import Token, v_args
 
 from bnverify.language.operators import SIGNATURES
-from bnverify.language.transform import Arithmetic, Reject, span_of
+from bnverify.language.transform import SharedRules, span_of
 from bnverify.language.tree import Apply, Expr, Sym
+from bnverify.problem import Rejected
 
 # Function name -> number of arguments: the operators the ASCII syntax writes name(args).
 ASCII_FUNCTIONS = {op: sig.arity for op, sig in SIGNATURES.items() if sig.called}
 
 
 @v_args(inline=True)
-class AsciiTree(Arithmetic):
+class AsciiTree(SharedRules):
     """The ASCII rules: names, calls, ^ and ** powers, ^T."""
 
     def name(self, token: Token) -> Sym:
@@ -35,8 +36,8 @@ class AsciiTree(Arithmetic):
         if arity is None:
             accepted = ", ".join(ASCII_FUNCTIONS)
             message = f"unknown function {name}; accepted: {accepted} (did you mean {name}*(...)?)"
-            raise Reject(span_of(name, name), message)
+            raise Rejected(message, span_of(name, name))
         if len(args) != arity:
             message = f"{name} takes {arity} argument{'s' * (arity != 1)}, found {len(args)}"
-            raise Reject(span_of(name, rest[-1]), message)
+            raise Rejected(message, span_of(name, rest[-1]))
         return Apply(str(name), args, span_of(name, rest[-1]))

@@ -1,6 +1,6 @@
 """The transformer rules only the LaTeX syntax (grammar/latex.lark) has, and how it reads names.
 
-It extends the shared arithmetic of bnverify.language.transform with commands, sub- and
+It extends the shared rules of bnverify.language.transform with commands, sub- and
 superscripts, fractions, sums and derivatives of the loss, and says which name an atom
 such as \\hat{x}_i or \\sigma_B^2 stands for.
 """
@@ -15,9 +15,9 @@ from lark import Lark, Token, v_args
 
 from bnverify.language import syntax_errors
 from bnverify.language.names import gradient_name, hat_name
-from bnverify.language.transform import Arithmetic, Reject, span_of
+from bnverify.language.transform import SharedRules, span_of
 from bnverify.language.tree import Apply, Expr, IndexedSum, Num, Sym
-from bnverify.problem import Span
+from bnverify.problem import Rejected, Span
 from bnverify.settings import Limits
 
 # The loss, by the name the parser gives it; \mathcal{L} is L since fonts are transparent.
@@ -87,11 +87,11 @@ def _gradient(loss: Expr, wrt: Expr, span: Span) -> Sym:
     if not (isinstance(loss, Sym) and loss.index is None and loss.name in LOSS_NAMES):
         spellings = " or ".join(n if len(n) == 1 else "\\" + n for n in sorted(LOSS_NAMES))
         message = f"only derivatives of the loss L are supported (the loss is written {spellings})"
-        raise Reject(loss.span, message)
+        raise Rejected(message, loss.span)
     key = atom_key(wrt)
     if key is None:
         message = "differentiate with respect to a name, such as x, \\hat{x}_i or \\sigma_B^2"
-        raise Reject(wrt.span, message)
+        raise Rejected(message, wrt.span)
     return Sym(gradient_name(key[0]), key[1], span)
 
 
@@ -126,32 +126,32 @@ def _checked(script: _Script, base: Span) -> _Script:
             f"LaTeX reads {b}{digits} as {b}{digits[0]} times {digits[1:]}; write {b}{{{digits}}}"
         )
 
-    raise Reject(Span(script.span.end - len(digits), script.span.end), message)
+    raise Rejected(message, Span(script.span.end - len(digits), script.span.end))
 
 
 def _subscripted(base: Expr, sub: _Script, span: Span) -> Sym:
     if not isinstance(base, Sym) or base.index is not None or sub.value is None:
-        raise Reject(sub.span, "a subscript must follow a name, as in x_i or \\mu_B")
+        raise Rejected("a subscript must follow a name, as in x_i or \\mu_B", sub.span)
     value = sub.value
     if isinstance(value, Sym) and value.index is None and value.name in INDEX_LETTERS:
         return Sym(base.name, value.name, span)
     key = _subscript_key(value)
     if key is None:
         message = "a subscript must be an index (i, j, k) or a name, as in \\mu_B or x_{in}"
-        raise Reject(value.span, message)
+        raise Rejected(message, value.span)
     return Sym(f"{base.name}_{key[0]}", key[1], span)
 
 
 def _sum_index(sub: _Script) -> str:
     if isinstance(sub.value, Sym) and sub.value.index is None and len(sub.value.name) == 1:
         return sub.value.name
-    raise Reject(
-        sub.span, "the index of \\sum must be one letter, as in \\sum_i or \\sum_{i=1}^{m}"
+    raise Rejected(
+        "the index of \\sum must be one letter, as in \\sum_i or \\sum_{i=1}^{m}", sub.span
     )
 
 
 @v_args(inline=True)
-class LatexTree(Arithmetic):
+class LatexTree(SharedRules):
     """The LaTeX rules: letters, commands, scripts, fractions, sums and derivatives."""
 
     def __init__(self, parser: Callable[[], Lark], limits: Limits) -> None:
@@ -169,19 +169,19 @@ class LatexTree(Arithmetic):
     def bare_number(self, token: Token) -> Num:
         if len(token) > 1:
             message = f"LaTeX takes only the first digit of {token} here; write {{{token}}}"
-            raise Reject(span_of(token, token), message)
+            raise Rejected(message, span_of(token, token))
         return Num(Fraction(int(token)), span_of(token, token))
 
     def unknown_command(self, token: Token) -> Expr:
         message = syntax_errors.command_message(str(token), self._latex_parser())
-        raise Reject(span_of(token, token), message)
+        raise Rejected(message, span_of(token, token))
 
     def brace(self, open_: Token, inner: Expr, close: Token) -> Expr:
         return replace(inner, span=span_of(open_, close))
 
     def hat(self, command: Token, arg: Expr) -> Sym:
         if not isinstance(arg, Sym):
-            raise Reject(arg.span, f"{command} must decorate a name, as in {command}{{x}}")
+            raise Rejected(f"{command} must decorate a name, as in {command}{{x}}", arg.span)
         return Sym(hat_name(arg.name), arg.index, span_of(command, arg))
 
     def font(self, command: Token, arg: Expr) -> Expr:
@@ -192,7 +192,7 @@ class LatexTree(Arithmetic):
     def frac(self, command: Token, num: Expr, den: Expr) -> Expr:
         span, wrt = span_of(command, den), _differential(den)
         if wrt is not None and num == Sym("d"):
-            raise Reject(span, "write a derivative of the loss as \\frac{dL}{dx}")
+            raise Rejected("write a derivative of the loss as \\frac{dL}{dx}", span)
         loss = _differential(num)
         if wrt is not None and loss is not None:  # \frac{dL}{dx}, \frac{\mathrm{d}L}{\mathrm{d}x}
             return _gradient(loss, wrt, span)
@@ -219,7 +219,7 @@ class LatexTree(Arithmetic):
 
     def nth_root(self, token: Token) -> Expr:
         message = "only square roots are supported: write \\sqrt{...}, or a power such as ^{1/3}"
-        raise Reject(span_of(token, token), message)
+        raise Rejected(message, span_of(token, token))
 
     def subscript(self, mark: Token, item: Token | Expr) -> _Script:
         return _script(mark, item)
@@ -255,5 +255,5 @@ class LatexTree(Arithmetic):
             elif isinstance(bound, _Script):
                 upper = _checked(bound, span_of(command, command)).value
                 if upper is None:
-                    raise Reject(bound.span, "the upper bound of \\sum cannot be a transpose")
+                    raise Rejected("the upper bound of \\sum cannot be a transpose", bound.span)
         return IndexedSum(index, body, lower, upper, span_of(command, body))

@@ -26,17 +26,11 @@ from bnverify.language.tree import (
 )
 from bnverify.language.tree import depth as tree_depth
 from bnverify.language.tree import size as tree_size
-from bnverify.problem import Problem
+from bnverify.problem import Problem, Rejected
 from bnverify.settings import Limits, flag
 
 CHARACTERS_PER_NODE = 64  # `\left( \sigma_B^2 + \epsilon \right)` spends 7 per node
 _EXPONENT_BITS = 256  # numerator and denominator of one literal in an exponent
-
-
-class _TooBig(Exception):
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(problem.message)
-        self.problem = problem
 
 
 def text_problem(text: str, limits: Limits) -> Problem | None:
@@ -68,8 +62,8 @@ def formula_problem(formula: Formula, text: str, limits: Limits) -> Problem | No
     try:
         for side in sides:
             _degree(side, limits)
-    except _TooBig as too_big:
-        return too_big.problem
+    except Rejected as too_big:
+        return too_big.problem()
     return None
 
 
@@ -99,7 +93,7 @@ def _node_degree(node: Expr, degrees: dict[int, int], limits: Limits) -> int:
             f"this raises the formula's names to the power {degree:,} "
             "(products add powers, powers of powers multiply them)"
         )
-        raise _TooBig(Problem(limits.exceeded("max_exponent", what), node.span))
+        raise Rejected(limits.exceeded("max_exponent", what), node.span)
     return degree
 
 
@@ -147,14 +141,14 @@ def _exponent(exponent: Expr, limits: Limits) -> Fraction | None:
             continue
         if abs(node.value) > limits.max_exponent:
             what = f"exponent {_short(node.value)} is too large"
-            raise _TooBig(Problem(limits.exceeded("max_exponent", what), node.span))
+            raise Rejected(limits.exceeded("max_exponent", what), node.span)
         if sum(abs(part).bit_length() for part in node.value.as_integer_ratio()) > _EXPONENT_BITS:
             message = "this exponent has too many digits: write a number such as 2, -1 or 3/2"
-            raise _TooBig(Problem(message, node.span))
+            raise Rejected(message, node.span)
     value = constant_value(exponent)
     if value is not None and abs(value) > limits.max_exponent:
         what = f"exponent {_short(value)} is too large"
-        raise _TooBig(Problem(limits.exceeded("max_exponent", what), exponent.span))
+        raise Rejected(limits.exceeded("max_exponent", what), exponent.span)
     return value
 
 
@@ -172,7 +166,7 @@ def _constant_power(base: Expr, power: Fraction, span: Span, limits: Limits) -> 
             f"the limit is {most:,} ({flag('max_digits')} times {flag('max_exponent')}; "
             "raise either)"
         )
-        raise _TooBig(Problem(message, span))
+        raise Rejected(message, span)
 
 
 def _digits(n: int) -> int:

@@ -20,9 +20,8 @@ from bnverify.language import syntax_errors
 from bnverify.language.ascii_syntax import AsciiTree
 from bnverify.language.latex_syntax import LatexTree, atom_key
 from bnverify.language.limits import formula_problem, text_problem
-from bnverify.language.transform import Reject
 from bnverify.language.tree import Equation, Formula
-from bnverify.problem import Problem, Span
+from bnverify.problem import Problem, Rejected, Span
 from bnverify.settings import DEFAULT_LIMITS, Limits
 
 __all__ = [
@@ -82,8 +81,8 @@ def _parse(text: str, syntax: Syntax, limits: Limits = DEFAULT_LIMITS) -> Formul
         return replace(deep, message=limits.exceeded("max_nesting", deep.message))
     try:
         formula = _parser(syntax, limits).parse(text)
-    except Reject as reject:
-        return reject.problem(text)
+    except Rejected as rejected:
+        return rejected.problem(text)
     except UnexpectedInput as error:
         return syntax_errors.unexpected(text, error, syntax, _parser(syntax, limits))
     return formula_problem(formula, text, limits) or formula

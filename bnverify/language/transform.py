@@ -1,12 +1,11 @@
 """The transformer rules that the LaTeX and the ASCII syntax share: arithmetic, brackets, numbers.
 
-Each rule builds one tree node with its span, or raises a Reject that bnverify.language.parser
-turns into a Problem located in the formula.
+Each rule builds one tree node with its span, or raises a Rejected that
+bnverify.language.parser turns into a Problem located in the formula.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from fractions import Fraction
 from typing import Protocol
@@ -15,24 +14,8 @@ from lark import Token, Transformer, v_args
 
 from bnverify.language.syntax_errors import BRACKET_PAIRS
 from bnverify.language.tree import Apply, Equation, Expr, Num
-from bnverify.problem import Problem, Span
+from bnverify.problem import Rejected, Span
 from bnverify.settings import Limits
-
-
-class Reject(Exception):
-    """Raised by a transformer method; bnverify.language.parser turns it into a Problem.
-
-    A message may need the formula's text, which the parser's callbacks never see.
-    """
-
-    def __init__(self, span: Span, message: str | Callable[[str], str]) -> None:
-        super().__init__(message)
-        self.span, self.message = span, message
-
-    def problem(self, text: str) -> Problem:
-        """The Problem this rejection makes in the formula `text`."""
-        message = self.message(text) if callable(self.message) else self.message
-        return Problem(message, span=self.span)
 
 
 class Spanned(Protocol):
@@ -57,11 +40,11 @@ def _fraction(token: Token, limits: Limits) -> Fraction:
     power = exponent.lstrip("+-").lstrip("0")
     if digits > limits.max_digits:
         what = f"number too large: {digits:,} digits"
-        raise Reject(span_of(token, token), limits.exceeded("max_digits", what))
+        raise Rejected(limits.exceeded("max_digits", what), span_of(token, token))
     if len(power) > len(str(limits.max_exponent)) or int(power or 0) > limits.max_exponent:
         shown = power if len(power) <= 12 else f"of {len(power):,} digits"
         what = f"number too large: exponent {shown}"
-        raise Reject(span_of(token, token), limits.exceeded("max_exponent", what))
+        raise Rejected(limits.exceeded("max_exponent", what), span_of(token, token))
     return Fraction(str(token))
 
 
@@ -94,7 +77,7 @@ def _ends_with_a_factor(node: Apply) -> bool:
 
 
 @v_args(inline=True)
-class Arithmetic(Transformer):
+class SharedRules(Transformer):
     """Rules both syntaxes share; each method builds one node with its span."""
 
     def __init__(self, limits: Limits) -> None:
@@ -130,7 +113,7 @@ class Arithmetic(Transformer):
         # The tokens may carry \left / \right; the bracket is their last character.
         if BRACKET_PAIRS[open_[-1]] != close[-1]:
             message = f"'{open_}' at column {open_.start_pos + 1} is closed by '{close}'"
-            raise Reject(span_of(close, close), message)
+            raise Rejected(message, span_of(close, close))
         return replace(inner, span=span_of(open_, close))
 
     def number(self, token: Token) -> Num:
