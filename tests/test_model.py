@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
 from bnverify.engine.evaluate import evaluate
 from bnverify.engine.sampling import exact_point
 from bnverify.engine.symbolic import instance
+from bnverify.files.toml_source import parse_toml
 from bnverify.judge.evidence import rng_for
-from bnverify.model.graph import Model, builtin_models, load_model, parse_model
+from bnverify.model.graph import Model, builtin_models, load_model, parse_model, read_model
 from bnverify.problem import Problem
+
+AFFINE = 'name = "m"\noutput = "y"\n[inputs]\nx = "batch"\n[nodes]\ny = "x"\n'
 
 
 def test_builtin_batchnorm(model):
@@ -98,3 +102,80 @@ def test_a_name_that_is_no_builtin_is_never_read_as_a_file(tmp_path):
     problem = load_model("environ", tmp_path)
     assert isinstance(problem, Problem)
     assert "hunter2" not in problem.message and problem.location is None
+
+
+def read(text: str) -> Model | tuple[Problem, ...]:
+    return read_model(parse_toml(text, "m.toml"))
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "hint"),
+    [
+        ('nodez = "x"\n' + AFFINE, (1, 1, 5), 'did you mean "nodes"?'),
+        (AFFINE + '[[probes]]\ncondition = "x = 0"\n', (7, 1, 10), 'did you mean "probe"?'),
+        (
+            AFFINE + '[[probe]]\ncondition = "N = 1"\nbath = 1\n',
+            (9, 1, 4),
+            'did you mean "batch"?',
+        ),
+        (AFFINE.replace("[nodes]", "[nodez]"), (5, 1, 7), 'did you mean "nodes"?'),
+        ('square = { expr = "x", solv = "x" }\n' + AFFINE, (1, 24, 4), 'did you mean "solve"?'),
+    ],
+    ids=["top level", "[[probes]]", "in a probe", "[nodez]", "in square"],
+)
+def test_an_unknown_model_key_is_refused_where_it_is_written(text, where, hint):
+    problems = read(text)
+    assert isinstance(problems, tuple)
+    first = problems[0]
+    assert first.message.startswith("unknown key") and hint in first.message
+    at = first.location
+    assert (at.path, at.line, at.column, at.width) == ("m.toml", *where)
+    assert parse_model(text, "m.toml") == first  # loading gives the first problem
+
+
+def test_a_probe_typo_no_longer_drops_the_probes():
+    problems = read(AFFINE + '[[probes]]\ncondition = "x = 0"\n')
+    assert [p.message.split(";")[0] for p in problems] == [
+        'unknown key "probes" at the top level of a model file (did you mean "probe"?)'
+    ]
+
+
+def test_every_bad_key_of_a_model_is_reported():
+    text = 'titel = "m"\n' + AFFINE + '[[probe]]\ncondition = "N = 1"\nbatchh = 1\n'
+    problems = read(text)
+    assert [(p.location.line, p.message.split(" (")[0]) for p in problems] == [
+        (1, 'unknown key "titel" at the top level of a model file'),
+        (10, 'unknown key "batchh" in a [[probe]] table'),
+    ]
+    assert 'did you mean "title"?' in problems[0].message
+    assert 'did you mean "batch"?' in problems[1].message
+
+
+def test_bad_entries_are_each_reported_after_the_forward_pass():
+    probes = '[[probe]]\ncondition = "a"\nbatch = 0\n[[probe]]\ncondition = "b"\nfreeze = ["w"]\n'
+    problems = read(AFFINE + probes)
+    assert [p.message for p in problems] == [
+        "probe batch must be a positive integer",
+        "probe freezes an unknown node: ('w',)",
+    ]
+    assert [p.location.line for p in problems] == [9, 12]
+
+
+def test_the_builtin_model_reads_without_a_problem_and_as_loaded(model):
+    text = (Path(__file__).parent.parent / "bnverify/model/layers/batchnorm.toml").read_text()
+    read_again = read_model(parse_toml(text, "<builtin>/batchnorm.toml"))
+    assert read_again == model and repr(read_again) == repr(model)
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "line"),
+    [
+        ("probe = 1\n" + AFFINE, "'probe' must be an array of tables", 1),
+        (AFFINE + '[probe]\ncondition = "a"\n', "'probe' must be an array of tables", 7),
+        (AFFINE + '[[probe]]\ncondition = "a"\nset = 1\n', "probe set must be a table", 9),
+        (AFFINE + '[[probe]]\ncondition = "a"\nfreeze = 1\n', "freeze must be an array", 9),
+    ],
+)
+def test_a_section_of_the_wrong_type_is_a_located_problem(text, message, line):
+    (problem,) = read(text)
+    assert message in problem.message and problem.location.line == line

@@ -1,0 +1,255 @@
+"""The sections of a model file, each read into what a Model holds, or rejected where it is wrong.
+
+MODEL_KEYS is the one table of the keys a model file may have; every other key is refused
+by bnverify.files.toml_keys. Each reader below takes the parsed TOML values, which keep
+their place in the file, and raises a Rejected at the value (or the formula character)
+that is wrong; bnverify.model.graph collects them, so one mistake never hides another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from bnverify.files.toml_keys import KeyTable
+from bnverify.language import parser, shapes
+from bnverify.language.names import BATCH_SIZE, gradient_of
+from bnverify.language.shapes import Shape
+from bnverify.language.tree import Equation, Expr, Sym, constant_value, walk
+from bnverify.problem import Problem, Rejected
+
+_SQUARE_KEYS = KeyTable("in square", dict.fromkeys(("expr", "solve")))
+_PROBE_KEYS = KeyTable(
+    "in a [[probe]] table", dict.fromkeys(("condition", "set", "freeze", "batch"))
+)
+_IDENTITY_KEYS = KeyTable("in an [[identity]] table", dict.fromkeys(("rewrite", "as")))
+# [inputs], [constants], [nodes], [notation] and a probe's set hold the model's own names.
+MODEL_KEYS = KeyTable(
+    "at the top level of a model file",
+    {
+        "name": None,
+        "title": None,
+        "reference": None,
+        "output": None,
+        "square": _SQUARE_KEYS,
+        "inputs": None,
+        "constants": None,
+        "nodes": None,
+        "notation": None,
+        "probe": _PROBE_KEYS,
+        "identity": _IDENTITY_KEYS,
+    },
+)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A condition to test a diverging candidate under, e.g. eps = 0 or frozen statistics."""
+
+    condition: str
+    set: tuple[tuple[str, Fraction], ...] = ()
+    freeze: tuple[str, ...] = ()
+    batch: int | None = None
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A fact of the forward pass (`rewrite` equals `as`) the simplifier may use."""
+
+    rewrite: Expr
+    replacement: Expr
+
+
+@dataclass(frozen=True)
+class Alias:
+    """How papers spell a model name: `\\sigma_B^2` (name key sigma_B^2) is var."""
+
+    key: str  # the spelling's name key (parser.name_key)
+    name: str
+    spelling: str
+
+
+@dataclass(frozen=True)
+class Square:
+    """`expr` is made a perfect square by choosing the constant `solve` (see sampling)."""
+
+    expr: Expr
+    solve: str
+
+
+@dataclass(frozen=True)
+class ForwardPass:
+    """Inputs, constants and nodes in order, the output, and the shape of every name so far."""
+
+    inputs: tuple[tuple[str, Shape], ...]
+    constants: tuple[tuple[str, float], ...]
+    nodes: tuple[tuple[str, Expr], ...]
+    node_shapes: tuple[tuple[str, Shape], ...]
+    output: str
+    known: Mapping[str, Shape]
+
+
+def forward_pass(data: Mapping) -> ForwardPass:
+    """The graph itself; each node may use only the names defined before it."""
+    inputs = tuple((name, _input_shape(name, shape)) for name, shape in _table(data, "inputs"))
+    constants = tuple((name, _typical(name, v)) for name, v in _table(data, "constants", {}))
+    known: dict[str, Shape] = dict(inputs) | dict.fromkeys(dict(constants), shapes.SCALAR)
+    known[BATCH_SIZE] = shapes.SCALAR
+    nodes, node_shapes = [], []
+    for name, text in _table(data, "nodes"):
+        expr = _formula(text, f"node {name}")
+        shape = _shape(expr, known, f"node {name}", text)
+        _check_name(name, known, text)
+        known[name] = shape
+        nodes.append((name, expr))
+        node_shapes.append((name, shape))
+    output = string(data, "output")
+    if output not in dict(nodes):
+        raise Rejected(f"output {output!r} is not one of the nodes", where=data.get("output"))
+    return ForwardPass(inputs, constants, tuple(nodes), tuple(node_shapes), output, known)
+
+
+def string(data: Mapping, key: str, default: str | None = None) -> str:
+    """A top-level string such as the name; required when there is no default."""
+    value = data.get(key, default)
+    if not isinstance(value, str):
+        raise Rejected(f"'{key}' must be a string", where=data.get(key))
+    return str(value)
+
+
+def tables(data: Mapping, key: str) -> list[object]:
+    """The entries of an array of tables such as [[probe]], in file order."""
+    value = data.get(key, [])
+    if not isinstance(value, list):  # an array of tables is a list; [probe] is a dict
+        message = f"'{key}' must be an array of tables: write each under a [[{key}]] header"
+        raise Rejected(message, where=value)
+    return list(value)
+
+
+def notation_rows(data: Mapping) -> list[tuple[object, object]]:
+    """The rows of [notation]: each a spelling and the model name it stands for."""
+    table = data.get("notation", {})
+    if not isinstance(table, dict):
+        raise Rejected("'[notation]' must be a table", where=table)
+    return list(table.items())
+
+
+def square(spec: object, known: Mapping[str, Shape]) -> Square | None:
+    """The square that exact evaluation makes rational, when the model names one."""
+    if spec is None:
+        return None
+    if not isinstance(spec, dict) or set(spec) != {"expr", "solve"}:
+        raise Rejected("'square' must be a table with 'expr' and 'solve'", where=spec)
+    expr = _formula(spec["expr"], "square.expr")
+    _shape(expr, known, "square.expr", spec["expr"])
+    if spec["solve"] not in known or spec["solve"] not in _names(expr):
+        message = "square.solve must be a constant that appears in square.expr"
+        raise Rejected(message, where=spec["solve"])
+    return Square(expr, str(spec["solve"]))
+
+
+def alias(row: tuple[object, object], known: Mapping[str, Shape]) -> Alias:
+    """One row of [notation], `spelling = "name"`."""
+    spelling, name = row
+    key = parser.name_key(str(spelling))
+    if isinstance(key, Problem):
+        raise Rejected(f"notation key {spelling!r}: {key.message}", where=name)
+    if name not in known:
+        raise Rejected(f"notation {spelling!r} maps to unknown name {name!r}", where=name)
+    return Alias(key, str(name), str(spelling))
+
+
+def probe(spec: object, known: Mapping[str, Shape]) -> Probe:
+    """One [[probe]]: what it sets, freezes or sizes, all names the model knows."""
+    if not isinstance(spec, dict) or "condition" not in spec:
+        raise Rejected("each [[probe]] needs a 'condition'", where=spec)
+    settings = []
+    for name, text in _part(spec, "set", dict, 'a table, e.g. set = { eps = "0" }').items():
+        value = constant_value(_formula(text, f"probe value for {name}"))
+        if name not in known or value is None:
+            message = f"probe sets {name!r} to {text!r}: need a known name and a number"
+            raise Rejected(message, where=text)
+        settings.append((str(name), value))
+    freeze = tuple(map(str, _part(spec, "freeze", list, 'an array, e.g. freeze = ["mu"]')))
+    if any(name not in known for name in freeze):
+        raise Rejected(f"probe freezes an unknown node: {freeze}", where=spec.get("freeze"))
+    batch = spec.get("batch")
+    if batch is not None and (not isinstance(batch, int) or batch < 1):
+        raise Rejected("probe batch must be a positive integer", where=batch)
+    return Probe(str(spec["condition"]), tuple(settings), freeze, batch)
+
+
+def _part(spec: Mapping, key: str, kind: type, wanted: str) -> Any:
+    """A probe's set or freeze, empty when absent, rejected when of the wrong type."""
+    value = spec.get(key, kind())
+    if not isinstance(value, kind):
+        raise Rejected(f"probe {key} must be {wanted}", where=value)
+    return value
+
+
+def identity(spec: object, known: Mapping[str, Shape]) -> Identity:
+    """One [[identity]]: two formulas of the forward pass that are equal."""
+    if not isinstance(spec, dict) or set(spec) != {"rewrite", "as"}:
+        raise Rejected("each [[identity]] needs 'rewrite' and 'as'", where=spec)
+    rewrite, replacement = _formula(spec["rewrite"], "identity"), _formula(spec["as"], "identity")
+    _shape(rewrite, known, "identity", spec["rewrite"])
+    _shape(replacement, known, "identity", spec["as"])
+    return Identity(rewrite, replacement)
+
+
+def _formula(text: object, what: str) -> Expr:
+    if not isinstance(text, str):
+        raise Rejected(f"{what} must be a formula in a string", where=text)
+    parsed = parser.parse_ascii(str(text))
+    if isinstance(parsed, Problem):
+        raise Rejected(f"{what}: {parsed.message}", parsed.span, text)
+    if isinstance(parsed, Equation):
+        raise Rejected(f"{what} must be an expression, not an equation", where=text)
+    return parsed
+
+
+def _table(data: Mapping, key: str, default: dict | None = None) -> list[tuple[str, object]]:
+    table = data.get(key, default)
+    if not isinstance(table, dict) or (default is None and not table):
+        raise Rejected(f"'[{key}]' must be a table of names", where=table)
+    return [(str(name), value) for name, value in table.items()]
+
+
+def _check_name(name: str, known: Mapping[str, Shape], item: object = None) -> None:
+    if not name.isidentifier() or gradient_of(name) is not None:
+        message = f"{name!r} is not a usable name (an identifier not starting with g_)"
+        raise Rejected(message, where=item)
+    if name in known:
+        raise Rejected(f"{name!r} is defined twice", where=item)
+
+
+def _input_shape(name: str, shape: object) -> Shape:
+    _check_name(name, {BATCH_SIZE: shapes.SCALAR}, shape)
+    if shape not in (shapes.SCALAR, shapes.BATCH):
+        raise Rejected(f'input {name} must be "batch" or "scalar", not {shape!r}', where=shape)
+    return str(shape)  # type: ignore[return-value]
+
+
+def _typical(name: str, value: object) -> float:
+    _check_name(name, {BATCH_SIZE: shapes.SCALAR}, value)
+    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+        message = f"constant {name} needs a positive typical value, e.g. {name} = 1e-5"
+        raise Rejected(message, where=value)
+    return float(value)
+
+
+def _shape(expr: Expr, known: Mapping[str, Shape], what: str, item: object = None) -> Shape:
+    unknown = [n for n in walk(expr) if isinstance(n, Sym) and n.name not in known]
+    if unknown:
+        listed = ", ".join(sorted({n.name for n in unknown}))
+        raise Rejected(f"{what} uses {listed} before defining it", unknown[0].span, item)
+    shape = shapes.infer(expr, known)
+    if isinstance(shape, Problem):
+        raise Rejected(f"{what}: {shape.message}", shape.span, item)
+    return shape
+
+
+def _names(expr: Expr) -> set[str]:
+    return {n.name for n in walk(expr) if isinstance(n, Sym)}
