@@ -156,10 +156,3 @@ def bounded(x: Any) -> bool:
 def disjoint(a: Any, b: Any) -> bool:
     """Whether two intervals share no point: then their values are provably different."""
     return bool(a.b < b.a or b.b < a.a)
-
-
-def exact_array(values: Any) -> np.ndarray:
-    """An object array of gmpy2 rationals from nested lists of Fractions or ints."""
-    return np.frompyfunc(lambda v: gmpy2.mpq(Fraction(v).numerator, Fraction(v).denominator), 1, 1)(
-        np.asarray(values, dtype=object)
-    )
