@@ -1,8 +1,9 @@
 """Errors as values: a Problem says what is wrong and where, and travels to the edge.
 
 A problem found inside a formula first knows only its span in the formula's text; the
-derivation file that holds the formula later gives it a file location. Nothing here
-prints: the reporters turn problems into `file:line:column: error: message` lines.
+derivation file that holds the formula later gives it a file location. A problem writes
+itself as `file:line:column: error: message` with its line and a caret (as pyflakes'
+messages do); nothing here prints, and the reporters only choose how file text is shown.
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ class Location:
     width: int = 1
 
 
+def _as_is(text: str) -> str:
+    return text
+
+
 @dataclass(frozen=True)
 class Problem:
     """Something that stops a candidate (or a file) from being checked."""
@@ -44,6 +49,35 @@ class Problem:
     def at(self, location: Location) -> Problem:
         """The same problem, placed in a file."""
         return replace(self, location=location)
+
+    def __str__(self) -> str:
+        """The problem as `format` writes it, with file text as it stands."""
+        return self.format()
+
+    def format(
+        self, shown: Callable[[str], str] = _as_is, path: Callable[[str], str] = _as_is
+    ) -> str:
+        """`file:line:column: error: message`, then the source line and a caret under a gutter.
+
+        `shown` turns text from a file (the message, the line) into text that may be
+        printed, and `path` does the same for the file's name; the caret is measured on
+        the shown text, so it stays under the column. The gutter (`  12 | ...`) keeps a
+        line of the file from starting a printed line.
+        """
+        where = self.location
+        if where is None:
+            return f"error: {shown(self.message)}"
+        head = f"{path(where.path)}:{where.line}:{where.column}: error: {shown(self.message)}"
+        if not where.source:
+            return head
+        start = where.column - 1
+        before = shown(where.source[:start])
+        marked = shown(where.source[start : start + where.width])
+        caret = " " * len(before) + "^" * max(1, len(marked))
+        number = str(where.line)
+        gutter = " " * len(number)
+        source = f" {number} | {shown(where.source)}"
+        return "\n".join((head, f" {gutter} |", source, f" {gutter} | {caret}"))
 
 
 def location_in_text(path: str, text: str, offset: int, width: int = 1) -> Location:

@@ -40,29 +40,12 @@ def render(
 
 
 def located(problem: Problem) -> str:
-    """`file:line:column: error: message`, then the source line and a caret under a gutter.
+    """The problem as it writes itself (Problem.format), every piece of file text visible.
 
-    The gutter (`  12 | ...`) keeps a line of the file from starting a printed line,
-    where a CI runner could read it as a command.
+    The problem's gutter (`  12 | ...`) keeps a line of the file from starting a printed
+    line, where a CI runner could read it as a command; no_commands breaks what is left.
     """
-    where = problem.location
-    if where is None:
-        return no_commands(visible(f"error: {problem.message}"))
-    head = f"{shown_path(where.path)}:{where.line}:{where.column}: error: {problem.message}"
-    if not where.source:
-        return no_commands(visible(head))
-    number = str(where.line)
-    before = visible(where.source[: where.column - 1])
-    marked = visible(where.source[where.column - 1 : where.column - 1 + where.width])
-    caret = " " * len(before) + "^" * max(1, len(marked))
-    gutter = " " * len(number)
-    lines = (
-        visible(head),
-        f" {gutter} |",
-        f" {number} | {visible(where.source)}",
-        f" {gutter} | {caret}",
-    )
-    return no_commands("\n".join(lines))
+    return no_commands(problem.format(visible, shown_path))
 
 
 def _file(console: Console, result: FileResult) -> None:
