@@ -47,7 +47,7 @@ from bnverify.check import check_candidate
 from bnverify.engine import truth
 from bnverify.files.derivation import inline_candidate
 from bnverify.judge import evidence
-from bnverify.judge.verdict import Verdict
+from bnverify.judge.records import Case, Verdict
 from bnverify.language import parser
 from bnverify.model.graph import Model, load_model
 from bnverify.model.notation import Names, Resolved, resolve
@@ -346,7 +346,7 @@ def bnverify_times(formula: Formula, model: Model, runs: int) -> BnverifyTimes:
     expr = resolved(formula, Names(model, {})).expr
     the_truth = truth.truth_of(model)
     exact = timed(
-        lambda: evidence.exact_layer(the_truth, expr, "z", settings),
+        lambda: evidence.exact_layer(Case(the_truth, expr, "z", settings)),
         runs,
         before=lambda: clear_caches(EXACT_MODULES),
     )

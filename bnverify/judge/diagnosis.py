@@ -6,6 +6,7 @@
 - counterexample: the simplest small exact point where the two differ;
 - conditions: the model's probes (eps = 0, statistics held constant, N = 1, ...) under
   which the candidate would be right.
+Each takes one Case: the candidate's formula, the truth and the settings, bound once.
 """
 
 from __future__ import annotations
@@ -24,40 +25,15 @@ from bnverify.engine.evaluate import evaluate
 from bnverify.engine.sampling import exact_point, small_points
 from bnverify.engine.truth import Truth
 from bnverify.judge import budget
-from bnverify.judge.evidence import DIFFERENT, UNAVAILABLE, compare_at, rng_for
-from bnverify.language.names import gradient_name
+from bnverify.judge.evidence import compare_at, rng_for
+from bnverify.judge.records import DIFFERENT, UNAVAILABLE, Case, Counterexample, Residual
 from bnverify.language.shapes import DESCRIPTION, SCALAR, Shape
-from bnverify.language.tree import Apply, Expr
+from bnverify.language.tree import Apply
 from bnverify.model.graph import Probe
-from bnverify.settings import Settings
 
 REDUCTIONS = ("sum", "mean")
 
 _SHOWN_BITS = 3322  # about 1,000 decimal digits
-
-
-@dataclass(frozen=True)
-class Residual:
-    """Truth minus candidate, for every N, in ASCII and LaTeX."""
-
-    ascii: str
-    latex: str
-
-
-@dataclass(frozen=True)
-class Counterexample:
-    """A small exact point where candidate and truth differ; values as exact strings."""
-
-    n: int
-    inputs: tuple[tuple[str, tuple[str, ...]], ...]
-    truth: tuple[str, ...]
-    candidate: tuple[str, ...]
-
-
-def sample_value(values: tuple[str, ...], i: int) -> str:
-    """Sample i's entry of a counterexample column (a per-channel value serves every i)."""
-    # The comparison broadcasts a per-channel value over the batch: one entry stands for all.
-    return values[i] if len(values) > 1 else values[0]
 
 
 @dataclass(frozen=True)
@@ -69,11 +45,10 @@ class ShapeFinding:
 
 
 @budget.layer("shape")
-def shape_finding(
-    truth: Truth, expr: Expr, shape: Shape, wrt: str, settings: Settings
-) -> ShapeFinding | None:
+def shape_finding(case: Case, shape: Shape) -> ShapeFinding | None:
     """None when shapes agree; else what is wrong and which reduction (if any) fixes it."""
-    want = truth.shape(wrt)
+    wrt = case.wrt
+    want = case.truth.shape(wrt)
     if shape == want:
         return None
     said = (
@@ -82,8 +57,7 @@ def shape_finding(
     if shape == SCALAR:
         return ShapeFinding(said, None)
     for reduction in REDUCTIONS:
-        fixed = Apply(reduction, (expr,))
-        if agrees(truth, fixed, wrt, settings):
+        if agrees(case.trying(Apply(reduction, (case.expr,)))):
             how = (
                 "summing it over the batch" if reduction == "sum" else "averaging it over the batch"
             )
@@ -91,21 +65,23 @@ def shape_finding(
     return ShapeFinding(f"{said}, and neither its sum nor its mean over the batch matches", None)
 
 
-def agrees(truth: Truth, expr: Expr, wrt: str, settings: Settings, seed_label: str = "fix") -> bool:
-    """Whether `expr` equals g_<wrt> at a few random exact points (a quick screen)."""
+def agrees(case: Case, seed_label: str = "fix") -> bool:
+    """Whether the case's formula equals g_<wrt> at a few random exact points (a screen)."""
+    truth, settings = case.truth, case.settings
     for n, channels in settings.probe_trials:
         rng = rng_for(settings.seed, seed_label, n)
         point = exact_point(truth.model, truth.definitions, n, channels, rng)
-        if compare_at(point, expr, gradient_name(wrt)) == DIFFERENT:
+        if compare_at(point, case.expr, case.truth_name) == DIFFERENT:
             return False
     return True
 
 
 @budget.layer("diagnosis")
-def residual(truth: Truth, expr: Expr, wrt: str) -> Residual | None:
+def residual(case: Case) -> Residual | None:
     """Truth minus candidate, simplified, valid for every batch size (None if undefined)."""
+    truth = case.truth
     algebra = truth.algebra
-    difference = sp.expand(algebra.convert(truth.formula(wrt)) - algebra.convert(expr))
+    difference = sp.expand(algebra.convert(truth.formula(case.wrt)) - algebra.convert(case.expr))
     if difference.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         return None  # the candidate divides by zero for every input
     simplified = sp.factor_terms(sp.together(difference))
@@ -118,10 +94,10 @@ def residual(truth: Truth, expr: Expr, wrt: str) -> Residual | None:
 
 
 @budget.layer("diagnosis")
-def counterexample(truth: Truth, expr: Expr, wrt: str, settings: Settings) -> Counterexample | None:
+def counterexample(case: Case) -> Counterexample | None:
     """The first small exact point, smallest batch first, where the two differ."""
-    name = gradient_name(wrt)
-    for n in settings.counterexample_sizes:
+    truth, expr, name = case.truth, case.expr, case.truth_name
+    for n in case.settings.counterexample_sizes:
         for point in small_points(truth.model, truth.definitions, n):
             # Compare numbers, not shapes: a shape mismatch is reported on its own, and a
             # counterexample should show values that differ.
@@ -159,18 +135,19 @@ def _exact_text(value: Any) -> str:
 
 
 @budget.layer("diagnosis")
-def conditions(truth: Truth, expr: Expr, wrt: str, settings: Settings) -> tuple[str, ...]:
+def conditions(case: Case) -> tuple[str, ...]:
     """The model's probes under which the candidate matches the truth."""
-    return tuple(p.condition for p in truth.model.probes if _holds(truth, p, expr, wrt, settings))
+    return tuple(p.condition for p in case.truth.model.probes if _holds(case, p))
 
 
-def _holds(truth: Truth, probe: Probe, expr: Expr, wrt: str, settings: Settings) -> bool:
+def _holds(case: Case, probe: Probe) -> bool:
+    truth, settings = case.truth, case.settings
     variant = truth.frozen(probe.freeze) if probe.freeze else truth
     trials = ((probe.batch, 2),) if probe.batch else settings.probe_trials
     outcomes = []
     for n, channels in trials:
         rng = rng_for(settings.seed, "probe", probe.condition, n)
         point = exact_point(variant.model, variant.definitions, n, channels, rng, dict(probe.set))
-        outcomes.append(compare_at(point, expr, gradient_name(wrt)))
+        outcomes.append(compare_at(point, case.expr, case.truth_name))
     defined = [o for o in outcomes if o != UNAVAILABLE]
     return bool(defined) and DIFFERENT not in defined

@@ -6,13 +6,13 @@
   interval arithmetic, where disjoint intervals prove a difference;
 - float64: sweeps up to N = 4096 report the size of the difference. They never decide
   a verdict: float64 shows rounding error on correct formulas.
-No tolerance decides anything: a difference is either proved or absent.
+No tolerance decides anything: a difference is either proved or absent. Each layer takes
+one Case (the candidate's formula, the truth and the settings, bound once by the verdict).
 """
 
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -25,32 +25,20 @@ from bnverify.engine.sampling import exact_point, float_point
 from bnverify.engine.symbolic import compare
 from bnverify.engine.truth import Truth
 from bnverify.judge import budget
+from bnverify.judge.records import (
+    DIFFERENT,
+    EQUAL,
+    FAILED,
+    MEASURED,
+    UNAVAILABLE,
+    Case,
+    FloatError,
+    Layer,
+)
 from bnverify.language.names import gradient_name, gradient_of
 from bnverify.language.tree import Expr, names
-from bnverify.settings import Settings
 
-EQUAL, DIFFERENT, UNAVAILABLE = "equal", "different", "unavailable"
 CONSISTENT = "consistent"  # intervals overlap: no difference found, none proved
-MEASURED = "measured"  # float64 sizes a difference; it never decides
-FAILED = "failed"  # the truth itself could not be confirmed: a bug, never a verdict
-
-
-@dataclass(frozen=True)
-class Layer:
-    """What one layer of evidence found."""
-
-    name: str  # "symbolic", "exact", "float64"
-    outcome: str  # EQUAL, DIFFERENT or UNAVAILABLE
-    detail: str
-
-
-@dataclass(frozen=True)
-class FloatError:
-    """Relative difference |candidate - truth| / max|truth| per channel, at batch size N."""
-
-    n: int
-    median: float
-    largest: float
 
 
 def rng_for(seed: int, *labels: object) -> np.random.Generator:
@@ -60,14 +48,15 @@ def rng_for(seed: int, *labels: object) -> np.random.Generator:
 
 
 @budget.layer("truth")
-def truth_layer(truth: Truth, expr: Expr, wrt: str, settings: Settings) -> Layer:
+def truth_layer(case: Case) -> Layer:
     """SymPy's proof of every engine gradient the comparison relies on, N = 1..max."""
-    top = settings.max_symbolic_batch
-    names = gradients_used(truth, expr, wrt)
+    top, truth = case.settings.max_symbolic_batch, case.truth
+    names = gradients_used(case)
     listed = ", ".join(gradient_name(n) for n in names)
     if top < 1:
         return Layer("truth", UNAVAILABLE, f"{listed} not proved (--max-symbolic-batch 0)")
-    proved = budget.within(settings.symbolic_seconds, lambda: _prove_truth(truth, names, top))
+    seconds = case.settings.symbolic_seconds
+    proved = budget.within(seconds, lambda: _prove_truth(truth, names, top))
     if isinstance(proved, budget.Overrun):
         return Layer("truth", UNAVAILABLE, f"{listed}: {_stopped(proved)}")
     if proved is not None:
@@ -104,32 +93,33 @@ def _stopped(overrun: budget.Overrun) -> str:
     )
 
 
-def gradients_used(truth: Truth, expr: Expr, wrt: str) -> list[str]:
+def gradients_used(case: Case) -> list[str]:
     """wrt, then every other gradient the candidate refers to (but the given upstream one)."""
-    upstream = truth.model.upstream
+    upstream = case.truth.model.upstream
     used = sorted(
         target
-        for name in names(expr)
+        for name in names(case.expr)
         if name != upstream and (target := gradient_of(name)) is not None
     )
-    return [wrt, *(n for n in used if n != wrt)]
+    return [case.wrt, *(n for n in used if n != case.wrt)]
 
 
 @budget.layer("symbolic")
-def symbolic_layer(truth: Truth, expr: Expr, wrt: str, settings: Settings) -> Layer:
+def symbolic_layer(case: Case) -> Layer:
     """SymPy's proof, for N = 1..max: equal for all inputs, or different at some N."""
-    top = settings.max_symbolic_batch
+    top = case.settings.max_symbolic_batch
     if top < 1:
         return Layer("symbolic", UNAVAILABLE, "skipped (--max-symbolic-batch 0)")
-    found = budget.within(settings.symbolic_seconds, lambda: _prove(truth, expr, wrt, top))
+    found = budget.within(case.settings.symbolic_seconds, lambda: _prove(case, top))
     if isinstance(found, budget.Overrun):
         return Layer("symbolic", UNAVAILABLE, _stopped(found))
     return found
 
 
-def _prove(truth: Truth, expr: Expr, wrt: str, top: int) -> Layer:
+def _prove(case: Case, top: int) -> Layer:
+    truth = case.truth
     for n in range(1, top + 1):
-        result = compare(truth.model, truth.gradients, n, expr, wrt)
+        result = compare(truth.model, truth.gradients, n, case.expr, case.wrt)
         if result.outcome == DIFFERENT:
             why = f" ({result.reason})" if result.reason else ""
             return Layer("symbolic", DIFFERENT, f"proved different at N = {n}{why}")
@@ -146,12 +136,13 @@ def shared_exact_point(truth: Truth, seed: int, n: int, channels: int) -> Point:
 
 
 @budget.layer("exact")
-def exact_layer(truth: Truth, expr: Expr, wrt: str, settings: Settings) -> Layer:
+def exact_layer(case: Case) -> Layer:
     """Exact evaluation at random rational points (intervals where roots are irrational)."""
+    settings = case.settings
     approximate, skipped = 0, 0
     for n, channels in settings.exact_trials:
-        point = shared_exact_point(truth, settings.seed, n, channels)
-        outcome = compare_at(point, expr, gradient_name(wrt))
+        point = shared_exact_point(case.truth, settings.seed, n, channels)
+        outcome = compare_at(point, case.expr, case.truth_name)
         if outcome == DIFFERENT:
             return Layer("exact", DIFFERENT, f"different at a random rational point with N = {n}")
         approximate += outcome == CONSISTENT
@@ -230,12 +221,12 @@ def _compare_in_intervals(point: Point, expr: Expr, truth_name: str, by_value: b
 
 
 @budget.layer("float64")
-def float_errors(truth: Truth, expr: Expr, wrt: str, settings: Settings) -> tuple[FloatError, ...]:
+def float_errors(case: Case) -> tuple[FloatError, ...]:
     """The relative difference in float64 at each sweep size (rounding, or an error)."""
-    out = []
+    settings, out = case.settings, []
     for n in settings.float_sizes:
-        point = shared_float_point(truth, settings.seed, n, settings.float_channels)
-        rel = relative_errors(point, expr, wrt)
+        point = shared_float_point(case.truth, settings.seed, n, settings.float_channels)
+        rel = relative_errors(point, case.expr, case.wrt)
         out.append(FloatError(n, float(np.median(rel)), float(np.max(rel))))
     return tuple(out)
 

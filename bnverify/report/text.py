@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bnverify.check import FileResult
-from bnverify.judge.diagnosis import Counterexample, sample_value
+from bnverify.judge.records import Counterexample, sample_value
 from bnverify.judge.verdict import Verdict
 from bnverify.problem import Problem
 from bnverify.report.inert import inert_lines, no_commands, shown_path, visible

@@ -17,11 +17,11 @@ from bnverify.check import FileResult, check_derivation, model_of
 from bnverify.engine.printing import latex_names
 from bnverify.engine.truth import Truth, truth_of
 from bnverify.files.derivation import Derivation, load_derivation
-from bnverify.judge.diagnosis import Counterexample, sample_value
 from bnverify.judge.error_curve import (  # a record, kept with its computation
     ErrorCurve,
     error_curve,
 )
+from bnverify.judge.records import Case, Counterexample, sample_value
 from bnverify.judge.verdict import Verdict
 from bnverify.language import parser, tree_printing
 from bnverify.language.names import latex_name
@@ -184,7 +184,7 @@ def _section(v: Verdict, truth: Truth, names: Names, settings: Settings) -> Cand
     if v.kind == "diverge" and parsed is not None:
         resolved = resolve(parsed, names, c.wrt)
         if not isinstance(resolved, Problem):
-            curve = error_curve(truth, resolved.expr, resolved.wrt, settings)
+            curve = error_curve(Case(truth, resolved.expr, resolved.wrt, settings))
     return CandidateSection(
         name=c.name,
         line=c.location.line,

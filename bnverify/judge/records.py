@@ -1,0 +1,119 @@
+"""The judge's records: the case a check is asked about, and everything the check finds.
+
+A Case binds a candidate's formula, the truth and the settings once, so each layer of
+evidence and diagnosis takes one argument. A Verdict keeps what the check found (the
+evidence and the diagnosis), and every report prints from these records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from bnverify.engine.truth import Truth
+from bnverify.files.derivation import Candidate
+from bnverify.language.names import gradient_name
+from bnverify.language.tree import Expr
+from bnverify.problem import Problem
+from bnverify.settings import Settings
+
+# What a layer of evidence found (Layer.outcome).
+EQUAL, DIFFERENT, UNAVAILABLE = "equal", "different", "unavailable"
+MEASURED = "measured"  # float64 sizes a difference; it never decides
+FAILED = "failed"  # the truth itself could not be confirmed: a bug, never a verdict
+
+Kind = Literal["match", "diverge", "error"]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One candidate's formula against the truth, with the settings every layer uses."""
+
+    truth: Truth
+    expr: Expr  # the candidate in the model's names
+    wrt: str  # the name it is the gradient of
+    settings: Settings
+
+    @property
+    def truth_name(self) -> str:
+        """The name of the true gradient the candidate is compared with: g_<wrt>."""
+        return gradient_name(self.wrt)
+
+    def trying(self, expr: Expr) -> Case:
+        """The same case for another formula (the candidate with a reduction applied)."""
+        return replace(self, expr=expr)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """What one layer of evidence found."""
+
+    name: str  # "truth", "shape", "symbolic", "exact", "float64"
+    outcome: str  # EQUAL, DIFFERENT, UNAVAILABLE, MEASURED or FAILED
+    detail: str
+
+
+@dataclass(frozen=True)
+class FloatError:
+    """Relative difference |candidate - truth| / max|truth| per channel, at batch size N."""
+
+    n: int
+    median: float
+    largest: float
+
+
+@dataclass(frozen=True)
+class Residual:
+    """Truth minus candidate, for every N, in ASCII and LaTeX."""
+
+    ascii: str
+    latex: str
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    """A small exact point where candidate and truth differ; values as exact strings."""
+
+    n: int
+    inputs: tuple[tuple[str, tuple[str, ...]], ...]
+    truth: tuple[str, ...]
+    candidate: tuple[str, ...]
+
+
+def sample_value(values: tuple[str, ...], i: int) -> str:
+    """Sample i's entry of a counterexample column (a per-channel value serves every i)."""
+    # The comparison broadcasts a per-channel value over the batch: one entry stands for all.
+    return values[i] if len(values) > 1 else values[0]
+
+
+@dataclass(frozen=True)
+class ErrorCurve:
+    """Relative error of a candidate against batch size N over several random draws."""
+
+    sizes: tuple[int, ...]
+    median: tuple[float, ...]
+    low: tuple[float, ...]  # smallest over the draws, per size
+    high: tuple[float, ...]  # largest over the draws, per size
+    draws: int
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What bnverify concluded about one candidate, and why."""
+
+    candidate: Candidate
+    kind: Kind
+    message: str
+    wrt: str | None = None
+    evidence: tuple[Layer, ...] = ()
+    residual: Residual | None = None
+    shape_fix: str | None = None
+    conditions: tuple[str, ...] = ()
+    counterexample: Counterexample | None = None
+    float_errors: tuple[FloatError, ...] = ()
+    problem: Problem | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the verdict is what the derivation file expected."""
+        return self.kind == self.candidate.expect
