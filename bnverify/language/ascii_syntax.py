@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from lark import Token, v_args
 
-from bnverify.language.operators import SIGNATURES
+from bnverify.language.operators import SIGNATURES, Op
 from bnverify.language.transform import SharedRules, span_of
 from bnverify.language.tree import Apply, Expr, Sym
 from bnverify.problem import Rejected
@@ -25,10 +25,10 @@ class AsciiTree(SharedRules):
         return Sym(str(token), span=span_of(token, token))
 
     def pow(self, base: Expr, _op: Token, exponent: Expr) -> Apply:
-        return Apply("pow", (base, exponent), span_of(base, exponent))
+        return Apply(Op.POW, (base, exponent), span_of(base, exponent))
 
     def transpose(self, base: Expr, _op: Token, mark: Token) -> Apply:
-        return Apply("transpose", (base,), span_of(base, mark))
+        return Apply(Op.TRANSPOSE, (base,), span_of(base, mark))
 
     def call(self, name: Token, _open: Token, *rest: Token | Expr) -> Apply:
         args = tuple(arg for arg in rest[:-1] if not isinstance(arg, Token))

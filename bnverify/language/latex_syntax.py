@@ -15,6 +15,7 @@ from lark import Lark, Token, v_args
 
 from bnverify.language import syntax_errors
 from bnverify.language.names import gradient_name, hat_name
+from bnverify.language.operators import Op
 from bnverify.language.transform import SharedRules, span_of
 from bnverify.language.tree import Apply, Expr, IndexedSum, Num, Sym
 from bnverify.problem import Rejected, Span
@@ -55,7 +56,7 @@ def atom_key(expr: Expr) -> tuple[str, str | None] | None:
     match expr:
         case Sym(name=name, index=index):
             return name, index
-        case Apply(op="pow", args=(Sym(name=name, index=index), Num(value=power))) if (
+        case Apply(op=Op.POW, args=(Sym(name=name, index=index), Num(value=power))) if (
             power.denominator == 1
         ):
             return f"{name}^{power.numerator}", index
@@ -65,7 +66,7 @@ def atom_key(expr: Expr) -> tuple[str, str | None] | None:
 def _subscript_key(expr: Expr) -> tuple[str, str | None] | None:
     """A subscript read as part of a name: an atom, a whole number, or letters (x_{in})."""
     factors = []
-    while isinstance(expr, Apply) and expr.op == "mul":  # a loop: x_{abc...} may be long
+    while isinstance(expr, Apply) and expr.op == Op.MUL:  # a loop: x_{abc...} may be long
         expr, right = expr.args
         factors.append(right)
     factors.append(expr)
@@ -98,7 +99,7 @@ def _gradient(loss: Expr, wrt: Expr, span: Span) -> Sym:
 def _differential(expr: Expr) -> Expr | None:
     """The x of `dx` (d or \\mathrm{d} times x), else None."""
     match expr:
-        case Apply(op="mul", args=(Sym(name="d", index=None), rest)):
+        case Apply(op=Op.MUL, args=(Sym(name="d", index=None), rest)):
             return rest
     return None
 
@@ -186,7 +187,7 @@ class LatexTree(SharedRules):
 
     def font(self, command: Token, arg: Expr) -> Expr:
         if command in ONES_FONTS and isinstance(arg, Num) and arg.value == 1:
-            return Apply("ones", (), span_of(command, arg))
+            return Apply(Op.ONES, (), span_of(command, arg))
         return replace(arg, span=span_of(command, arg))
 
     def frac(self, command: Token, num: Expr, den: Expr) -> Expr:
@@ -196,7 +197,7 @@ class LatexTree(SharedRules):
         loss = _differential(num)
         if wrt is not None and loss is not None:  # \frac{dL}{dx}, \frac{\mathrm{d}L}{\mathrm{d}x}
             return _gradient(loss, wrt, span)
-        return Apply("div", (num, den), span)
+        return Apply(Op.DIV, (num, den), span)
 
     def frac_digits(self, token: Token) -> Apply:
         num, den = (
@@ -204,7 +205,7 @@ class LatexTree(SharedRules):
             for at, char in enumerate(token)
             if char.isdigit()
         )
-        return Apply("div", (num, den), span_of(token, token))
+        return Apply(Op.DIV, (num, den), span_of(token, token))
 
     def derivative(self, command: Token, *rest: Token | Expr) -> Sym:
         # _frac { \partial loss } { \partial wrt }
@@ -215,7 +216,7 @@ class LatexTree(SharedRules):
         return _gradient(loss, wrt.value, span_of(command, loss))
 
     def sqrt(self, command: Token, arg: Expr) -> Apply:
-        return Apply("sqrt", (arg,), span_of(command, arg))
+        return Apply(Op.SQRT, (arg,), span_of(command, arg))
 
     def nth_root(self, token: Token) -> Expr:
         message = "only square roots are supported: write \\sqrt{...}, or a power such as ^{1/3}"
@@ -239,8 +240,8 @@ class LatexTree(SharedRules):
         if sup is None:
             return base
         if sup.value is None:
-            return Apply("transpose", (base,), span)
-        return Apply("pow", (base, sup.value), span)
+            return Apply(Op.TRANSPOSE, (base,), span)
+        return Apply(Op.POW, (base, sup.value), span)
 
     def sum_from(self, mark: Token, _open: Token, index: Token, *rest: Token | Expr) -> _SumFrom:
         return _SumFrom(str(index), rest[1], span_of(mark, rest[-1]))

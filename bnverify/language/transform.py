@@ -12,6 +12,7 @@ from typing import Protocol
 
 from lark import Token, Transformer, v_args
 
+from bnverify.language.operators import Op
 from bnverify.language.syntax_errors import BRACKET_PAIRS
 from bnverify.language.tree import Apply, Equation, Expr, Num
 from bnverify.problem import Rejected, Span
@@ -58,9 +59,9 @@ def _product(op: str, left: Expr, right: Expr) -> Expr:
     while isinstance(last, Apply) and _ends_with_a_factor(last):
         path.append(last)
         last = last.args[-1]
-    if not (isinstance(last, Apply) and last.op == "transpose"):
+    if not (isinstance(last, Apply) and last.op == Op.TRANSPOSE):
         return Apply(op, (left, right), span_of(left, right))
-    bound: Expr = Apply("dot", (last.args[0], right), span_of(last, right))
+    bound: Expr = Apply(Op.DOT, (last.args[0], right), span_of(last, right))
     for node in reversed(path):  # a loop: -----a^T b nests as deep as it is long
         bound = Apply(node.op, (*node.args[:-1], bound), span_of(node, right))
     return bound
@@ -71,9 +72,9 @@ def _ends_with_a_factor(node: Apply) -> bool:
     # Products are associative and signs commute with them, so brackets do not matter:
     # (1 1^T) g = 1 (1^T g). A quotient binds only as written, a / b^T c = a / (b^T c);
     # a bracketed one or a \frac (a span wider than its operands) is closed.
-    if node.op in ("mul", "neg"):
+    if node.op in (Op.MUL, Op.NEG):
         return True
-    return node.op == "div" and node.span == span_of(node.args[0], node.args[1])
+    return node.op == Op.DIV and node.span == span_of(node.args[0], node.args[1])
 
 
 @v_args(inline=True)
@@ -88,23 +89,23 @@ class SharedRules(Transformer):
         return Equation(lhs, rhs, span_of(lhs, rhs))
 
     def add(self, left: Expr, _op: Token, right: Expr) -> Apply:
-        return Apply("add", (left, right), span_of(left, right))
+        return Apply(Op.ADD, (left, right), span_of(left, right))
 
     def sub(self, left: Expr, _op: Token, right: Expr) -> Apply:
-        return Apply("sub", (left, right), span_of(left, right))
+        return Apply(Op.SUB, (left, right), span_of(left, right))
 
     def mul(self, left: Expr, *rest: Token | Expr) -> Expr:
         return _product("mul", left, rest[-1])
 
     def div(self, left: Expr, _op: Token, right: Expr) -> Apply:
-        return Apply("div", (left, right), span_of(left, right))
+        return Apply(Op.DIV, (left, right), span_of(left, right))
 
     def matmul(self, left: Expr, _op: Token, right: Expr) -> Expr:
         # a^T @ b and a @ b both mean the dot product of a and b.
         return _product("dot", left, right)
 
     def neg(self, op: Token, arg: Expr) -> Apply:
-        return Apply("neg", (arg,), span_of(op, arg))
+        return Apply(Op.NEG, (arg,), span_of(op, arg))
 
     def pos(self, op: Token, arg: Expr) -> Expr:
         return replace(arg, span=span_of(op, arg))

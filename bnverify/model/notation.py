@@ -17,7 +17,7 @@ from fractions import Fraction
 from bnverify.files.derivation import NotationEntry
 from bnverify.language import build, parser, shapes
 from bnverify.language.names import BATCH_SIZE, ONES, gradient_name, gradient_of, hat_name, hat_of
-from bnverify.language.operators import signature
+from bnverify.language.operators import Op, signature
 from bnverify.language.shapes import BATCH, Shape
 from bnverify.language.tree import (
     Apply,
@@ -188,13 +188,13 @@ def _resolve(expr: Expr, names: Names) -> tuple[Expr, Free] | Problem:
             return expr, frozenset()
         case Sym():
             return _symbol(expr, names)
-        case Apply(op="pow", args=(Sym() as base, exponent)) if _integer(exponent) is not None:
+        case Apply(op=Op.POW, args=(Sym() as base, exponent)) if _integer(exponent) is not None:
             # \sigma_B^2 is the variance, not sigma_B squared, when a notation says so.
             alias = names.lookup(f"{base.name}^{_integer(exponent)}")
             if alias is not None:
                 return _indexed(alias, base, names)
             return _apply(expr, names)
-        case Apply(op="transpose"):
+        case Apply(op=Op.TRANSPOSE):
             return Problem(
                 "a transpose must be followed by a vector, as in \\hat{z}^T g_y (an inner product)",
                 expr.span,
@@ -264,7 +264,7 @@ def _indexed_sum(expr: IndexedSum, names: Names) -> tuple[Expr, Free] | Problem:
     if expr.index is not None and free and expr.index not in free:
         # The summand does not depend on the summation index: N copies of it.
         return build.mul(build.BATCH_SIZE_SYM, body), free
-    return Apply("sum", (body,), expr.span), frozenset()
+    return Apply(Op.SUM, (body,), expr.span), frozenset()
 
 
 def _check_bounds(expr: IndexedSum, names: Names) -> Problem | None:
@@ -277,7 +277,7 @@ def _check_bounds(expr: IndexedSum, names: Names) -> Problem | None:
     if isinstance(upper, Problem):
         return upper
     whole = (lower == 1 and upper[0] == Sym(BATCH_SIZE)) or (
-        lower == 0 and upper[0] == Apply("sub", (Sym(BATCH_SIZE), Num(Fraction(1))))
+        lower == 0 and upper[0] == Apply(Op.SUB, (Sym(BATCH_SIZE), Num(Fraction(1))))
     )
     if not whole:
         return Problem(
