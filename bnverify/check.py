@@ -3,40 +3,50 @@
 Each file is loaded, its model found and its notation read; each candidate is parsed,
 resolved and judged on its own, so a broken candidate (or file) never stops the others.
 Problems found inside a formula are placed in the file here, from the formula's spans.
+The results keep what a printable report shows (the truth, each formula as parsed and
+resolved, the curves), so `report_of` builds a report from one check and nothing more.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from bnverify.engine.truth import truth_of
 from bnverify.files.access import model_file_refusal
 from bnverify.files.derivation import Candidate, Derivation, load_derivation
 from bnverify.judge import budget, verdict
-from bnverify.judge.verdict import Verdict
+from bnverify.judge.records import FileResult, Verdict
 from bnverify.language import parser
 from bnverify.language.limits import formula_problem
+from bnverify.language.tree import Formula
 from bnverify.model.graph import Model, load_model
 from bnverify.model.notation import Names, resolve, user_names
 from bnverify.problem import Problem
 from bnverify.settings import Settings, flag
 
+if TYPE_CHECKING:
+    from bnverify.report.printable.records import Document
 
-@dataclass(frozen=True)
-class FileResult:
-    """The verdicts of one derivation file, and what was wrong with the file itself."""
-
-    path: str
-    title: str
-    problems: tuple[Problem, ...]
-    verdicts: tuple[Verdict, ...]
+T = TypeVar("T")
 
 
 def check_file(path: str | Path, settings: Settings) -> FileResult:
     """Load a derivation file and judge each of its candidates."""
     return check_derivation(load_derivation(path, settings.limits), settings)
+
+
+def report_of(path: str | Path, settings: Settings, command: str) -> tuple[Document, FileResult]:
+    """Read and check a derivation file once: its printable report, and the check's result."""
+    # The report's records and printers load only for `report`, not on every `check`.
+    from bnverify.report.printable.document import build_document
+
+    derivation = load_derivation(path, settings.limits)
+    result = check_derivation(derivation, settings)
+    return build_document(derivation, result, settings, command), result
 
 
 def check_derivation(derivation: Derivation, settings: Settings) -> FileResult:
@@ -51,7 +61,9 @@ def check_derivation(derivation: Derivation, settings: Settings) -> FileResult:
     names, notation_problems = user_names(model, derivation.notation)
     problems.extend(notation_problems)
     verdicts = tuple(check_candidate(c, names, model, settings) for c in derivation.candidates)
-    return FileResult(derivation.path, derivation.title, tuple(problems), verdicts)
+    # The truth the candidates were judged against (cached), for a report of the file.
+    truth = truth_of(model)
+    return FileResult(derivation.path, derivation.title, tuple(problems), verdicts, truth)
 
 
 def model_of(derivation: Derivation) -> Model | Problem | None:
@@ -69,22 +81,30 @@ def check_candidate(
 ) -> Verdict:
     """Parse, resolve and judge one candidate; any problem becomes an error verdict.
 
-    The whole check runs within the candidate's time budget; one that runs out is an
-    error verdict saying where, and the caller goes on to the next candidate.
+    The whole check runs within the candidate's time budget: first the parse, then the
+    rest in the time left. One that runs out is an error verdict saying where, and the
+    caller goes on to the next candidate. The verdict keeps the tree as parsed whatever
+    happens after the parse, so a report shows the formula as written.
     """
     if candidate.problem is not None:
         return verdict.error(candidate, candidate.problem)
-    outcome = _within_budget(candidate, names, model, settings)
-    return outcome if isinstance(outcome, Verdict) else verdict.error(candidate, outcome)
-
-
-def _within_budget(
-    candidate: Candidate, names: Names, model: Model, settings: Settings
-) -> Verdict | Problem:
-    """The candidate's verdict, or why it has none: out of time, too deep, or a bug."""
     seconds = settings.limits.time_budget
+    ends = time.monotonic() + seconds if seconds else None
+    parsed = _within_budget(ends, settings, lambda: _parse(candidate, settings))
+    if isinstance(parsed, Problem):
+        return verdict.error(candidate, _place(parsed, candidate))
+    judged = _within_budget(
+        ends, settings, lambda: _judge(candidate, parsed, names, model, settings)
+    )
+    if isinstance(judged, Problem):
+        judged = verdict.error(candidate, _place(judged, candidate))
+    return replace(judged, parsed=parsed)
+
+
+def _within_budget(ends: float | None, settings: Settings, work: Callable[[], T]) -> T | Problem:
+    """work(), or why it has no result: out of time, too deep, or a bug."""
     try:
-        checked = budget.within(seconds, lambda: _check(candidate, names, model, settings))
+        done = budget.within(_time_left(ends), work)
     except RecursionError:  # only reachable with --max-nesting raised near its ceiling
         return Problem(
             "the formula is nested too deeply for bnverify's tree walks; "
@@ -97,26 +117,35 @@ def _within_budget(
             f"internal error while checking this candidate: {err!r}; this is a bug in "
             "bnverify (run with --debug for the traceback)"
         )
-    if isinstance(checked, budget.Overrun):
+    if isinstance(done, budget.Overrun):
         return Problem(
-            f"ran out of its {seconds:g} s time budget in the {checked.layer} layer; "
-            f"raise it with {flag('time_budget')}"
+            f"ran out of its {settings.limits.time_budget:g} s time budget in the "
+            f"{done.layer} layer; raise it with {flag('time_budget')}"
         )
-    return checked
+    return done
+
+
+def _time_left(ends: float | None) -> float | None:
+    # Never 0, which `within` reads as no deadline: a budget already spent runs out at once.
+    return None if ends is None else max(ends - time.monotonic(), 1e-9)
 
 
 @budget.layer("parse")
-def _check(candidate: Candidate, names: Names, model: Model, settings: Settings) -> Verdict:
-    parsed = parser.parse(candidate.text, candidate.syntax, settings.limits)
-    if isinstance(parsed, Problem):
-        return verdict.error(candidate, _place(parsed, candidate))
+def _parse(candidate: Candidate, settings: Settings) -> Formula | Problem:
+    return parser.parse(candidate.text, candidate.syntax, settings.limits)
+
+
+@budget.layer("resolve")
+def _judge(
+    candidate: Candidate, parsed: Formula, names: Names, model: Model, settings: Settings
+) -> Verdict | Problem:
     resolved = resolve(parsed, names, candidate.wrt)
     if isinstance(resolved, Problem):
-        return verdict.error(candidate, _place(resolved, candidate))
+        return resolved
     # Notation may put a formula where the candidate names it: bound the result again.
     too_big = formula_problem(resolved.expr, candidate.text, settings.limits)
     if too_big is not None:
-        return verdict.error(candidate, _place(too_big, candidate))
+        return too_big
     return verdict.judge(candidate, resolved, truth_of(model), settings)
 
 
@@ -147,14 +176,3 @@ def _place_model_problem(problem: Problem, derivation: Derivation) -> Problem:
     if problem.location is not None or derivation.model_location is None:
         return problem
     return problem.at(derivation.model_location)
-
-
-def exit_status(results: Iterable[FileResult], extra_problems: int = 0) -> int:
-    """0 when every verdict is as expected, 1 when one differs, 2 on any error."""
-    results = list(results)
-    if extra_problems or any(r.problems for r in results):
-        return 2
-    verdicts = [v for r in results for v in r.verdicts]
-    if any(v.kind == "error" for v in verdicts):
-        return 2
-    return 0 if all(v.ok for v in verdicts) else 1

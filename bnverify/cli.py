@@ -21,10 +21,11 @@ import click
 from rich.console import Console
 
 from bnverify import __version__
-from bnverify.check import FileResult, check_candidate, check_file, exit_status
+from bnverify.check import check_candidate, check_file, report_of
 from bnverify.engine import closed_form
 from bnverify.files.access import derivation_files
 from bnverify.files.derivation import inline_candidate
+from bnverify.judge.records import FileResult, exit_status
 from bnverify.model.graph import builtin_models, load_model
 from bnverify.model.notation import Names
 from bnverify.problem import Problem
@@ -235,9 +236,6 @@ def report_command(
         click.echo(text_report.located(chosen), err=True)
         return 2
     command = ["bnverify", "report", path, "-o", output, "--format", chosen]
-    # The report's records load only for `report`, not on every `check`.
-    from bnverify.report.printable.document import report_of
-
     document, result = report_of(path, settings, shlex.join(command + _reproducing(settings)))
     report_files.write_report(document, output, chosen)
     for problem in [*result.problems, *(v.problem for v in result.verdicts if v.problem)]:

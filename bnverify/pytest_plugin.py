@@ -27,7 +27,7 @@ import pytest
 
 if TYPE_CHECKING:
     from bnverify.files.derivation import Candidate, Derivation
-    from bnverify.judge.verdict import Verdict
+    from bnverify.judge.records import Verdict
     from bnverify.problem import Problem
 
 # An unparseable file still counts when a line starts a candidate table, even a broken one.

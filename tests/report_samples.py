@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from bnverify.report.printable.document import (
+from bnverify.report.printable.records import (
     BackwardStep,
     CandidateSection,
     ChainTerm,
     CounterexampleTable,
     Document,
-    Equation,
     EvidenceRow,
     Footer,
+    ForwardStep,
 )
 
 
@@ -44,7 +44,7 @@ def document(**changes) -> Document:
         "source": "a notebook",
         "path": "derivations/by-hand.toml",
         "model": "Batch Normalization, training mode, one channel",
-        "forward": (Equation(r"\mu_B", r"\frac{1}{N} \sum_{j} z_{j}", "mu = mean(z)"),),
+        "forward": (ForwardStep(r"\mu_B", r"\frac{1}{N} \sum_{j} z_{j}", "mu = mean(z)"),),
         "backward": (
             BackwardStep("g_y", "g_{y}", (), None, None),
             BackwardStep(

@@ -7,6 +7,8 @@ import threading
 import time
 from functools import cache
 
+import pytest
+
 from bnverify.judge import budget
 from bnverify.judge.budget import Overrun
 
@@ -45,6 +47,24 @@ def test_an_outer_budget_that_runs_out_first_is_not_swallowed_by_the_inner_one()
     symbolic = budget.layer("symbolic")(spin)
     found = budget.within(0.1, lambda: budget.within(10, lambda: symbolic(10)))
     assert found == Overrun(0.1, "symbolic")
+
+
+def test_an_overrun_a_library_turns_into_its_own_error_is_still_an_overrun():
+    def swallowing() -> str:
+        try:
+            return spin(10)
+        except BaseException:  # as mpmath's interval comparisons do, with a bare except
+            raise TypeError("'<' not supported between instances of 'ivmpf' and 'int'") from None
+
+    assert budget.within(0.05, budget.layer("exact")(swallowing)) == Overrun(0.05, "exact")
+
+
+def test_an_error_before_the_deadline_is_raised_as_it_is():
+    def broken() -> None:
+        raise TypeError("a bug")
+
+    with pytest.raises(TypeError, match="a bug"):
+        budget.within(5, broken)
 
 
 def test_the_previous_handler_and_timer_are_restored():

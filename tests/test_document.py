@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
 
+from bnverify.check import check_derivation, report_of
 from bnverify.engine import printing as printing
-from bnverify.report.printable.document import Document, report_of
+from bnverify.files.derivation import load_derivation
+from bnverify.report.printable.document import build_document
 from bnverify.report.printable.passes import backward_order
+from bnverify.report.printable.records import Document
 from bnverify.settings import Settings
 
 DERIVATIONS = Path(__file__).parent.parent / "derivations"
 DATA = Path(__file__).parent / "data"
+REPORT = Path(__file__).parent.parent / "bnverify" / "report"
+# What the check computes; a report that called any of these would compute it again.
+COMPUTATIONS = (
+    "bnverify.check",
+    "bnverify.language.parser",
+    "bnverify.model.notation",
+    "bnverify.engine.evaluate",
+    "bnverify.engine.sampling",
+    "bnverify.engine.symbolic",
+)
 
 
 def document_of(path: Path | str) -> Document:
@@ -129,3 +143,45 @@ def test_a_model_file_the_check_refuses_is_not_used_by_the_report(tmp_path):
     assert result.problems and not result.verdicts
     assert document.forward == () and document.backward == () and document.candidates == ()
     assert any("outside.toml" in p for p in document.problems)
+
+
+def test_the_document_is_built_from_the_check_alone(forum, monkeypatch):
+    # Once the file is checked, nothing is parsed, resolved, read from the notation,
+    # loaded, evaluated or measured again: the records carry all the document shows.
+    settings = Settings()
+    derivation = load_derivation(DERIVATIONS / "forum-post.toml", settings.limits)
+    result = check_derivation(derivation, settings)
+
+    def computed_again(*args, **kwargs):
+        raise AssertionError("the report computed again what the check computed")
+
+    for target in (
+        "bnverify.language.parser.parse",
+        "bnverify.model.notation.resolve",
+        "bnverify.model.notation.user_names",
+        "bnverify.model.graph.load_model",
+        "bnverify.engine.evaluate.evaluate",
+        "bnverify.judge.error_curve.error_curve",
+        "bnverify.check.check_derivation",
+        "bnverify.check.model_of",
+    ):
+        monkeypatch.setattr(target, computed_again)
+    assert build_document(derivation, result, settings, "bnverify report x") == forum
+
+
+def test_the_report_imports_records_never_the_computations():
+    for path in sorted(REPORT.rglob("*.py")):
+        imported = _imports(path)
+        judged = {m for m in imported if m.startswith("bnverify.judge.")}
+        assert all(m.startswith("bnverify.judge.records") for m in judged), (path.name, judged)
+        assert not imported & set(COMPUTATIONS), (path.name, imported & set(COMPUTATIONS))
+
+
+def _imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("bnverify"):
+            found |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+    return found

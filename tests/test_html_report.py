@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from report_samples import document, section
 
+from bnverify.check import report_of
 from bnverify.report.printable import html
-from bnverify.report.printable.document import CounterexampleTable, EvidenceRow, Footer, report_of
+from bnverify.report.printable.records import CounterexampleTable, EvidenceRow, Footer
 from bnverify.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bnverify.check import check_file
+from bnverify.check import check_file, report_of
 from bnverify.report.printable import latex
-from bnverify.report.printable.document import report_of
 from bnverify.report.printable.write import write_report
 from bnverify.settings import Settings
 

@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from bnverify.check import check_file
+from bnverify.check import check_file, report_of
 from bnverify.report.printable import markdown, prose
-from bnverify.report.printable.document import report_of
 from bnverify.settings import Settings
 
 DERIVATIONS = Path(__file__).parent.parent / "derivations"

@@ -17,9 +17,9 @@ import pytest
 from click.testing import CliRunner
 from report_samples import document, section
 
+from bnverify.check import report_of
 from bnverify.cli import main
 from bnverify.report.printable import html, pdf
-from bnverify.report.printable.document import report_of
 from bnverify.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

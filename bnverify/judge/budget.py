@@ -16,7 +16,8 @@ restored when the outermost budget ends.
 The exception derives from BaseException, so no `except Exception` on the way swallows
 it; where Python cannot raise it at all (a garbage-collector callback, a __del__), it is
 dropped there (never printed: no traceback reaches the user) and the timer rings again
-50 ms later. An interrupted function
+50 ms later. A library that catches it with a bare except and raises an error of its own
+instead (mpmath's interval comparisons) still ends in an Overrun. An interrupted function
 never stores a result in functools.cache or a cached_property, so an interruption leaves
 no half-built cached value behind.
 """
@@ -53,6 +54,7 @@ class _Clock:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.ends = time.monotonic() + seconds
+        self.rang_in: str | None = None  # the layer that was running when it rang
 
 
 class _Expired(BaseException):
@@ -85,6 +87,13 @@ def within(seconds: float | None, work: Callable[[], T]) -> T | Overrun:
         if expired.clock is not clock:
             raise  # an outer deadline: the caller that set it reports it
         layer = expired.layer
+    except Exception:
+        # A library may turn our exception into one of its own: mpmath's interval
+        # comparisons catch everything and return NotImplemented, so Python raises a
+        # TypeError. An error after this deadline rang is still its overrun, not a bug.
+        if clock.rang_in is None:
+            raise
+        layer = clock.rang_in
     finally:
         # Only this module's code runs until the clock is gone (a signal that lands here
         # waits), so no late ring of this clock can escape from here.
@@ -164,4 +173,5 @@ def _ring(_signum: int, frame: FrameType | None) -> None:
             _arm()
         return
     signal.setitimer(signal.ITIMER_REAL, _REPEAT)
-    raise _Expired(due[0], _layers[-1] if _layers else "setup")
+    due[0].rang_in = _layers[-1] if _layers else "setup"
+    raise _Expired(due[0], due[0].rang_in)

@@ -1,19 +1,22 @@
 """The judge's records: the case a check is asked about, and everything the check finds.
 
 A Case binds a candidate's formula, the truth and the settings once, so each layer of
-evidence and diagnosis takes one argument. A Verdict keeps what the check found (the
-evidence and the diagnosis), and every report prints from these records.
+evidence and diagnosis takes one argument. A Verdict keeps what the check resolved and
+found (the formula as parsed and in the model's names, the evidence, the diagnosis, the
+error curve), so every report prints from these records and none computes anything again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Literal
 
 from bnverify.engine.truth import Truth
 from bnverify.files.derivation import Candidate
 from bnverify.language.names import gradient_name
-from bnverify.language.tree import Expr
+from bnverify.language.tree import Expr, Formula
+from bnverify.model.notation import Resolved
 from bnverify.problem import Problem
 from bnverify.settings import Settings
 
@@ -99,7 +102,7 @@ class ErrorCurve:
 
 @dataclass(frozen=True)
 class Verdict:
-    """What bnverify concluded about one candidate, and why."""
+    """What bnverify concluded about one candidate, why, and the formula it judged."""
 
     candidate: Candidate
     kind: Kind
@@ -112,8 +115,33 @@ class Verdict:
     counterexample: Counterexample | None = None
     float_errors: tuple[FloatError, ...] = ()
     problem: Problem | None = None
+    parsed: Formula | None = None  # the tree as parsed, in its author's names
+    resolved: Resolved | None = None  # the tree in the model's names, as judged
+    curve: ErrorCurve | None = None  # a diverging candidate's error against N
 
     @property
     def ok(self) -> bool:
         """Whether the verdict is what the derivation file expected."""
         return self.kind == self.candidate.expect
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """The verdicts of one derivation file, and what was wrong with the file itself."""
+
+    path: str
+    title: str
+    problems: tuple[Problem, ...]
+    verdicts: tuple[Verdict, ...]
+    truth: Truth | None = None  # the model's truth (and model), when the model loaded
+
+
+def exit_status(results: Iterable[FileResult], extra_problems: int = 0) -> int:
+    """0 when every verdict is as expected, 1 when one differs, 2 on any error."""
+    results = list(results)
+    if extra_problems or any(r.problems for r in results):
+        return 2
+    verdicts = [v for r in results for v in r.verdicts]
+    if any(v.kind == "error" for v in verdicts):
+        return 2
+    return 0 if all(v.ok for v in verdicts) else 1

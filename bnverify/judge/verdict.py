@@ -4,8 +4,9 @@ A verdict is `match` when no layer of evidence found a difference and at least o
 proved or confirmed equality; `diverge` when a layer proved a difference (a shape
 mismatch counts); `error` when the candidate could not be checked at all. A diverging
 candidate is diagnosed: the reduction that fixes its shape, the missing terms, a small
-exact counterexample, and the conditions under which it would hold. The candidate, the
-truth and the settings are bound once into a Case that every layer takes.
+exact counterexample, the conditions under which it would hold, and its error curve.
+The candidate, the truth and the settings are bound once into a Case that every layer
+takes; the verdict keeps the resolved formula, so no report has to resolve it again.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from bnverify.engine.truth import Truth
 from bnverify.files.derivation import Candidate
 from bnverify.judge import diagnosis, evidence
+from bnverify.judge.error_curve import error_curve
 from bnverify.judge.records import DIFFERENT, EQUAL, FAILED, Case, Layer, Verdict
 from bnverify.model.notation import Resolved
 from bnverify.problem import Problem
@@ -29,7 +31,7 @@ def error(candidate: Candidate, problem: Problem, **found: object) -> Verdict:
 def judge(candidate: Candidate, resolved: Resolved, truth: Truth, settings: Settings) -> Verdict:
     """Compare a resolved candidate with the truth, layer by layer, and diagnose."""
     case = Case(truth, resolved.expr, resolved.wrt, settings)
-    found = {"wrt": case.wrt}
+    found = {"wrt": case.wrt, "resolved": resolved}
     proof = evidence.truth_layer(case)
     if proof.outcome == FAILED:
         return error(candidate, Problem(proof.detail), evidence=(proof,), **found)
@@ -44,6 +46,7 @@ def judge(candidate: Candidate, resolved: Resolved, truth: Truth, settings: Sett
             shape_fix=shape.fix,
             conditions=diagnosis.conditions(case),
             counterexample=diagnosis.counterexample(case),
+            curve=error_curve(case),
             **found,
         )
     # The layers that decide: symbolic and exact. The truth's proof comes first in the
@@ -61,6 +64,7 @@ def judge(candidate: Candidate, resolved: Resolved, truth: Truth, settings: Sett
             conditions=diagnosis.conditions(case),
             counterexample=diagnosis.counterexample(case),
             float_errors=errors,
+            curve=error_curve(case),
             **found,
         )
     if not any(layer.outcome == EQUAL for layer in deciding):

@@ -11,8 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from bnverify.check import FileResult
-from bnverify.judge.verdict import Verdict
+from bnverify.judge.records import FileResult, Verdict
 from bnverify.problem import Location, Problem
 from bnverify.report.inert import inert_lines, visible
 from bnverify.report.text import outcome, summary, verdict_text

@@ -10,9 +10,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from bnverify.check import FileResult, exit_status
-from bnverify.judge.diagnosis import Counterexample
-from bnverify.judge.verdict import Verdict
+from bnverify.judge.records import Counterexample, FileResult, Verdict, exit_status
 from bnverify.problem import Problem
 from bnverify.report.inert import escaped_document
 

@@ -16,8 +16,7 @@ from collections.abc import Sequence
 from pathlib import PurePath
 from xml.etree import ElementTree as ET
 
-from bnverify.check import FileResult
-from bnverify.judge.verdict import Verdict
+from bnverify.judge.records import FileResult, Verdict
 from bnverify.problem import Problem
 from bnverify.report.inert import escaped_document
 from bnverify.report.text import located, verdict_text

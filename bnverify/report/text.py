@@ -15,9 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from bnverify.check import FileResult
-from bnverify.judge.records import Counterexample, sample_value
-from bnverify.judge.verdict import Verdict
+from bnverify.judge.records import Counterexample, FileResult, Verdict, sample_value
 from bnverify.problem import Problem
 from bnverify.report.inert import inert_lines, no_commands, shown_path, visible
 

@@ -15,7 +15,7 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
-from bnverify.judge.error_curve import ErrorCurve
+from bnverify.judge.records import ErrorCurve
 
 # Render settings that make output bytes depend on the curve alone.
 STABLE = {"svg.hashsalt": "bnverify", "svg.fonttype": "path", "pdf.compression": 6}

@@ -17,9 +17,10 @@ from importlib import resources
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
+from bnverify.judge.records import ErrorCurve
 from bnverify.report.printable import figures, prose
-from bnverify.report.printable.document import Document, ErrorCurve
 from bnverify.report.printable.mathml import MathMLError, display_pieces, mathml
+from bnverify.report.printable.records import Document
 
 FONT = "bnverify-math.woff2"
 VERDICT_LABELS = {"match": "match", "diverge": "diverges", "error": "error"}

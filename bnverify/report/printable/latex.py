@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from bnverify.report.printable import outline, prose
-from bnverify.report.printable.document import CounterexampleTable, Document, EvidenceRow
+from bnverify.report.printable.records import CounterexampleTable, Document, EvidenceRow
 
 # T1-encoded Latin Modern has a glyph for each of these, so copying from the PDF gives
 # back the characters; {} after - ' , keeps TeX's ligatures (-- '' ,,) from forming.
@@ -129,7 +129,7 @@ def _block(b: outline.Block, figures: dict[str, str]) -> str:
             return verbatim(said)
         case outline.Evidence(rows=rows):
             return _evidence(rows)
-        case outline.Counterexample(table=table):
+        case outline.CounterexampleBlock(table=table):
             return _counterexample(table)
         case outline.Figure(candidate=name, caption=caption):
             return _figure(text(caption), figures.get(name))

@@ -12,7 +12,7 @@ import re
 
 from bnverify.report.inert import inert_lines
 from bnverify.report.printable import outline, prose
-from bnverify.report.printable.document import CounterexampleTable, Document
+from bnverify.report.printable.records import CounterexampleTable, Document
 
 # Backslash escapes for CommonMark's ASCII punctuation that can start or end markup, and
 # `$` for GitHub's maths; < > & become entities so no raw HTML gets through.
@@ -96,7 +96,7 @@ def _block(b: outline.Block, figures: dict[str, str]) -> str:
             lines = ["| layer | outcome | what it found |", "|---|---|---|"]
             lines += [f"| {text(r.layer)} | {text(r.outcome)} | {text(r.detail)} |" for r in rows]
             return "\n".join(lines)
-        case outline.Counterexample(table=table):
+        case outline.CounterexampleBlock(table=table):
             return _counterexample(table)
         case outline.Figure(candidate=name, caption=caption):
             if name not in figures:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bnverify.report.printable import prose
-from bnverify.report.printable.document import (
+from bnverify.report.printable.records import (
     BackwardStep,
     CandidateSection,
     CounterexampleTable,
@@ -56,7 +56,7 @@ class Evidence:
 
 
 @dataclass(frozen=True)
-class Counterexample:
+class CounterexampleBlock:
     """A counterexample as a table."""
 
     table: CounterexampleTable
@@ -70,7 +70,7 @@ class Figure:
     caption: str
 
 
-Block = Paragraph | Display | Badge | Preformatted | Evidence | Counterexample | Figure
+Block = Paragraph | Display | Badge | Preformatted | Evidence | CounterexampleBlock | Figure
 
 
 def step(s: BackwardStep) -> list[Block]:
@@ -106,7 +106,7 @@ def candidate(c: CandidateSection) -> list[Block]:
     if c.kind == "diverge":
         blocks.append(Paragraph(prose.conditions(c)))
     if c.counterexample is not None:
-        blocks.append(Counterexample(c.counterexample))
+        blocks.append(CounterexampleBlock(c.counterexample))
     if c.curve is not None:
         blocks.append(Figure(c.name, prose.caption(c, c.curve)))
     return blocks

@@ -15,13 +15,13 @@ from bnverify.language.names import gradient_name, latex_name, with_index
 from bnverify.language.shapes import BATCH
 from bnverify.language.tree import Expr
 from bnverify.model.graph import Model
-from bnverify.report.printable.document import BackwardStep, ChainTerm, Equation
+from bnverify.report.printable.records import BackwardStep, ChainTerm, ForwardStep
 
 
-def forward(model: Model) -> tuple[Equation, ...]:
+def forward(model: Model) -> tuple[ForwardStep, ...]:
     """The forward pass, one equation per node, in the model's notation."""
     return tuple(
-        Equation(
+        ForwardStep(
             _element(model, name), _latex(model, expr), f"{name} = {tree_printing.ascii(expr)}"
         )
         for name, expr in model.nodes

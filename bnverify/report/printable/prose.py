@@ -5,8 +5,9 @@ Each function returns plain text; the Markdown, LaTeX and HTML printers escape i
 
 from __future__ import annotations
 
+from bnverify.judge.records import ErrorCurve
 from bnverify.language.names import gradient_of
-from bnverify.report.printable.document import BackwardStep, CandidateSection, ErrorCurve
+from bnverify.report.printable.records import BackwardStep, CandidateSection
 
 BACKWARD_INTRO = (
     "Derived by bnverify's engine from the forward pass above, node by node in reverse "

@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from bnverify.problem import Problem
 from bnverify.report.output import STDOUT, emit, write_atomic
-
-if TYPE_CHECKING:
-    from bnverify.report.printable.document import Document
+from bnverify.report.printable.records import Document
 
 FORMATS = ("html", "md", "tex")
 EXTENSIONS = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md", ".tex": "tex"}
