@@ -53,8 +53,8 @@ def check_derivation(derivation: Derivation, settings: Settings) -> FileResult:
     """Judge every candidate of a loaded derivation."""
     problems = list(derivation.problems)
     model = model_of(derivation)
-    if isinstance(model, Problem):
-        problems.append(model)
+    if isinstance(model, tuple):
+        problems.extend(model)
         model = None
     if model is None:
         return FileResult(derivation.path, derivation.title, tuple(problems), ())
@@ -66,14 +66,19 @@ def check_derivation(derivation: Derivation, settings: Settings) -> FileResult:
     return FileResult(derivation.path, derivation.title, tuple(problems), verdicts, truth)
 
 
-def model_of(derivation: Derivation) -> Model | Problem | None:
-    """The model a derivation names (None when it names none), or why it cannot be used."""
+def model_of(derivation: Derivation) -> Model | tuple[Problem, ...] | None:
+    """The model a derivation names (None when it names none), or why it cannot be used:
+    every problem with the model file, each placed where the derivation names it unless
+    it has a place in the model file."""
     if not derivation.model:
         return None
-    model = _model_file_problem(derivation) or load_model(
-        derivation.model, Path(derivation.path).parent
-    )
-    return _place_model_problem(model, derivation) if isinstance(model, Problem) else model
+    refused = _model_file_problem(derivation)
+    if refused is not None:
+        return (refused,)
+    model = load_model(derivation.model, Path(derivation.path).parent)
+    if isinstance(model, Model):
+        return model
+    return tuple(_place_model_problem(p, derivation) for p in model)
 
 
 def check_candidate(

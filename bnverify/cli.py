@@ -26,7 +26,7 @@ from bnverify.engine import closed_form
 from bnverify.files.access import derivation_files
 from bnverify.files.derivation import inline_candidate
 from bnverify.judge.records import FileResult, exit_status
-from bnverify.model.graph import builtin_models, load_model
+from bnverify.model.graph import Model, builtin_models, load_model
 from bnverify.model.notation import Names
 from bnverify.problem import Problem
 from bnverify.report import github as github_report
@@ -188,9 +188,10 @@ def _inline(
 ) -> FileResult:
     if expr is not None and latex is not None:
         raise click.UsageError("give --expr or --latex, not both")
-    model = load_model(model_name or "batchnorm")
-    if isinstance(model, Problem):
-        raise click.UsageError(model.message)
+    ref = model_name or "batchnorm"
+    model = load_model(ref)
+    if isinstance(model, tuple):  # the model file's problems, each where it is written
+        return FileResult(ref, "", model, ())
     text, syntax = (expr, "ascii") if expr is not None else (latex, "latex")
     candidate = inline_candidate(text, syntax, wrt)
     verdict = check_candidate(candidate, Names(model, {}), model, settings)
@@ -277,8 +278,9 @@ def schema_command() -> int:
 def derive_command(model_name: str, wrt: str, as_latex: bool, batch_size: int | None) -> int:
     """Print the true gradient of the model's loss with respect to a name."""
     model = load_model(model_name)
-    if isinstance(model, Problem):
-        click.echo(f"error: {model.message}", err=True)
+    if isinstance(model, tuple):
+        for problem in model:
+            click.echo(text_report.located(problem), err=True)
         return 2
     result = closed_form.derive(model, wrt, as_latex, batch_size)
     if isinstance(result, Problem):
@@ -294,7 +296,7 @@ def models_command() -> int:
     """List the built-in models."""
     for name, title in builtin_models().items():
         model = load_model(name)
-        assert not isinstance(model, Problem)
+        assert isinstance(model, Model), model
         inputs = ", ".join(f"{n} ({s})" for n, s in model.inputs)
         nodes = ", ".join(n for n, _ in model.nodes)
         click.echo(

@@ -75,23 +75,23 @@ def test_a_model_file_by_path(tmp_path):
     ],
 )
 def test_bad_model_files(text, message):
-    problem = parse_model(text, "bad.toml")
-    assert isinstance(problem, Problem)
+    problems = parse_model(text, "bad.toml")
+    assert isinstance(problems, tuple)
+    problem = problems[0]
     assert message in problem.message
     assert problem.location.path == "bad.toml"
 
 
 def test_model_file_errors_point_at_the_character(tmp_path):
     text = 'name = "m"\noutput = "y"\n[inputs]\nx = "batch"\n[nodes]\ny = "x*w + 1"\n'
-    problem = parse_model(text, "m.toml")
+    (problem,) = parse_model(text, "m.toml")
     assert "uses w before defining it" in problem.message
     where = problem.location
     assert (where.line, where.column, where.source) == (6, 8, 'y = "x*w + 1"')
 
 
 def test_unknown_model_names_the_builtins(tmp_path):
-    problem = load_model("resnet", tmp_path)
-    assert isinstance(problem, Problem)
+    (problem,) = load_model("resnet", tmp_path)
     assert "neither a built-in model (batchnorm) nor a .toml file" in problem.message
 
 
@@ -99,8 +99,7 @@ def test_a_name_that_is_no_builtin_is_never_read_as_a_file(tmp_path):
     # A derivation's model = "environ" next to a link to /proc/self/environ used to read
     # the link: a name is a built-in model or the path of a .toml file, nothing else.
     (tmp_path / "environ").write_text("SECRET=hunter2\n", encoding="utf-8")
-    problem = load_model("environ", tmp_path)
-    assert isinstance(problem, Problem)
+    (problem,) = load_model("environ", tmp_path)
     assert "hunter2" not in problem.message and problem.location is None
 
 
@@ -130,7 +129,7 @@ def test_an_unknown_model_key_is_refused_where_it_is_written(text, where, hint):
     assert first.message.startswith("unknown key") and hint in first.message
     at = first.location
     assert (at.path, at.line, at.column, at.width) == ("m.toml", *where)
-    assert parse_model(text, "m.toml") == first  # loading gives the first problem
+    assert parse_model(text, "m.toml") == problems  # loading gives them all
 
 
 def test_a_probe_typo_no_longer_drops_the_probes():

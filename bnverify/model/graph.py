@@ -100,13 +100,13 @@ def builtin_models() -> dict[str, str]:
     return out
 
 
-_CACHE: dict[tuple[str, str], Model | Problem] = {}
+_CACHE: dict[tuple[str, str], Model | tuple[Problem, ...]] = {}
 
 
-def load_model(ref: str, base: Path | None = None) -> Model | Problem:
+def load_model(ref: str, base: Path | None = None) -> Model | tuple[Problem, ...]:
     """A built-in model by name, or a model file by path (relative to `base`).
 
-    A file with several problems gives the first; read_model gives them all.
+    Or every problem with it, in reading order: one when the file cannot be read.
     """
     key = (ref, str(base))
     if key not in _CACHE:
@@ -114,7 +114,7 @@ def load_model(ref: str, base: Path | None = None) -> Model | Problem:
     return _CACHE[key]
 
 
-def _load_uncached(ref: str, base: Path | None) -> Model | Problem:
+def _load_uncached(ref: str, base: Path | None) -> Model | tuple[Problem, ...]:
     builtin = resources.files("bnverify.model.layers") / f"{ref}.toml"
     path = (base or Path.cwd()) / ref
     try:
@@ -122,28 +122,24 @@ def _load_uncached(ref: str, base: Path | None) -> Model | Problem:
     except (OSError, ValueError) as error:  # too long for the file system, a NUL byte
         shown = ref if len(ref) <= 60 else ref[:57] + "..."
         why = error.strerror if isinstance(error, OSError) else str(error)
-        return Problem(f"no model {shown!r}: {why}")
+        return (Problem(f"no model {shown!r}: {why}"),)
     if is_builtin:
         return parse_model(builtin.read_text(encoding="utf-8"), f"<builtin>/{ref}.toml")
     names = ", ".join(sorted(builtin_models()))
     if not ref.endswith(".toml"):  # one rule: a built-in name, or the path of a .toml file
-        return Problem(
-            f"no model {ref!r}: it is neither a built-in model ({names}) nor a .toml file"
+        return (
+            Problem(f"no model {ref!r}: it is neither a built-in model ({names}) nor a .toml file"),
         )
     if not exists:
-        return Problem(f"no model {ref!r}: not a built-in model ({names}) and no file at {path}")
+        return (Problem(f"no model {ref!r}: not a built-in model ({names}) and no file at {path}"),)
     doc = read_toml(path, "model", MAX_MODEL_BYTES)
-    return doc if isinstance(doc, Problem) else _first_problem(read_model(doc))
+    return (doc,) if isinstance(doc, Problem) else read_model(doc)
 
 
-def parse_model(text: str, path: str) -> Model | Problem:
-    """A Model from the text of a model file, or the first problem with it."""
+def parse_model(text: str, path: str) -> Model | tuple[Problem, ...]:
+    """A Model from the text of a model file, or every problem with it."""
     doc = parse_toml(text, path)
-    return doc if isinstance(doc, Problem) else _first_problem(read_model(doc))
-
-
-def _first_problem(read: Model | tuple[Problem, ...]) -> Model | Problem:
-    return read[0] if isinstance(read, tuple) else read
+    return (doc,) if isinstance(doc, Problem) else read_model(doc)
 
 
 def read_model(doc: TomlDocument) -> Model | tuple[Problem, ...]:
