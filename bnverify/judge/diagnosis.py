@@ -27,11 +27,13 @@ from bnverify.engine.truth import Truth
 from bnverify.judge import budget
 from bnverify.judge.evidence import compare_at, rng_for
 from bnverify.judge.records import DIFFERENT, UNAVAILABLE, Case, Counterexample, Residual
+from bnverify.language.operators import Op
 from bnverify.language.shapes import DESCRIPTION, SCALAR, Shape
 from bnverify.language.tree import Apply
 from bnverify.model.graph import Probe
 
-REDUCTIONS = ("sum", "mean")
+# The reductions that may fix a candidate's shape, tried in order, and how each is said.
+REDUCTIONS = {Op.SUM: "summing it over the batch", Op.MEAN: "averaging it over the batch"}
 
 _SHOWN_BITS = 3322  # about 1,000 decimal digits
 
@@ -56,11 +58,8 @@ def shape_finding(case: Case, shape: Shape) -> ShapeFinding | None:
     )
     if shape == SCALAR:
         return ShapeFinding(said, None)
-    for reduction in REDUCTIONS:
+    for reduction, how in REDUCTIONS.items():
         if agrees(case.trying(Apply(reduction, (case.expr,)))):
-            how = (
-                "summing it over the batch" if reduction == "sum" else "averaging it over the batch"
-            )
             return ShapeFinding(f"{said}; {how} ({reduction}) gives the truth", reduction)
     return ShapeFinding(f"{said}, and neither its sum nor its mean over the batch matches", None)
 

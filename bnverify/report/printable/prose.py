@@ -45,8 +45,8 @@ def shape_fix(section: CandidateSection) -> str | None:
     """The reduction that fixes a candidate's shape, when one does."""
     if section.shape_fix is None:
         return None
-    how = "sum" if section.shape_fix == "sum" else "mean"
-    return f"Shape: its {how} over the batch ({section.shape_fix}) gives the truth."
+    fix = section.shape_fix
+    return f"Shape: its {fix} over the batch ({fix}) gives the truth."
 
 
 def caption(section: CandidateSection, curve: ErrorCurve) -> str:
