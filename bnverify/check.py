@@ -13,11 +13,11 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from bnverify.engine.truth import truth_of
 from bnverify.files.access import model_file_refusal
-from bnverify.files.derivation import Candidate, Derivation, load_derivation
+from bnverify.files.derivation import Candidate, Derivation, inline_candidate, load_derivation
 from bnverify.judge import budget, verdict
 from bnverify.judge.records import FileResult, Verdict
 from bnverify.language import parser
@@ -37,6 +37,28 @@ T = TypeVar("T")
 def check_file(path: str | Path, settings: Settings) -> FileResult:
     """Load a derivation file and judge each of its candidates."""
     return check_derivation(load_derivation(path, settings.limits), settings)
+
+
+def check_formula(
+    text: str,
+    wrt: str | None = None,
+    *,
+    model: str | Model = "batchnorm",
+    syntax: Literal["ascii", "latex"] = "ascii",
+    settings: Settings | None = None,
+) -> Verdict:
+    """Judge one formula against the true gradient of a model, as `check --expr` does.
+
+    `model` is a built-in model's name, the path of a model file or a loaded Model; a
+    file that cannot be used gives an error verdict with its first problem (load_model
+    gives them all). Without `wrt`, a LaTeX formula may name it on its left side.
+    """
+    settings = settings or Settings()
+    loaded = load_model(model) if isinstance(model, str) else model
+    candidate = inline_candidate(text, syntax, wrt)
+    if isinstance(loaded, tuple):
+        return verdict.error(candidate, loaded[0])
+    return check_candidate(candidate, Names(loaded, {}), loaded, settings)
 
 
 def report_of(path: str | Path, settings: Settings, command: str) -> tuple[Document, FileResult]:

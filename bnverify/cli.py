@@ -21,13 +21,11 @@ import click
 from rich.console import Console
 
 from bnverify import __version__
-from bnverify.check import check_candidate, check_file, report_of
+from bnverify.check import check_file, check_formula, report_of
 from bnverify.engine import closed_form
 from bnverify.files.access import derivation_files
-from bnverify.files.derivation import inline_candidate
 from bnverify.judge.records import FileResult, exit_status
 from bnverify.model.graph import Model, builtin_models, load_model
-from bnverify.model.notation import Names
 from bnverify.problem import Problem
 from bnverify.report import github as github_report
 from bnverify.report import json as json_report
@@ -193,9 +191,8 @@ def _inline(
     if isinstance(model, tuple):  # the model file's problems, each where it is written
         return FileResult(ref, "", model, ())
     text, syntax = (expr, "ascii") if expr is not None else (latex, "latex")
-    candidate = inline_candidate(text, syntax, wrt)
-    verdict = check_candidate(candidate, Names(model, {}), model, settings)
-    return FileResult(candidate.path, "", (), (verdict,))
+    verdict = check_formula(text, wrt, model=model, syntax=syntax, settings=settings)
+    return FileResult(verdict.candidate.path, "", (), (verdict,))
 
 
 @main.command(name="report")
