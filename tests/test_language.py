@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bnverify.language.names import LATEX_LETTERS
 from bnverify.language.parser import (
     latex_letters,
     name_key,
@@ -686,6 +687,7 @@ def test_long_chains_are_a_problem_not_a_recursion_error(syntax, text):
 
 def test_latex_letters_are_the_grammar_letter_commands():
     letters = latex_letters()
+    assert letters == frozenset(LATEX_LETTERS)  # the grammar's rule is built from the table
     assert {"gamma", "varepsilon", "ell", "Sigma"} <= letters
     assert not letters & {"frac", "sqrt", "sum", "hat", "mathbf"}
     for letter in letters:

@@ -3,21 +3,19 @@
 The messages as students see them, through parse(), are tested in tests/test_language.py.
 """
 
-from pathlib import Path
 
 import pytest
 from lark import Lark
 from lark.exceptions import UnexpectedInput
 
-import bnverify.language
+from bnverify.language.parser import grammar_text
 from bnverify.language.syntax_errors import command_message, latex_letters, too_deep, unexpected
 from bnverify.problem import Problem, Span
 
 
 @pytest.fixture(scope="module")
 def parser():
-    grammar = Path(bnverify.language.__file__).parent / "grammar" / "latex.lark"
-    return Lark.open(str(grammar), parser="lalr", lexer="contextual", keep_all_tokens=True)
+    return Lark(grammar_text("latex"), parser="lalr", lexer="contextual", keep_all_tokens=True)
 
 
 def _error(parser, text):

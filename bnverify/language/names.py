@@ -13,6 +13,16 @@ BATCH_SIZE = "N"  # the number of samples in a batch, a positive integer
 ONES = "ones"  # a batch of ones, for sums written as a product with ones
 GRADIENT_PREFIX = "g_"
 HAT_SUFFIX = "hat"
+# The letters LaTeX spells as commands (gamma as \\gamma): the LaTeX grammar's letter rule.
+# fmt: off
+LATEX_LETTERS = (
+    "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta",
+    "vartheta", "iota", "kappa", "lambda", "mu", "nu", "xi", "pi", "varpi", "rho", "varrho",
+    "sigma", "varsigma", "tau", "upsilon", "phi", "varphi", "chi", "psi", "omega",
+    "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi",
+    "Omega", "ell",
+)
+# fmt: on
 
 
 def hat_name(name: str) -> str:
@@ -55,10 +65,7 @@ def latex_name(name: str) -> str:
     base, underscore, sub = name.partition("_")
     if underscore and base and sub:
         return f"{latex_name(base)}_{{{latex_name(sub)}}}"
-    # The parser reads its letters from the grammar and itself needs these names.
-    from bnverify.language.parser import latex_letters
-
-    if name in latex_letters():
+    if name in LATEX_LETTERS:
         return f"\\{name}"
     if len(name) == 1 and name.isascii() and name.isalnum():
         return name

@@ -20,12 +20,14 @@ from bnverify.language import syntax_errors
 from bnverify.language.ascii_syntax import AsciiTree
 from bnverify.language.latex_syntax import LatexTree, atom_key
 from bnverify.language.limits import formula_problem, text_problem
+from bnverify.language.names import LATEX_LETTERS
 from bnverify.language.tree import Equation, Formula
 from bnverify.problem import Problem, Rejected, Span
 from bnverify.settings import DEFAULT_LIMITS, Limits
 
 __all__ = [
     "Syntax",
+    "grammar_text",
     "latex_letters",
     "name_key",
     "parse",
@@ -55,8 +57,8 @@ def _numbers_parser(syntax: Syntax, numbers: Limits) -> Lark:
         if syntax == "latex"
         else AsciiTree(numbers)
     )
-    return Lark.open(
-        str(_GRAMMARS / f"{syntax}.lark"),
+    return Lark(
+        grammar_text(syntax),
         parser="lalr",
         lexer="contextual",
         keep_all_tokens=True,
@@ -86,6 +88,15 @@ def _parse(text: str, syntax: Syntax, limits: Limits = DEFAULT_LIMITS) -> Formul
     except UnexpectedInput as error:
         return syntax_errors.unexpected(text, error, syntax, _parser(syntax, limits))
     return formula_problem(formula, text, limits) or formula
+
+
+def grammar_text(syntax: Syntax) -> str:
+    """A grammar file's text; the LaTeX one with its letter rule, from the names table."""
+    text = (_GRAMMARS / f"{syntax}.lark").read_text(encoding="utf-8")
+    if syntax != "latex":
+        return text
+    letters = " | ".join(f'"\\\\{letter}"' for letter in LATEX_LETTERS)
+    return f"{text}\nletter_command: {letters}\n"
 
 
 def latex_letters() -> frozenset[str]:
