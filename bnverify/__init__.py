@@ -16,29 +16,9 @@ plugin does in every run) stays cheap:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 __version__ = "0.1.0"
-
-# Each public name, and the module that defines it.
-_API = {
-    "check_formula": "bnverify.check",
-    "check_file": "bnverify.check",
-    "check_derivation": "bnverify.check",
-    "load_derivation": "bnverify.files.derivation",
-    "load_model": "bnverify.model.graph",
-    "exit_status": "bnverify.judge.records",
-    "Settings": "bnverify.settings",
-    "Limits": "bnverify.settings",
-    "FileResult": "bnverify.judge.records",
-    "Verdict": "bnverify.judge.records",
-    "Derivation": "bnverify.files.derivation",
-    "Candidate": "bnverify.files.derivation",
-    "Model": "bnverify.model.graph",
-    "Problem": "bnverify.problem",
-    "Location": "bnverify.problem",
-}
 
 __all__ = [
     "Candidate",
@@ -58,22 +38,21 @@ __all__ = [
     "load_model",
 ]
 
-if TYPE_CHECKING:  # what a type checker and an editor see; at run time, __getattr__
-    from bnverify.check import check_derivation, check_file, check_formula
-    from bnverify.files.derivation import Candidate, Derivation, load_derivation
-    from bnverify.judge.records import FileResult, Verdict, exit_status
-    from bnverify.model.graph import Model, load_model
-    from bnverify.problem import Location, Problem
-    from bnverify.settings import Limits, Settings
-
 
 def __getattr__(name: str) -> Any:
-    if name not in _API:
+    """A public name, loading the library on first use; later lookups do not come here."""
+    if name not in __all__:
         raise AttributeError(f"module 'bnverify' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_API[name]), name)
-    globals()[name] = value  # later lookups do not come here again
-    return value
+    from bnverify import check, problem, settings
+    from bnverify.files import derivation
+    from bnverify.judge import records
+    from bnverify.model import graph
+
+    homes = (check, derivation, records, graph, problem, settings)
+    api = {key: getattr(home, key) for home in homes for key in __all__ if hasattr(home, key)}
+    globals().update(api)
+    return api[name]
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_API})
+    return sorted({*globals(), *__all__})
