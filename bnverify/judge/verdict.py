@@ -44,9 +44,7 @@ def judge(candidate: Candidate, resolved: Resolved, truth: Truth, settings: Sett
             shape.message,
             evidence=(proof, layer),
             shape_fix=shape.fix,
-            conditions=diagnosis.conditions(case),
-            counterexample=diagnosis.counterexample(case),
-            curve=error_curve(case),
+            **_diagnosed(case),
             **found,
         )
     # The layers that decide: symbolic and exact. The truth's proof comes first in the
@@ -61,10 +59,8 @@ def judge(candidate: Candidate, resolved: Resolved, truth: Truth, settings: Sett
             _divergence_message(deciding),
             evidence=layers,
             residual=diagnosis.residual(case),
-            conditions=diagnosis.conditions(case),
-            counterexample=diagnosis.counterexample(case),
             float_errors=errors,
-            curve=error_curve(case),
+            **_diagnosed(case),
             **found,
         )
     if not any(layer.outcome == EQUAL for layer in deciding):
@@ -75,6 +71,16 @@ def judge(candidate: Candidate, resolved: Resolved, truth: Truth, settings: Sett
         return error(candidate, problem, evidence=layers, **found)
     message = _match_message(deciding)
     return Verdict(candidate, "match", message, evidence=layers, float_errors=errors, **found)
+
+
+def _diagnosed(case: Case) -> dict[str, object]:
+    """What every diverging verdict is told: where it would hold, a small exact point
+    where it does not, and its float64 error against N."""
+    return {
+        "conditions": diagnosis.conditions(case),
+        "counterexample": diagnosis.counterexample(case),
+        "curve": error_curve(case),
+    }
 
 
 def _divergence_message(layers: tuple[Layer, ...]) -> str:
