@@ -3,7 +3,6 @@
 The messages as students see them, through parse(), are tested in tests/test_language.py.
 """
 
-
 import pytest
 from lark import Lark
 from lark.exceptions import UnexpectedInput
