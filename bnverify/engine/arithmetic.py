@@ -20,6 +20,8 @@ import mpmath
 import numpy as np
 
 INTERVAL_BITS = 256
+# Interval comparisons retry at these precisions while the intervals overlap.
+INTERVAL_PRECISIONS = (256, 1024, 4096)
 
 
 class Inexact(ArithmeticError):
@@ -28,6 +30,10 @@ class Inexact(ArithmeticError):
 
 class Undefined(ArithmeticError):
     """The value does not exist here: division by zero, or a root of a negative number."""
+
+
+class NegativeRoot(Undefined):
+    """A square root of a negative number: undefined on an open set, not just at a point."""
 
 
 @dataclass(frozen=True)
@@ -100,14 +106,17 @@ class _Exact(Arithmetic):
 
     def root(self, x: Any) -> Any:
         if x < 0:
-            raise Undefined("square root of a negative number")
+            raise NegativeRoot("square root of a negative number")
         num, den = gmpy2.numer(x), gmpy2.denom(x)
         if not (gmpy2.is_square(num) and gmpy2.is_square(den)):
             raise Inexact("square root of a rational that is not a square")
         return gmpy2.mpq(gmpy2.isqrt(num), gmpy2.isqrt(den))
 
 
+@dataclass(frozen=True)
 class _Interval(Arithmetic):
+    bits: int = INTERVAL_BITS
+
     def scalar(self, value: Fraction) -> Any:
         return mpmath.iv.mpf(value.numerator) / mpmath.iv.mpf(value.denominator)
 
@@ -120,7 +129,7 @@ class _Interval(Arithmetic):
     def context(self) -> contextlib.AbstractContextManager:
         # Every interval operation, including numpy's elementwise ones, must run at the
         # working precision; mpmath keeps it in its global interval context.
-        return _interval_precision(INTERVAL_BITS)
+        return _interval_precision(self.bits)
 
 
 @contextlib.contextmanager
@@ -138,14 +147,24 @@ EXACT = _Exact("exact", object)
 INTERVAL = _Interval("interval", object)
 
 
-def to_interval(x: Any) -> Any:
+def interval(bits: int) -> Arithmetic:
+    """Interval arithmetic at a given precision."""
+    return _Interval("interval", object, bits)
+
+
+def to_interval(x: Any, arith: Arithmetic = INTERVAL) -> Any:
     """An exact gmpy2 rational (or array of them) as a tight mpmath interval."""
 
     def convert(q: Any) -> Any:
-        return INTERVAL.scalar(Fraction(int(q.numerator), int(q.denominator)))
+        return arith.scalar(Fraction(int(q.numerator), int(q.denominator)))
 
-    with INTERVAL.context():
+    with arith.context():
         return _elementwise(convert, x)
+
+
+def midpoint(x: Any) -> float:
+    """The midpoint of an interval, as a float (for showing an irrational value)."""
+    return float(mpmath.mpf(x.mid))
 
 
 def bounded(x: Any) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -22,10 +23,22 @@ from bnverify.language.shapes import BATCH
 from bnverify.language.tree import Expr
 from bnverify.model.graph import Model
 
-# Random rationals are p/q with |p| <= NUMERATOR and q from DENOMINATORS: small enough to
-# keep exact arithmetic fast at N = 256, varied enough that no pattern hides an error.
-NUMERATOR = 9
-DENOMINATORS = (1, 2, 3, 4, 5, 8)
+
+@dataclass(frozen=True)
+class Space:
+    """Random rationals p/q with |p| <= numerator and 1 <= q <= denominator."""
+
+    numerator: int
+    denominator: int
+
+
+# The probes' and the error curve's points: small numbers keep exact arithmetic fast at
+# N = 256. They never decide a verdict.
+GRID = Space(9, 8)
+# Counterexamples a verdict rests on are drawn from a space too large for any fixed
+# factor of a wrong formula to vanish on by design (a polynomial of degree d vanishes at
+# a random point of it with probability at most d / 2,000,001: Schwartz-Zippel).
+WIDE = Space(10**6, 10**3)
 
 
 def square_base(model: Model, point: Point) -> Any:
@@ -35,11 +48,13 @@ def square_base(model: Model, point: Point) -> Any:
     return evaluate(model.square.expr, point.with_leaves(**{model.square.solve: zero}))
 
 
-def _rationals(rng: np.random.Generator, shape: tuple[int, int], nonzero: bool) -> np.ndarray:
-    nums = rng.integers(-NUMERATOR, NUMERATOR + 1, size=shape)
+def _rationals(
+    rng: np.random.Generator, shape: tuple[int, int], nonzero: bool, space: Space = GRID
+) -> np.ndarray:
+    nums = rng.integers(-space.numerator, space.numerator + 1, size=shape)
     if nonzero:
-        nums = np.where(nums == 0, NUMERATOR, nums)
-    dens = rng.choice(DENOMINATORS, size=shape)
+        nums = np.where(nums == 0, space.numerator, nums)
+    dens = rng.integers(1, space.denominator + 1, size=shape)
     return np.frompyfunc(lambda p, q: gmpy2.mpq(int(p), int(q)), 2, 1)(nums, dens)
 
 
@@ -93,16 +108,17 @@ def exact_point(
     channels: int,
     rng: np.random.Generator,
     settings: Mapping[str, Fraction] | None = None,
+    space: Space = GRID,
 ) -> Point:
-    """A random point of small exact rationals; constants drawn positive."""
+    """A random point of exact rationals from `space`; constants drawn positive."""
     shapes = leaf_shapes(model, n, channels)
-    leaves = {name: _rationals(rng, shape, nonzero=shape[0] == 1) for name, shape in shapes.items()}
+    leaves = {name: _rationals(rng, shape, shape[0] == 1, space) for name, shape in shapes.items()}
     square_constant = model.square.solve if model.square else None
     for name, _ in model.constants:
         if name != square_constant:
-            leaves[name] = np.abs(_rationals(rng, (1, channels), nonzero=True))
+            leaves[name] = np.abs(_rationals(rng, (1, channels), True, space))
     leaves |= _settings(EXACT, settings or {}, shapes | _constant_shapes(model, channels))
-    step, extra = int(rng.choice(DENOMINATORS[1:])), int(rng.integers(0, 4))
+    step, extra = int(rng.integers(2, space.denominator + 1)), int(rng.integers(0, 4))
     return _complete(
         model, EXACT, n, channels, leaves, definitions, lambda b: _root_above(b, step, extra)
     )
@@ -117,8 +133,10 @@ def small_points(
     """Deterministic points of small numbers, simplest first, for counterexamples."""
     shapes = leaf_shapes(model, n, 1)
     # Inputs spread out, the upstream gradient concentrated on one sample first.
-    input_patterns = [[0, 2, 1, 3, 5, 4, 7, 6][:n], [1, 2, 3, 4, 5, 6, 7, 8][:n]]
-    upstream_patterns = [[1] + [0] * (n - 1), [1, 2, 3, 4, 5, 6, 7, 8][:n]]
+    spread = [0, 2, 1, 3, 5, 4, 7, 6, *range(8, n)][:n]
+    counting = list(range(1, n + 1))
+    input_patterns = [spread, counting]
+    upstream_patterns = [[1] + [0] * (n - 1), counting]
     scalar_values = [[0], [1], [2], [-1]]
     names = sorted(shapes)
     choices = [

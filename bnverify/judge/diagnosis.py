@@ -12,21 +12,14 @@ Each takes one Case: the candidate's formula, the truth and the settings, bound 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
-from typing import Any
 
-import gmpy2
-import numpy as np
 import sympy as sp
 
 from bnverify.engine import printing as printing
-from bnverify.engine.arithmetic import Undefined
-from bnverify.engine.evaluate import evaluate
-from bnverify.engine.sampling import exact_point, small_points
-from bnverify.engine.truth import Truth
-from bnverify.judge import budget
-from bnverify.judge.evidence import compare_at, rng_for
-from bnverify.judge.records import DIFFERENT, UNAVAILABLE, Case, Counterexample, Residual
+from bnverify.engine.sampling import small_points
+from bnverify.judge import budget, proof
+from bnverify.judge.evidence import counterexample_from
+from bnverify.judge.records import Case, Counterexample, Residual
 from bnverify.language.operators import Op
 from bnverify.language.shapes import DESCRIPTION, SCALAR, Shape
 from bnverify.language.tree import Apply
@@ -34,8 +27,6 @@ from bnverify.model.graph import Probe
 
 # The reductions that may fix a candidate's shape, tried in order, and how each is said.
 REDUCTIONS = {Op.SUM: "summing it over the batch", Op.MEAN: "averaging it over the batch"}
-
-_SHOWN_BITS = 3322  # about 1,000 decimal digits
 
 
 @dataclass(frozen=True)
@@ -64,15 +55,9 @@ def shape_finding(case: Case, shape: Shape) -> ShapeFinding | None:
     return ShapeFinding(f"{said}, and neither its sum nor its mean over the batch matches", None)
 
 
-def agrees(case: Case, seed_label: str = "fix") -> bool:
-    """Whether the case's formula equals g_<wrt> at a few random exact points (a screen)."""
-    truth, settings = case.truth, case.settings
-    for n, channels in settings.probe_trials:
-        rng = rng_for(settings.seed, seed_label, n)
-        point = exact_point(truth.model, truth.definitions, n, channels, rng)
-        if compare_at(point, case.expr, case.truth_name) == DIFFERENT:
-            return False
-    return True
+def agrees(case: Case) -> bool:
+    """Whether the case's formula is proved equal to g_<wrt> for every N."""
+    return proof.proved_equal(case)
 
 
 @budget.layer("diagnosis")
@@ -95,42 +80,22 @@ def residual(case: Case) -> Residual | None:
 @budget.layer("diagnosis")
 def counterexample(case: Case) -> Counterexample | None:
     """The first small exact point, smallest batch first, where the two differ."""
-    truth, expr, name = case.truth, case.expr, case.truth_name
+    truth = case.truth
     for n in case.settings.counterexample_sizes:
         for point in small_points(truth.model, truth.definitions, n):
             # Compare numbers, not shapes: a shape mismatch is reported on its own, and a
             # counterexample should show values that differ.
-            if compare_at(point, expr, name, by_value=True) != DIFFERENT:
-                continue
-            try:
-                value = evaluate(expr, point)
-            except (Undefined, ArithmeticError):
-                continue
-            return Counterexample(
-                n=n,
-                inputs=tuple((leaf, _column(point.leaves[leaf])) for leaf in _shown(truth, point)),
-                truth=_column(point[name]),
-                candidate=_column(value),
-            )
+            found = counterexample_from(point, case, by_value=True)
+            if found is not None:
+                return found
     return None
 
 
-def _shown(truth: Truth, point: Any) -> list[str]:
-    model = truth.model
-    return [n for n in (*model.leaves, model.upstream) if n in point.leaves]
-
-
-def _column(value: Any) -> tuple[str, ...]:
-    array = np.asarray(value, dtype=object).reshape(-1)
-    return tuple(_exact_text(v) for v in array)
-
-
-def _exact_text(value: Any) -> str:
-    numerator, denominator = int(value.numerator), int(value.denominator)
-    if max(numerator.bit_length(), denominator.bit_length()) > _SHOWN_BITS:
-        # Thousands of digits help no reader (and Python refuses to print past 4,300).
-        return f"about {gmpy2.mpfr(gmpy2.mpq(numerator, denominator)):.6e}"
-    return str(Fraction(numerator, denominator))
+def defined_sizes(undefined_at: tuple[int, ...]) -> str:
+    """The condition "N >= k" (or "N is not ...") for a candidate undefined at some sizes."""
+    if list(undefined_at) == list(range(1, max(undefined_at) + 1)):
+        return f"N ≥ {max(undefined_at) + 1}"
+    return "N is not " + ", ".join(str(n) for n in undefined_at)
 
 
 @budget.layer("diagnosis")
@@ -140,13 +105,4 @@ def conditions(case: Case) -> tuple[str, ...]:
 
 
 def _holds(case: Case, probe: Probe) -> bool:
-    truth, settings = case.truth, case.settings
-    variant = truth.frozen(probe.freeze) if probe.freeze else truth
-    trials = ((probe.batch, 2),) if probe.batch else settings.probe_trials
-    outcomes = []
-    for n, channels in trials:
-        rng = rng_for(settings.seed, "probe", probe.condition, n)
-        point = exact_point(variant.model, variant.definitions, n, channels, rng, dict(probe.set))
-        outcomes.append(compare_at(point, case.expr, case.truth_name))
-    defined = [o for o in outcomes if o != UNAVAILABLE]
-    return bool(defined) and DIFFERENT not in defined
+    return proof.equal_under(case, probe)

@@ -1,28 +1,30 @@
-"""Layers of evidence that a candidate equals the truth: symbolic, exact, float64.
+"""Evidence about a candidate: the truth's proof, exact comparisons at points, float64.
 
-- symbolic: SymPy proves equality (or difference) for every input at N = 1..8;
-- exact: both are evaluated in exact rationals at random points, up to N = 256, with
-  several channels; a square root that is not rational moves that point to 256-bit
-  interval arithmetic, where disjoint intervals prove a difference;
-- float64: sweeps up to N = 4096 report the size of the difference. They never decide
-  a verdict: float64 shows rounding error on correct formulas.
-No tolerance decides anything: a difference is either proved or absent. Each layer takes
-one Case (the candidate's formula, the truth and the settings, bound once by the verdict).
+- truth: the engine's gradients are proved equal to the derivative of L for every N,
+  by the chain rule through the sums (engine/general.py);
+- points: exact comparisons at a rational point, where rigorous intervals stand in for
+  irrational roots; only disjoint intervals prove a difference, overlap proves nothing;
+- float64: sweeps up to N = 4096 size the difference. They never make a verdict; a
+  large disagreement with a proof is reported as an inconsistency (judge/verdict.py).
+The verdict itself is decided in judge/proof.py. Each layer takes one Case.
 """
 
 from __future__ import annotations
 
+import itertools
 import zlib
+from fractions import Fraction
 from functools import cache
 from typing import Any
 
+import gmpy2
 import numpy as np
 
 from bnverify.engine import arithmetic
-from bnverify.engine.arithmetic import INTERVAL, Inexact, Undefined
+from bnverify.engine.arithmetic import Inexact, NegativeRoot, Undefined
 from bnverify.engine.evaluate import Point, evaluate
-from bnverify.engine.sampling import exact_point, float_point
-from bnverify.engine.symbolic import compare
+from bnverify.engine.general import Unsupported, general_point, loss, total_derivative
+from bnverify.engine.sampling import WIDE, exact_point, float_point, small_points
 from bnverify.engine.truth import Truth
 from bnverify.judge import budget
 from bnverify.judge.records import (
@@ -32,6 +34,7 @@ from bnverify.judge.records import (
     MEASURED,
     UNAVAILABLE,
     Case,
+    Counterexample,
     FloatError,
     Layer,
 )
@@ -39,6 +42,7 @@ from bnverify.language.names import gradient_name, gradient_of
 from bnverify.language.tree import Expr, names
 
 CONSISTENT = "consistent"  # intervals overlap: no difference found, none proved
+SMALL_FIRST = 24  # small-number points tried at a size before random ones
 
 
 def rng_for(seed: int, *labels: object) -> np.random.Generator:
@@ -49,48 +53,53 @@ def rng_for(seed: int, *labels: object) -> np.random.Generator:
 
 @budget.layer("truth")
 def truth_layer(case: Case) -> Layer:
-    """SymPy's proof of every engine gradient the comparison relies on, N = 1..max."""
-    top, truth = case.settings.max_symbolic_batch, case.truth
+    """The proof, for every N, of every engine gradient the comparison relies on."""
     names = gradients_used(case)
     listed = ", ".join(gradient_name(n) for n in names)
-    if top < 1:
-        return Layer("truth", UNAVAILABLE, f"{listed} not proved (--max-symbolic-batch 0)")
-    seconds = case.settings.symbolic_seconds
-    proved = budget.within(seconds, lambda: _prove_truth(truth, names, top))
+    proved = budget.within(
+        case.settings.limits.time_budget, lambda: _prove_truth(case.truth, names)
+    )
     if isinstance(proved, budget.Overrun):
-        return Layer("truth", UNAVAILABLE, f"{listed}: {_stopped(proved)}")
+        return Layer("truth", UNAVAILABLE, f"{listed}: proof stopped after {proved.seconds:g} s")
     if proved is not None:
         return proved
     return Layer(
         "truth",
         EQUAL,
-        f"the engine's {listed} {'equals' if len(names) == 1 else 'equal'} SymPy's direct "
-        f"differentiation of L at N = 1..{top}",
+        f"the engine's {listed} {'is' if len(names) == 1 else 'are'} the derivative of L, "
+        "proved for every N",
     )
 
 
-def _prove_truth(truth: Truth, names: list[str], top: int) -> Layer | None:
-    """The layer for the first gradient SymPy does not confirm, or None when all agree."""
+def _prove_truth(truth: Truth, names: list[str]) -> Layer | None:
+    """The layer for the first gradient not proved, or None when all are."""
     for name in names:
-        for proof in truth.proof(name, top):
-            if proof.outcome == DIFFERENT:
-                return Layer(
-                    "truth",
-                    FAILED,
-                    f"the engine's {gradient_name(name)} disagrees with SymPy's direct "
-                    f"differentiation at N = {proof.n}: this is a bug in bnverify",
-                )
-            if proof.outcome == UNAVAILABLE:
-                return Layer("truth", UNAVAILABLE, f"{gradient_name(name)}: {proof.reason}")
+        outcome = _truth_proof(truth, name)
+        if outcome == DIFFERENT:
+            return Layer(
+                "truth",
+                FAILED,
+                f"the engine's {gradient_name(name)} is not the derivative of L: "
+                "this is a bug in bnverify",
+            )
+        if outcome != EQUAL:
+            return Layer("truth", UNAVAILABLE, f"{gradient_name(name)}: {outcome}")
     return None
 
 
-def _stopped(overrun: budget.Overrun) -> str:
-    # SymPy's rational functions can swell past any budget; the exact layer does not.
-    return (
-        f"symbolic proof stopped after {overrun.seconds:g} s (expression swell); "
-        "the exact and float64 layers decide"
-    )
+@cache
+def _truth_proof(truth: Truth, name: str) -> str:
+    model = truth.model
+    if model.square and name == model.square.solve:
+        return f"{name} is eliminated for the square root"
+    free = None if name in dict(model.inputs) else name
+    try:
+        point = general_point(model, truth.gradients, free)
+        engine = point[gradient_name(name)]
+        direct = total_derivative(point, loss(point), name)
+    except (Unsupported, Inexact, Undefined) as err:
+        return f"no proof for every N ({err})"
+    return EQUAL if engine == direct else DIFFERENT
 
 
 def gradients_used(case: Case) -> list[str]:
@@ -104,66 +113,90 @@ def gradients_used(case: Case) -> list[str]:
     return [case.wrt, *(n for n in used if n != case.wrt)]
 
 
-@budget.layer("symbolic")
-def symbolic_layer(case: Case) -> Layer:
-    """SymPy's proof, for N = 1..max: equal for all inputs, or different at some N."""
-    top = case.settings.max_symbolic_batch
-    if top < 1:
-        return Layer("symbolic", UNAVAILABLE, "skipped (--max-symbolic-batch 0)")
-    found = budget.within(case.settings.symbolic_seconds, lambda: _prove(case, top))
-    if isinstance(found, budget.Overrun):
-        return Layer("symbolic", UNAVAILABLE, _stopped(found))
-    return found
-
-
-def _prove(case: Case, top: int) -> Layer:
-    truth = case.truth
-    for n in range(1, top + 1):
-        result = compare(truth.model, truth.gradients, n, case.expr, case.wrt)
-        if result.outcome == DIFFERENT:
-            why = f" ({result.reason})" if result.reason else ""
-            return Layer("symbolic", DIFFERENT, f"proved different at N = {n}{why}")
-        if result.outcome == UNAVAILABLE:
-            return Layer("symbolic", UNAVAILABLE, f"not attempted: {result.reason}")
-    return Layer("symbolic", EQUAL, f"proved equal for all inputs at N = 1..{top}")
-
-
 @cache
 def shared_exact_point(truth: Truth, seed: int, n: int, channels: int) -> Point:
-    """The exact point every candidate of a run is evaluated at, for this size."""
+    """The exact point every candidate of a run is evaluated at first, for this size."""
     rng = rng_for(seed, "exact", n, channels)
     return exact_point(truth.model, truth.definitions, n, channels, rng)
 
 
-@budget.layer("exact")
-def exact_layer(case: Case) -> Layer:
-    """Exact evaluation at random rational points (intervals where roots are irrational)."""
-    settings = case.settings
-    approximate, skipped = 0, 0
-    for n, channels in settings.exact_trials:
-        point = shared_exact_point(case.truth, settings.seed, n, channels)
-        outcome = compare_at(point, case.expr, case.truth_name)
-        if outcome == DIFFERENT:
-            return Layer("exact", DIFFERENT, f"different at a random rational point with N = {n}")
-        approximate += outcome == CONSISTENT
-        skipped += outcome == UNAVAILABLE
-    sizes = ", ".join(str(n) for n, _ in settings.exact_trials)
-    channels = max(c for _, c in settings.exact_trials)
-    if skipped == len(settings.exact_trials):
-        return Layer("exact", UNAVAILABLE, "undefined at every random point")
-    if approximate:
-        return Layer(
-            "exact",
-            EQUAL,
-            f"agrees at random rational points (N = {sizes}; {channels} channels); "
-            f"{approximate} evaluated in {arithmetic.INTERVAL_BITS}-bit intervals "
-            "because of an irrational square root",
-        )
-    return Layer(
-        "exact",
-        EQUAL,
-        f"exactly equal at random rational points (N = {sizes}; {channels} channels)",
+def counterexample_at(case: Case, n: int, tries: int) -> Counterexample | None:
+    """A point of size n where the two differ: small numbers first, for a reader, then
+    random rationals from a large seeded space, where no designed factor vanishes."""
+    truth, settings = case.truth, case.settings
+    for point in itertools.islice(small_points(truth.model, truth.definitions, n), SMALL_FIRST):
+        found = counterexample_from(point, case)
+        if found is not None:
+            return found
+    for attempt in range(tries):
+        rng = rng_for(settings.seed, "counterexample", n, attempt)
+        point = exact_point(truth.model, truth.definitions, n, 1, rng, space=WIDE)
+        found = counterexample_from(point, case)
+        if found is not None:
+            return found
+    return None
+
+
+def counterexample_from(point: Point, case: Case, by_value: bool = False) -> Counterexample | None:
+    """The point as a counterexample, if the candidate differs from the truth there.
+
+    A candidate that takes the square root of a negative number where the truth is
+    defined differs on an open set around the point, so that counts too.
+    """
+    name = case.truth_name
+    try:
+        truth_value = point[name]
+    except Undefined:
+        return None
+    try:
+        value = _column(evaluate(case.expr, point))
+    except NegativeRoot as err:
+        value = (f"undefined ({err})",)
+    except Undefined:
+        return None
+    except Inexact:  # irrational: compare_at decides in rigorous intervals
+        value = _interval_column(point, case.expr)
+    if (
+        not value[0].startswith("undefined")
+        and compare_at(point, case.expr, name, by_value) != DIFFERENT
+    ):
+        return None
+    return Counterexample(
+        n=point.n,
+        inputs=tuple((leaf, _column(point.leaves[leaf])) for leaf in shown(case.truth, point)),
+        truth=_column(truth_value),
+        candidate=value,
     )
+
+
+def _interval_column(point: Point, expr: Expr) -> tuple[str, ...]:
+    # An irrational value is shown by its interval's midpoint, marked as approximate.
+    arith = arithmetic.interval(arithmetic.INTERVAL_PRECISIONS[-1])
+    leaves = {name: arithmetic.to_interval(value, arith) for name, value in point.leaves.items()}
+    values = evaluate(expr, Point(arith, point.n, point.channels, leaves, point.definitions))
+    return tuple(f"≈ {arithmetic.midpoint(v):.6g}" for v in np.asarray(values).reshape(-1))
+
+
+def shown(truth: Truth, point: Point) -> list[str]:
+    """The leaves a counterexample shows: inputs, constants and the upstream gradient."""
+    model = truth.model
+    return [n for n in (*model.leaves, model.upstream) if n in point.leaves]
+
+
+_SHOWN_BITS = 3322  # about 1,000 decimal digits
+
+
+def _column(value: Any) -> tuple[str, ...]:
+    array = np.asarray(value, dtype=object).reshape(-1)
+    return tuple(_exact_text(v) for v in array)
+
+
+def _exact_text(value: Any) -> str:
+    numerator, denominator = int(value.numerator), int(value.denominator)
+    if max(numerator.bit_length(), denominator.bit_length()) > _SHOWN_BITS:
+        # Thousands of digits help no reader (and Python refuses to print past 4,300).
+        return f"about {gmpy2.mpfr(gmpy2.mpq(numerator, denominator)):.6e}"
+    return str(Fraction(numerator, denominator))
 
 
 def compare_at(point: Point, expr: Expr, truth_name: str, by_value: bool = False) -> str:
@@ -201,10 +234,22 @@ def _as_rows(value: Any, point: Point) -> np.ndarray:
 
 
 def _compare_in_intervals(point: Point, expr: Expr, truth_name: str, by_value: bool) -> str:
-    # The same rational point, every value enclosed in a 256-bit interval: disjoint
-    # intervals prove the values differ; overlapping ones are consistent with equality.
-    leaves = {name: arithmetic.to_interval(value) for name, value in point.leaves.items()}
-    interval_point = Point(INTERVAL, point.n, point.channels, leaves, point.definitions)
+    # The same rational point, every value enclosed in an interval: disjoint intervals
+    # prove the values differ; overlapping ones prove nothing, so the precision grows
+    # (a cancellation such as (1e100 + sqrt(2)) - 1e100 needs more than 332 bits).
+    outcome = UNAVAILABLE
+    for bits in arithmetic.INTERVAL_PRECISIONS:
+        outcome = _intervals_at(point, expr, truth_name, by_value, arithmetic.interval(bits))
+        if outcome != CONSISTENT:
+            return outcome
+    return outcome
+
+
+def _intervals_at(
+    point: Point, expr: Expr, truth_name: str, by_value: bool, arith: arithmetic.Arithmetic
+) -> str:
+    leaves = {name: arithmetic.to_interval(value, arith) for name, value in point.leaves.items()}
+    interval_point = Point(arith, point.n, point.channels, leaves, point.definitions)
     try:
         truth, value = interval_point[truth_name], evaluate(expr, interval_point)
     except Undefined:

@@ -118,6 +118,7 @@ class Verdict:
     parsed: Formula | None = None  # the tree as parsed, in its author's names
     resolved: Resolved | None = None  # the tree in the model's names, as judged
     curve: ErrorCurve | None = None  # a diverging candidate's error against N
+    diagnosis_note: str | None = None  # set when the diagnosis was cut short
 
     @property
     def ok(self) -> bool:

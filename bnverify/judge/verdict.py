@@ -1,24 +1,43 @@
 """The comparator: a resolved candidate and the truth become a Verdict.
 
-A verdict is `match` when no layer of evidence found a difference and at least one
-proved or confirmed equality; `diverge` when a layer proved a difference (a shape
-mismatch counts); `error` when the candidate could not be checked at all. A diverging
-candidate is diagnosed: the reduction that fixes its shape, the missing terms, a small
-exact counterexample, the conditions under which it would hold, and its error curve.
-The candidate, the truth and the settings are bound once into a Case that every layer
-takes; the verdict keeps the resolved formula, so no report has to resolve it again.
+The verdict is decided first and alone (judge/proof.py): `match` when the candidate is
+proved equal to the truth for every N, `diverge` when a counterexample is checked
+exactly or a difference is proved (a shape mismatch counts), `error` when neither could
+be established, with the reason. float64 never makes a verdict, but it may object: a
+proved match that float64 contradicts by far more than rounding is an error, since one
+of the two is then wrong. Only after the verdict is fixed does the diagnosis run (the
+reduction that fixes a shape, the missing terms, a small counterexample, the conditions
+under which it holds, the error curve), within a budget of its own: a diagnosis cut
+short says so and never changes the verdict.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bnverify.engine.truth import Truth
 from bnverify.files.derivation import Candidate
-from bnverify.judge import diagnosis, evidence
+from bnverify.judge import budget, diagnosis, evidence, proof
 from bnverify.judge.error_curve import error_curve
-from bnverify.judge.records import DIFFERENT, EQUAL, FAILED, Case, Layer, Verdict
+from bnverify.judge.records import (
+    DIFFERENT,
+    EQUAL,
+    FAILED,
+    UNAVAILABLE,
+    Case,
+    FloatError,
+    Layer,
+    Verdict,
+)
+from bnverify.language.tree import size
 from bnverify.model.notation import Resolved
 from bnverify.problem import Problem
 from bnverify.settings import Settings
+
+# float64 objects to a proved match when its relative difference passes this many
+# times its rounding estimate (unit roundoff x operations x N): a million by default.
+FLOAT_OBJECTION = 1e6
+_UNIT_ROUNDOFF = 2.0**-53
 
 
 def error(candidate: Candidate, problem: Problem, **found: object) -> Verdict:
@@ -29,64 +48,95 @@ def error(candidate: Candidate, problem: Problem, **found: object) -> Verdict:
 
 
 def judge(candidate: Candidate, resolved: Resolved, truth: Truth, settings: Settings) -> Verdict:
-    """Compare a resolved candidate with the truth, layer by layer, and diagnose."""
+    """Decide a resolved candidate against the truth, then diagnose a divergence."""
     case = Case(truth, resolved.expr, resolved.wrt, settings)
     found = {"wrt": case.wrt, "resolved": resolved}
-    proof = evidence.truth_layer(case)
-    if proof.outcome == FAILED:
-        return error(candidate, Problem(proof.detail), evidence=(proof,), **found)
+    truth_proof = evidence.truth_layer(case)
+    if truth_proof.outcome == FAILED:
+        return error(candidate, Problem(truth_proof.detail), evidence=(truth_proof,), **found)
     shape = diagnosis.shape_finding(case, resolved.shape)
     if shape is not None:
         layer = Layer("shape", DIFFERENT, shape.message)
-        return Verdict(
-            candidate,
-            "diverge",
-            shape.message,
-            evidence=(proof, layer),
-            shape_fix=shape.fix,
-            **_diagnosed(case),
-            **found,
+        decided = Verdict(
+            candidate, "diverge", shape.message, evidence=(truth_proof, layer), **found
         )
-    # The layers that decide: symbolic and exact. The truth's proof comes first in the
-    # evidence and the float64 sweep last, but neither decides a verdict.
-    deciding = (evidence.symbolic_layer(case), evidence.exact_layer(case))
+        return _diagnose(decided, case, shape_fix=shape.fix)
+    decision = budget.within(settings.limits.time_budget, lambda: proof.decide(case))
+    if isinstance(decision, budget.Overrun):
+        detail = f"undecided: the proof ran out of its {settings.limits.time_budget:g} s budget"
+        decision = proof.Decision(UNAVAILABLE, detail)
     errors = evidence.float_errors(case)
-    layers = (proof, *deciding, evidence.float_layer(errors))
-    if any(layer.outcome == DIFFERENT for layer in deciding):
+    layers = (truth_proof, Layer("proof", decision.outcome, decision.detail))
+    layers += (evidence.float_layer(errors),)
+    if decision.outcome == EQUAL:
+        objection = _float_objection(case, errors)
+        if objection is not None:
+            return error(candidate, Problem(objection), evidence=layers, **found)
         return Verdict(
+            candidate, "match", decision.detail, evidence=layers, float_errors=errors, **found
+        )
+    if decision.outcome == DIFFERENT:
+        decided = Verdict(
             candidate,
             "diverge",
-            _divergence_message(deciding),
+            decision.detail,
             evidence=layers,
-            residual=diagnosis.residual(case),
             float_errors=errors,
-            **_diagnosed(case),
+            counterexample=decision.counterexample,
             **found,
         )
-    if not any(layer.outcome == EQUAL for layer in deciding):
-        reasons = "; ".join(f"{layer.name}: {layer.detail}" for layer in deciding)
-        problem = Problem(
-            f"the candidate could not be evaluated where the gradient is defined ({reasons})"
+        return _diagnose(
+            decided, case, residual=not decision.undefined_at, undefined_at=decision.undefined_at
         )
-        return error(candidate, problem, evidence=layers, **found)
-    message = _match_message(deciding)
-    return Verdict(candidate, "match", message, evidence=layers, float_errors=errors, **found)
+    problem = Problem(f"the candidate could not be decided: {decision.detail}")
+    return error(candidate, problem, evidence=layers, **found)
 
 
-def _diagnosed(case: Case) -> dict[str, object]:
-    """What every diverging verdict is told: where it would hold, a small exact point
-    where it does not, and its float64 error against N."""
-    return {
-        "conditions": diagnosis.conditions(case),
-        "counterexample": diagnosis.counterexample(case),
-        "curve": error_curve(case),
-    }
+def _float_objection(case: Case, errors: tuple[FloatError, ...]) -> str | None:
+    """Why float64 contradicts a proved match, or None when it does not."""
+    operations = size(case.expr) + size(case.truth.formula(case.wrt))
+    for found in errors:
+        estimate = _UNIT_ROUNDOFF * operations * found.n
+        if not found.largest <= FLOAT_OBJECTION * estimate:  # NaN and inf object too
+            return (
+                f"inconsistent: proved equal, but float64 differs by a relative "
+                f"{found.largest:.1e} at N = {found.n}, more than {FLOAT_OBJECTION:.0e} "
+                f"times its rounding estimate ({estimate:.1e}); the formula is numerically "
+                "unstable there, or bnverify has a bug: please report it"
+            )
+    return None
 
 
-def _divergence_message(layers: tuple[Layer, ...]) -> str:
-    first = next(layer for layer in layers if layer.outcome == DIFFERENT)
-    return f"{first.detail} ({first.name})"
+def _diagnose(
+    decided: Verdict,
+    case: Case,
+    *,
+    shape_fix: str | None = None,
+    residual: bool = False,
+    undefined_at: tuple[int, ...] = (),
+) -> Verdict:
+    """The diverging verdict with its diagnosis, which never changes the verdict itself."""
+    seconds = case.settings.limits.time_budget
+    found = budget.within(seconds, lambda: _diagnosis(case, residual, undefined_at))
+    if isinstance(found, budget.Overrun):
+        note = f"diagnosis cut short after {seconds:g} s (in the {found.layer} step)"
+        return replace(decided, shape_fix=shape_fix, diagnosis_note=note)
+    return replace(decided, shape_fix=shape_fix, **found)
 
 
-def _match_message(layers: tuple[Layer, ...]) -> str:
-    return "; ".join(layer.detail for layer in layers if layer.outcome == EQUAL)
+def _diagnosis(case: Case, residual: bool, undefined_at: tuple[int, ...]) -> dict[str, object]:
+    """Where it would hold, the missing terms, a small exact point where it does not, and
+    its float64 error against N."""
+    # A candidate equal wherever it is defined holds exactly where it is defined.
+    if undefined_at:
+        conditions: tuple[str, ...] = (diagnosis.defined_sizes(undefined_at),)
+    else:
+        conditions = diagnosis.conditions(case)
+    out: dict[str, object] = {"conditions": conditions}
+    if residual:
+        out["residual"] = diagnosis.residual(case)
+    small = diagnosis.counterexample(case)
+    if small is not None:
+        out["counterexample"] = small
+    out["curve"] = error_curve(case)
+    return out

@@ -1,0 +1,326 @@
+"""The deciding step: a candidate proved equal for every N, or a counterexample checked exactly.
+
+1. Both formulas become values of one field valid for every N (engine/general.py). If
+   their difference is zero there, they are equal at every N where both are defined.
+2. Then the candidate's domain: a divisor that is zero for every input at some N where
+   the truth is defined makes it undefined there. For N above the number of sums the
+   sums are independent, so a divisor vanishes identically only at a root of its content
+   in N; below that bound each N is settled by a point where the candidate is defined,
+   or by an element-level proof that it is defined nowhere.
+3. A nonzero difference is not yet a verdict: a counterexample is searched for, at sizes
+   N that are not roots of the residual's content, from a large seeded space of inputs,
+   and checked exactly (rationals, or rigorous intervals that must be disjoint).
+Nothing is decided by sampling alone: a search that finds nothing reports "undecided".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import cache
+
+import flint
+
+from bnverify.engine.arithmetic import Inexact, Undefined
+from bnverify.engine.elements import element_point
+from bnverify.engine.evaluate import evaluate
+from bnverify.engine.field import Value
+from bnverify.engine.general import (
+    ROOT,
+    SUM_PREFIX,
+    General,
+    Obligation,
+    Unsupported,
+    general_point,
+)
+from bnverify.engine.sampling import WIDE, exact_point
+from bnverify.engine.truth import Truth
+from bnverify.judge.records import DIFFERENT, EQUAL, UNAVAILABLE, Case, Counterexample
+from bnverify.language.names import BATCH_SIZE
+from bnverify.language.operators import signature
+from bnverify.language.tree import Apply, walk
+from bnverify.model.sections import Probe
+
+# Random points tried at each batch size, and how many sizes past the independence
+# bound, before a search that found no counterexample gives up (undecided).
+POINTS_PER_SIZE = 3
+SIZES_PAST_BOUND = 4
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the deciding step proved: EQUAL, DIFFERENT or UNAVAILABLE (undecided)."""
+
+    outcome: str
+    detail: str
+    counterexample: Counterexample | None = None
+    undefined_at: tuple[int, ...] = ()  # sizes where the candidate is defined nowhere
+    start: int = 1  # the smallest N where the truth is defined
+
+
+@cache
+def every_n(truth: Truth) -> General:
+    """The truth's model for every N (shared by every candidate of the run)."""
+    return general_point(truth.model, truth.gradients)
+
+
+def decide(case: Case) -> Decision:
+    """Prove the candidate equal to g_<wrt> for every N, or find where it differs."""
+    start = truth_start(case)
+    point = every_n(case.truth)
+    notes: list[Obligation] = []
+    try:
+        truth = point[case.truth_name]
+        candidate = point.evaluate(case.expr, notes)
+    except Undefined:
+        return Decision(DIFFERENT, "the candidate is undefined for every input", start=start)
+    except (Inexact, Unsupported) as err:
+        # No every-N value: search past the truth's bound plus one per reduction written.
+        reductions = sum(
+            isinstance(node, Apply) and signature(node.op).reduces for node in walk(case.expr)
+        )
+        bound = independence_bound(point, point[case.truth_name]) + reductions
+        return _search(case, None, start, f"no proof for every N ({err})", bound)
+    residual = truth - candidate
+    bound = independence_bound(point, truth, candidate)
+    if residual.is_zero():
+        return _domain(case, point, notes, start, bound)
+    return _search(case, residual, start, "not equal as functions of the sums", bound)
+
+
+def proved_equal(case: Case) -> bool:
+    """Whether the candidate is the truth as a function for every N (domains aside)."""
+    try:
+        return _residual(every_n(case.truth), case).is_zero()
+    except (Undefined, Inexact, Unsupported):
+        return False
+
+
+def equal_under(case: Case, probe: Probe) -> bool:
+    """Whether the candidate is proved equal to the truth under a probe's condition."""
+    truth = case.truth.frozen(probe.freeze) if probe.freeze else case.truth
+    point = every_n(truth)
+    try:
+        residual = _residual(point, case)
+        for name, value in probe.set:
+            residual = _set(point, residual, name, value)
+        if probe.batch is not None:
+            residual = at_size(point, residual, probe.batch)
+    except (Undefined, Inexact, Unsupported, ZeroDivisionError):
+        return False
+    return residual is not None and residual.is_zero()
+
+
+def _residual(point: General, case: Case) -> Value:
+    return point[case.truth_name] - point.evaluate(case.expr)
+
+
+def _set(point: General, value: Value, name: str, to: Fraction) -> Value:
+    field, model = point.field, point.model
+    if model.square and name == model.square.solve:
+        # The constant is eliminated: r = sqrt(base + constant) becomes a root of base + to.
+        assert point.square_base is not None
+        return field.substitute(value, ROOT, field.sqrt(point.square_base + to))
+    return field.substitute(value, name, field.constant(to))
+
+
+def at_size(point: General, value: Value, n: int) -> Value | None:
+    """The value at batch size n, exact: at N = 1 every sum is its one element's term."""
+    field = point.field
+    value = field.substitute(value, BATCH_SIZE, field.constant(n))
+    if n != 1:
+        return value if value.is_zero() else None  # zero proves it; else not known here
+    if point.atoms.opaque:
+        return None
+    for atom, monomial in point.atoms.monomials.items():
+        term = field.constant(1)
+        for name, power in monomial:
+            term = term * field.gen(name) ** power
+        value = field.substitute(value, atom, term)
+    return value
+
+
+def _format_sizes(sizes: tuple[int, ...]) -> str:
+    return ", ".join(str(n) for n in sizes)
+
+
+def independence_bound(point: General, *values: Value) -> int:
+    """N from which the sums these values use are independent: their count plus one.
+
+    At N >= k + 1, k sums of distinct monomials and the element itself are algebraically
+    independent functions of the inputs (docs/proofs.md), so a nonzero value is nonzero
+    somewhere. Counting only the sums used keeps the bound the same in every process.
+    """
+    field = point.field
+    used: set[str] = set()
+    for value in values:
+        used |= field.uses(field.lift(value.num)) | field.uses(field.lift(value.den))
+    for atom in used & set(field.roots):
+        used |= field.uses(field.roots[atom])
+    return len({name for name in used if name.startswith(SUM_PREFIX)}) + 1
+
+
+def _domain(
+    case: Case, point: General, notes: list[Obligation], start: int, bound: int
+) -> Decision:
+    field = point.field
+    for note in notes:
+        if note.kind == "root" and not _never_negative(note.value):
+            reason = f"cannot prove the argument of a square root is never negative ({note.value})"
+            return _search(case, None, start, reason, bound, equal_where_defined=True)
+    undefined: set[int] = set()
+    for note in notes:
+        if note.kind != "divisor":
+            continue
+        if field.uses(field.lift(note.value.num)) & set(point.atoms.opaque):
+            return Decision(
+                UNAVAILABLE,
+                "proved equal wherever both are defined, but it divides by a sum of a "
+                "quotient, so where it is defined is not decided",
+                start=start,
+            )
+        undefined |= {n for n in content_roots(note.value) if n >= start}
+    for n in range(start, bound + 1):
+        if n in undefined:
+            continue
+        found = _defined_somewhere(case, n)
+        if found is None:
+            return Decision(
+                UNAVAILABLE,
+                f"proved equal where defined; whether it is defined at N = {n} is not decided",
+                start=start,
+            )
+        if not found:
+            undefined.add(n)
+    if undefined:
+        sizes = tuple(sorted(undefined))
+        return Decision(
+            DIFFERENT,
+            f"undefined for every input at N = {_format_sizes(sizes)}, where the truth is "
+            f"defined; equal at every other N",
+            undefined_at=sizes,
+            start=start,
+        )
+    return Decision(EQUAL, f"proved equal for every N ≥ {start}", start=start)
+
+
+def _never_negative(value: Value) -> bool:
+    field = value.field
+    return field.provably_positive(value.num) and field.provably_positive(value.den)
+
+
+def content_roots(value: Value) -> list[int]:
+    """Positive integers N at which the value is zero for every input (its content's roots)."""
+    field = value.field
+    num = field.lift(value.num)
+    if not field.has(BATCH_SIZE):
+        return []
+    index = field.ctx.variable_to_index(BATCH_SIZE)
+    content = None
+    for part in _by_other_generators(num, index):
+        content = part if content is None else content.gcd(part)
+    if content is None or content.degree() < 1:
+        return []
+    roots = [int(r) for r, _ in content.roots() if r.q == 1 and r.p > 0]
+    return sorted(roots)
+
+
+def _by_other_generators(num: object, index: int) -> list[flint.fmpq_poly]:
+    # num as a polynomial in the other generators, with coefficients polynomials in N.
+    parts: dict[tuple[int, ...], dict[int, object]] = {}
+    for exponents, coeff in num.to_dict().items():
+        rest = tuple(e for i, e in enumerate(exponents) if i != index)
+        parts.setdefault(rest, {})[int(exponents[index])] = coeff
+    out = []
+    for terms in parts.values():
+        coeffs = [terms.get(k, 0) for k in range(max(terms) + 1)]
+        out.append(flint.fmpq_poly(coeffs))
+    return out
+
+
+def _defined_somewhere(case: Case, n: int) -> bool | None:
+    """True at a point where the candidate is defined; False if proved defined nowhere."""
+    from bnverify.judge.evidence import rng_for, shared_exact_point
+
+    truth, settings = case.truth, case.settings
+    for attempt in range(POINTS_PER_SIZE):
+        if attempt == 0:
+            point = shared_exact_point(truth, settings.seed, n, 1)
+        else:
+            rng = rng_for(settings.seed, "domain", n, attempt)
+            point = exact_point(truth.model, truth.definitions, n, 1, rng, space=WIDE)
+        try:
+            evaluate(case.expr, point)
+            return True
+        except Inexact:
+            return None if _undefined_elementwise(case, n) is None else True
+        except Undefined:
+            continue
+    return _undefined_elementwise(case, n)
+
+
+def _undefined_elementwise(case: Case, n: int) -> bool | None:
+    # False: defined nowhere at N = n (proved); True: defined somewhere; None: not known.
+    point = element_point(case.truth.model, case.truth.gradients, n)
+    try:
+        evaluate(case.expr, point)
+    except Undefined:
+        return False
+    except Inexact:
+        return None
+    return True
+
+
+@cache
+def _truth_start_of(truth: Truth, wrt: str, most: int) -> int:
+    for n in range(1, most + 1):
+        try:
+            evaluate(truth.formula(wrt), element_point(truth.model, truth.gradients, n))
+            return n
+        except (Undefined, Inexact):
+            continue
+    return 1
+
+
+def truth_start(case: Case) -> int:
+    """The smallest N at which the true gradient is defined (1 for Batch Norm)."""
+    return _truth_start_of(case.truth, case.wrt, max(case.settings.max_symbolic_batch, 1))
+
+
+def _search(
+    case: Case,
+    residual: Value | None,
+    start: int,
+    why: str,
+    bound: int,
+    *,
+    equal_where_defined: bool = False,
+) -> Decision:
+    """A counterexample at sizes where the residual is not identically zero, or undecided."""
+    from bnverify.judge.evidence import counterexample_at
+
+    skip = set(content_roots(residual)) if residual is not None else set()
+    last = max(bound, start) + SIZES_PAST_BOUND
+    for n in range(max(start, 1), last + 1):
+        if n in skip:
+            continue
+        found = counterexample_at(case, n, POINTS_PER_SIZE)
+        if found is not None:
+            return Decision(
+                DIFFERENT,
+                f"different at N = {n}, checked exactly at a random rational point",
+                counterexample=found,
+                start=start,
+            )
+    tried = f"N = {max(start, 1)}..{last}" + (
+        f" (skipping N = {_format_sizes(tuple(sorted(skip)))}, where it is proved equal)"
+        if skip
+        else ""
+    )
+    if equal_where_defined:
+        return Decision(UNAVAILABLE, f"proved equal where defined, but {why}", start=start)
+    return Decision(
+        UNAVAILABLE,
+        f"undecided: {why}, and no counterexample found at {tried}",
+        start=start,
+    )
