@@ -115,7 +115,7 @@ def check_candidate(
     """
     if candidate.problem is not None:
         return verdict.error(candidate, candidate.problem)
-    seconds = settings.limits.time_budget
+    seconds = settings.candidate_seconds
     ends = time.monotonic() + seconds if seconds else None
     parsed = _within_budget(ends, settings, lambda: _parse(candidate, settings))
     if isinstance(parsed, Problem):

@@ -77,6 +77,15 @@ class Settings:
     debug: bool = False
 
     @property
+    def candidate_seconds(self) -> float:
+        """How long one candidate may take in all: its check, then its diagnosis.
+
+        The verdict is decided within the time budget; the diagnosis of a divergence gets
+        a budget of its own, so running out there can never change the verdict.
+        """
+        return 2 * self.limits.time_budget
+
+    @property
     def symbolic_seconds(self) -> float:
         """How long the truth's proof, and the symbolic layer, may each take."""
         return self.limits.time_budget * self.symbolic_share

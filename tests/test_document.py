@@ -88,7 +88,7 @@ def test_candidates_are_printed_from_their_parsed_trees(forum):
 def test_forum_post_g_z_section_has_the_whole_diagnosis(forum):
     g_z = section(forum, "g_z")
     assert (g_z.kind, g_z.expect, g_z.ok, g_z.line) == ("diverge", "diverge", True, 21)
-    assert [row.layer for row in g_z.evidence] == ["truth", "symbolic", "exact", "float64"]
+    assert [row.layer for row in g_z.evidence] == ["truth", "proof", "float64"]
     assert r"\sum_{j} g_{y,j}" in g_z.residual
     assert g_z.conditions == (
         "batch statistics held constant (mu and var treated as constants, as in eval mode)",

@@ -1,7 +1,8 @@
-"""Tests for bnverify.judge.evidence: what each layer (truth, symbolic, exact, float64) finds.
+"""Tests for bnverify.judge.evidence: the truth's proof, comparisons at points, float64.
 
-A layer proves equality, proves a difference, or says why it could not: each is tried
-on a right formula and a wrong one. The float64 layer only measures, never decides.
+The truth layer proves every engine gradient for every N; a comparison at a point
+proves a difference or finds none (intervals prove differences only); the float64
+layer only measures, never decides.
 """
 
 from __future__ import annotations
@@ -55,8 +56,23 @@ def test_the_truth_layer_proves_every_gradient_the_candidate_uses(case):
     assert layer.outcome == EQUAL
     # The upstream gradient g_y is given, not derived: it needs no proof.
     assert layer.detail == (
-        "the engine's g_z, g_mu, g_zhat equal SymPy's direct differentiation of L at N = 1..3"
+        "the engine's g_z, g_mu, g_zhat are the derivative of L, proved for every N"
     )
+
+
+def test_the_truth_proof_finds_a_wrong_engine_gradient(truth):
+    # A truth whose g_z formula is not the derivative of L is a bug, and the proof says so.
+    from dataclasses import replace as swap
+
+    from bnverify.engine.truth import Truth
+
+    formulas = dict(truth.gradients.formulas)
+    wrong_terms = tuple(
+        (name, terms if name != "z" else terms[:1]) for name, terms in truth.gradients.terms
+    )
+    broken = Truth(truth.model, swap(truth.gradients, terms=wrong_terms))
+    assert broken.gradients.formulas["g_z"] != formulas["g_z"]
+    assert evidence._truth_proof(broken, "z") == DIFFERENT
 
 
 def test_gradients_used_lists_wrt_first_and_never_the_upstream_one(case):
@@ -64,51 +80,22 @@ def test_gradients_used_lists_wrt_first_and_never_the_upstream_one(case):
     assert evidence.gradients_used(case("g_y", wrt="beta")) == ["beta"]
 
 
-def test_the_truth_layer_is_unavailable_without_a_symbolic_batch(case):
-    layer = evidence.truth_layer(case(RIGHT, settings=Settings(max_symbolic_batch=0)))
-    assert layer.outcome == UNAVAILABLE and "--max-symbolic-batch 0" in layer.detail
+def test_a_wrong_formula_has_an_exact_counterexample_and_a_right_one_none(case):
+    found = evidence.counterexample_at(case(WRONG), 3, 2)
+    assert found is not None and found.n == 3 and found.truth != found.candidate
+    assert evidence.counterexample_at(case(RIGHT), 3, 2) is None
 
 
-def test_the_symbolic_layer_proves_a_right_formula_equal_for_every_n(case):
-    layer = evidence.symbolic_layer(case(RIGHT))
-    assert (layer.outcome, layer.detail) == (EQUAL, "proved equal for all inputs at N = 1..3")
-
-
-def test_the_symbolic_layer_proves_a_wrong_formula_different_at_the_first_n(case):
-    layer = evidence.symbolic_layer(case(WRONG))
-    assert layer.outcome == DIFFERENT and layer.detail.startswith("proved different at N = 1")
-
-
-def test_the_symbolic_layer_can_be_skipped(case):
-    layer = evidence.symbolic_layer(case(RIGHT, settings=Settings(max_symbolic_batch=0)))
-    assert (layer.outcome, layer.detail) == (UNAVAILABLE, "skipped (--max-symbolic-batch 0)")
-
-
-def test_the_exact_layer_finds_a_right_formula_exactly_equal(case):
-    layer = evidence.exact_layer(case(RIGHT))
-    assert layer.outcome == EQUAL
-    assert layer.detail.startswith("exactly equal at random rational points (N = 2, 3, 5, 16, 256")
-
-
-def test_the_exact_layer_proves_a_wrong_formula_different(case):
-    layer = evidence.exact_layer(case(WRONG))
-    assert layer.outcome == DIFFERENT
-    assert layer.detail == "different at a random rational point with N = 2"
-
-
-def test_an_irrational_root_moves_the_exact_layer_to_intervals(case):
-    # sqrt(2) is irrational: each point is evaluated in intervals, which overlap for a
-    # right formula (consistent, not proved) and are disjoint for a wrong one (proved).
-    right = evidence.exact_layer(case(f"sqrt(2)/sqrt(2) * ({RIGHT})"))
-    assert right.outcome == EQUAL
-    assert "5 evaluated in 256-bit intervals because of an irrational square root" in right.detail
-    assert not right.detail.startswith("exactly equal")
-    assert evidence.exact_layer(case(NO_EPS)).outcome == DIFFERENT
-
-
-def test_the_exact_layer_says_when_the_candidate_is_undefined_everywhere(case):
-    layer = evidence.exact_layer(case("1/(z - z)"))
-    assert (layer.outcome, layer.detail) == (UNAVAILABLE, "undefined at every random point")
+def test_an_irrational_difference_is_proved_in_intervals_of_growing_precision(case, truth):
+    # eps dropped from one term: sqrt(var) is irrational, so the values are intervals;
+    # the cancellation in (1e100 + sqrt(2)) - 1e100 needs more than 256 bits to see.
+    assert evidence.counterexample_at(case(NO_EPS), 2, 2) is not None
+    hidden = f"{RIGHT} + g_y*((1e100 + sqrt(2)) - 1e100)/sqrt(2)"
+    found = evidence.counterexample_at(case(hidden), 2, 2)
+    assert found is not None and any(v.startswith("≈") for v in found.candidate)
+    point = evidence.shared_exact_point(truth, 0, 2, 1)
+    overlap_only = f"{RIGHT} + g_y*(sqrt(2) - sqrt(2))"
+    assert evidence.compare_at(point, case(overlap_only).expr, "g_z") != DIFFERENT
 
 
 def test_compare_at_sets_shapes_apart_unless_asked_for_values(truth, formula):
@@ -151,5 +138,5 @@ def test_points_are_shared_and_seeded(truth):
 
 def test_the_seed_changes_the_points_but_not_the_outcome(case):
     other = case(WRONG, settings=replace(FAST, seed=5))
-    assert evidence.exact_layer(other).outcome == DIFFERENT
-    assert evidence.exact_layer(case(RIGHT, settings=replace(FAST, seed=5))).outcome == EQUAL
+    assert evidence.counterexample_at(other, 2, 1) is not None
+    assert evidence.counterexample_at(case(RIGHT, settings=replace(FAST, seed=5)), 2, 1) is None

@@ -50,7 +50,10 @@ def test_unexpected_verdicts_fail_with_the_diagnosis(tmp_path):
     assert status == 2  # two could not be checked
     found = cases(root)
     failure = found["g_z, eval mode: no batch terms"].find("failure")
-    assert failure.get("message").startswith("diverge, expected match: proved different")
+    message = failure.get("message")
+    assert message.startswith(
+        "diverge, expected match: proved different: a counterexample at N = 1, checked exactly"
+    )
     assert "missing terms (truth - candidate):" in failure.text
     assert "counterexample at N = 2" in failure.text
     assert found["unexpected match"].find("failure").get("type") == "unexpected match"

@@ -24,7 +24,7 @@ from bnverify.engine.sampling import (
     square_base,
 )
 
-DENOMINATORS = {1, 2, 3, 4, 5, 8}
+DENOMINATORS = set(range(1, 9))  # sampling.GRID
 GRADIENTS = ("z", "gamma", "beta", "mu", "var", "zhat")
 
 

@@ -13,7 +13,7 @@ from bnverify.engine.sampling import float_point
 from bnverify.files.derivation import inline_candidate
 from bnverify.judge.evidence import rng_for
 from bnverify.model.notation import Names
-from bnverify.settings import Settings
+from bnverify.settings import Limits, Settings
 
 DERIVATIONS = Path(__file__).parent.parent / "derivations"
 SETTINGS = Settings()
@@ -36,9 +36,8 @@ def test_post_g_gamma_matches_with_proof(post):
     assert (v.kind, v.wrt) == ("match", "gamma")
     layers = {layer.name: layer for layer in v.evidence}
     assert layers["truth"].outcome == "equal"
-    assert layers["symbolic"].detail == "proved equal for all inputs at N = 1..8"
-    assert layers["exact"].outcome == "equal"
-    assert "256" in layers["exact"].detail
+    assert layers["proof"].detail == "proved equal for every N ≥ 1"
+    assert v.message == "proved equal for every N ≥ 1"
 
 
 def test_post_g_beta_diverges_on_shape_and_sum_fixes_it(post):
@@ -126,8 +125,8 @@ def test_dropping_eps_in_one_term_diverges_through_intervals(model):
     v = judge(model, text)
     assert v.kind == "diverge"
     layers = {layer.name: layer for layer in v.evidence}
-    assert layers["symbolic"].outcome == "unavailable"
-    assert layers["exact"].outcome == "different"
+    assert layers["proof"].outcome == "different"
+    # Proved, not sampled: with eps = 0 the two square roots are one and the same.
     assert "eps = 0" in v.conditions
 
 
@@ -150,16 +149,36 @@ def test_a_formula_undefined_everywhere_diverges_without_false_conditions(model)
 def test_a_candidate_undefined_everywhere_is_not_the_gradient(model):
     v = judge(model, "sqrt(-1)*g_y")
     assert v.kind == "diverge"
-    assert "undefined at N = 1" in v.message
+    assert "undefined for every input" in v.message
 
 
-def test_no_evidence_at_all_is_an_error_at_the_candidate(model):
-    # With the symbolic layer off and every exact point undefined, nothing was checked.
-    settings = Settings(max_symbolic_batch=0)
-    v = judge(model, "1/(z - z)", settings=settings)
+def test_an_undecided_candidate_is_an_error_at_the_candidate(model):
+    # Equal where defined, but sqrt(var) >= 0 is beyond the proof: never a match.
+    v = judge(model, f"{CLOSED} + sqrt(var) - sqrt(var)")
     assert v.kind == "error"
     assert v.problem.location.line == 1
-    assert "could not be evaluated" in v.message
+    assert "could not be decided" in v.message
+
+
+def test_float64_objects_to_a_proved_match_it_contradicts(model):
+    # Proved equal, but float64 loses sqrt(2) in 1e100 + sqrt(2): an inconsistency, not a match.
+    v = judge(model, f"{CLOSED} + g_y*(((1e100 + sqrt(2)) - 1e100)/sqrt(2) - 1)")
+    assert v.kind == "error"
+    assert "inconsistent: proved equal, but float64 differs" in v.message
+
+
+def test_the_verdict_is_fixed_before_the_diagnosis_runs(model, monkeypatch):
+    from bnverify.judge import diagnosis
+
+    def endless(case):
+        while True:
+            pass
+
+    monkeypatch.setattr(diagnosis, "residual", endless)
+    fast = Settings(limits=Limits(time_budget=0.5))
+    v = judge(model, "gamma/sqrt(var + eps)*g_y", settings=fast)
+    assert v.kind == "diverge"
+    assert v.diagnosis_note.startswith("diagnosis cut short after 0.5 s")
 
 
 def test_shape_counterexamples_show_different_numbers(model):

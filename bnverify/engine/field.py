@@ -17,6 +17,7 @@ Generators are added as a proof meets them, each a new context extending the las
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from fractions import Fraction
@@ -29,6 +30,17 @@ from bnverify.engine.arithmetic import Inexact, NegativeRoot
 
 Poly = Any  # flint.fmpq_mpoly
 ORDER = "lex"
+
+# Bounds on the work one proof may ask for. A C call of flint cannot be interrupted, so
+# a product or power that would pass them is refused before it starts (the caller then
+# searches for a counterexample instead); a tower of k roots costs 2^k conjugates.
+MAX_TERMS = 400_000  # terms of a product (the product of the factors' term counts)
+MAX_ROOTS = 4
+
+
+class TooLarge(Inexact):
+    """The exact form would be too large to compute within the limits above."""
+
 
 # Integers past this many bits are not factored to find a square factor (factoring a
 # 100-digit number can take minutes); their root stays an atom of the whole number.
@@ -170,6 +182,8 @@ class Field:
     def _atom(self, base: Poly, *, square: bool) -> Value:
         # `square`: base is the square of a polynomial whose sign is unknown (|M|).
         key = str(base)
+        if key not in self._root_names and len(self.roots) >= MAX_ROOTS:
+            raise TooLarge(f"more than {MAX_ROOTS} different square roots")
         if key not in self._root_names:
             name = f"sqrt#{len(self.roots)}"
             self.gen(name, varying=self.is_varying(base))
@@ -256,6 +270,7 @@ class Value:
 
     def __mul__(self, other: Any) -> Value:
         other, field = self._lift(other), self.field
+        _bound(self.num, other.num)
         num = field.reduce(field.lift(self.num) * field.lift(other.num))
         return Value(field, num, field.lift(self.den) * field.lift(other.den))
 
@@ -276,6 +291,9 @@ class Value:
             return self.field.constant(1)
         if exponent < 0:
             return self.field.constant(1) / (self ** (-exponent))
+        terms = len(self.num)
+        if terms > 1 and math.comb(terms - 1 + exponent, exponent) > MAX_TERMS:
+            raise TooLarge(f"a power of {terms} terms to the {exponent} is too large to expand")
         out, base = self.field.constant(1), self
         while exponent:  # square and multiply, reducing by the relations at each step
             if exponent & 1:
@@ -306,6 +324,11 @@ class Value:
 
     def __repr__(self) -> str:
         return f"({self.num}) / ({self.den})"
+
+
+def _bound(a: Poly, b: Poly) -> None:
+    if len(a) * len(b) > MAX_TERMS:
+        raise TooLarge(f"a product of {len(a)} by {len(b)} terms is too large to expand")
 
 
 def _split(ctx: Any, poly: Poly, index: int) -> dict[int, Poly]:

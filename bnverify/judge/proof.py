@@ -35,10 +35,11 @@ from bnverify.engine.general import (
 )
 from bnverify.engine.sampling import WIDE, exact_point
 from bnverify.engine.truth import Truth
+from bnverify.judge import budget
 from bnverify.judge.records import DIFFERENT, EQUAL, UNAVAILABLE, Case, Counterexample
 from bnverify.language.names import BATCH_SIZE
 from bnverify.language.operators import signature
-from bnverify.language.tree import Apply, walk
+from bnverify.language.tree import Apply, Expr, walk
 from bnverify.model.sections import Probe
 
 # Random points tried at each batch size, and how many sizes past the independence
@@ -58,9 +59,13 @@ class Decision:
     start: int = 1  # the smallest N where the truth is defined
 
 
-@cache
 def every_n(truth: Truth) -> General:
-    """The truth's model for every N (shared by every candidate of the run)."""
+    """The truth's model for every N, in a field of its own.
+
+    Each candidate gets a fresh field (the truth costs milliseconds to rebuild): a
+    candidate with many sums or roots never slows the next one down, and the names of
+    the atoms, and so every message, are the same whatever ran before.
+    """
     return general_point(truth.model, truth.gradients)
 
 
@@ -69,23 +74,37 @@ def decide(case: Case) -> Decision:
     start = truth_start(case)
     point = every_n(case.truth)
     notes: list[Obligation] = []
-    try:
-        truth = point[case.truth_name]
-        candidate = point.evaluate(case.expr, notes)
-    except Undefined:
+    seconds = case.settings.symbolic_seconds
+    # The proof may take a share of the budget; the search for a counterexample the rest.
+    values = budget.within(seconds, lambda: _values(point, case, notes))
+    if isinstance(values, budget.Overrun):
+        values = ArithmeticError(f"not finished within {seconds:g} s")
+    if isinstance(values, Undefined):
         return Decision(DIFFERENT, "the candidate is undefined for every input", start=start)
-    except (Inexact, Unsupported) as err:
+    if isinstance(values, ArithmeticError):
         # No every-N value: search past the truth's bound plus one per reduction written.
-        reductions = sum(
-            isinstance(node, Apply) and signature(node.op).reduces for node in walk(case.expr)
-        )
-        bound = independence_bound(point, point[case.truth_name]) + reductions
-        return _search(case, None, start, f"no proof for every N ({err})", bound)
+        bound = independence_bound(point, point[case.truth_name]) + _reductions(case.expr)
+        return _search(case, None, start, f"no proof for every N ({values})", bound)
+    truth, candidate = values
     residual = truth - candidate
     bound = independence_bound(point, truth, candidate)
     if residual.is_zero():
         return _domain(case, point, notes, start, bound)
     return _search(case, residual, start, "not equal as functions of the sums", bound)
+
+
+def _values(
+    point: General, case: Case, notes: list[Obligation]
+) -> tuple[Value, Value] | ArithmeticError:
+    """The truth and the candidate for every N, or why there are none (as a value)."""
+    try:
+        return point[case.truth_name], point.evaluate(case.expr, notes)
+    except (Undefined, Inexact, Unsupported) as err:
+        return err
+
+
+def _reductions(expr: Expr) -> int:
+    return sum(isinstance(node, Apply) and signature(node.op).reduces for node in walk(expr))
 
 
 def proved_equal(case: Case) -> bool:
@@ -300,27 +319,29 @@ def _search(
     from bnverify.judge.evidence import counterexample_at
 
     skip = set(content_roots(residual)) if residual is not None else set()
-    last = max(bound, start) + SIZES_PAST_BOUND
-    for n in range(max(start, 1), last + 1):
-        if n in skip:
-            continue
-        found = counterexample_at(case, n, POINTS_PER_SIZE)
-        if found is not None:
-            return Decision(
-                DIFFERENT,
-                f"different at N = {n}, checked exactly at a random rational point",
-                counterexample=found,
-                start=start,
-            )
-    tried = f"N = {max(start, 1)}..{last}" + (
-        f" (skipping N = {_format_sizes(tuple(sorted(skip)))}, where it is proved equal)"
-        if skip
-        else ""
-    )
+    tried: list[int] = []
+    n = max(start, 1)
+    # Past the bound the residual is nonzero as a function at every N but its content's
+    # roots, so a few such sizes suffice; below it, sizes are cheap and may show small N.
+    while sum(size >= bound for size in tried) < SIZES_PAST_BOUND:
+        if n not in skip:
+            tried.append(n)
+            found = counterexample_at(case, n, POINTS_PER_SIZE)
+            if found is not None:
+                return Decision(
+                    DIFFERENT,
+                    f"proved different: a counterexample at N = {n}, checked exactly",
+                    counterexample=found,
+                    start=start,
+                )
+        n += 1
+    where = f"N = {_format_sizes(tuple(tried))}"
+    if skip:
+        where += f" (not at N = {_format_sizes(tuple(sorted(skip)))}, where it is proved equal)"
     if equal_where_defined:
         return Decision(UNAVAILABLE, f"proved equal where defined, but {why}", start=start)
     return Decision(
         UNAVAILABLE,
-        f"undecided: {why}, and no counterexample found at {tried}",
+        f"undecided: {why}, and no counterexample found at {where}",
         start=start,
     )

@@ -23,7 +23,6 @@ from bnverify.judge.records import (
     DIFFERENT,
     EQUAL,
     FAILED,
-    UNAVAILABLE,
     Case,
     FloatError,
     Layer,
@@ -32,7 +31,7 @@ from bnverify.judge.records import (
 from bnverify.language.tree import size
 from bnverify.model.notation import Resolved
 from bnverify.problem import Problem
-from bnverify.settings import Settings
+from bnverify.settings import Settings, flag
 
 # float64 objects to a proved match when its relative difference passes this many
 # times its rounding estimate (unit roundoff x operations x N): a million by default.
@@ -63,8 +62,11 @@ def judge(candidate: Candidate, resolved: Resolved, truth: Truth, settings: Sett
         return _diagnose(decided, case, shape_fix=shape.fix)
     decision = budget.within(settings.limits.time_budget, lambda: proof.decide(case))
     if isinstance(decision, budget.Overrun):
-        detail = f"undecided: the proof ran out of its {settings.limits.time_budget:g} s budget"
-        decision = proof.Decision(UNAVAILABLE, detail)
+        problem = Problem(
+            f"ran out of its {settings.limits.time_budget:g} s time budget in the "
+            f"{decision.layer} layer; raise it with {flag('time_budget')}"
+        )
+        return error(candidate, problem, evidence=(truth_proof,), **found)
     errors = evidence.float_errors(case)
     layers = (truth_proof, Layer("proof", decision.outcome, decision.detail))
     layers += (evidence.float_layer(errors),)

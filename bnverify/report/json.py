@@ -50,6 +50,7 @@ def _result(v: Verdict) -> dict[str, Any]:
         "conditions": list(v.conditions),
         "counterexample": _counterexample(v.counterexample),
         "shape_fix": v.shape_fix,
+        "diagnosis_cut_short": v.diagnosis_note,
         "evidence": [
             {"layer": e.name, "outcome": e.outcome, "detail": e.detail} for e in v.evidence
         ],

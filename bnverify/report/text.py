@@ -120,6 +120,8 @@ def _details(v: Verdict) -> Group:
     if v.counterexample is not None:
         lines.append(Text(f"  counterexample at N = {v.counterexample.n}:"))
         lines.append(_counterexample(v.counterexample))
+    if v.diagnosis_note:
+        lines.append(Text(f"  {v.diagnosis_note}; the verdict stands"))
     if c.note:
         lines.append(Text(f"  note: {visible(c.note)}", style="dim"))
     return Group(*lines)
