@@ -109,7 +109,7 @@ def limit_options(command: Callable[..., Any]) -> Callable[..., Any]:
         type=click.IntRange(0, 12),
         default=Settings.max_symbolic_batch,
         show_default=True,
-        help="Prove symbolically for N = 1..this.",
+        help="Look up to this N, element by element, for where the truth is defined.",
     )(run)
     return click.option(
         "--seed", type=int, default=Settings.seed, show_default=True, help="Seed for random points."
@@ -284,6 +284,9 @@ def derive_command(model_name: str, wrt: str, as_latex: bool, batch_size: int | 
         click.echo(f"error: {result.message}", err=True)
         return 2
     click.echo(result)
+    # What is proved of it; beside LaTeX, on standard error, so the formula alone can be
+    # piped back into `check --latex`.
+    click.echo(closed_form.proof_statement(model, wrt), err=as_latex)
     return 0
 
 

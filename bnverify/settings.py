@@ -55,22 +55,19 @@ class Settings:
     """Batch sizes and seeds for the layers of evidence and the diagnosis, and the limits."""
 
     seed: int = 0
-    # Symbolic proof at N = 1..max_symbolic_batch.
+    # Element-by-element proofs at one N look this far for the first N at which the truth
+    # is defined (N = 1 for Batch Norm, 2 with an unbiased variance).
     max_symbolic_batch: int = 8
-    # Exact rational trials: (batch size, channels).
-    exact_trials: tuple[tuple[int, int], ...] = ((2, 4), (3, 4), (5, 4), (16, 4), (256, 4))
     # Float64 sweeps: batch sizes and channels (informational only).
     float_sizes: tuple[int, ...] = (16, 256, 4096)
     float_channels: int = 16
-    # Probes of a diverging candidate ("matches when ..."): (batch size, channels).
-    probe_trials: tuple[tuple[int, int], ...] = ((2, 2), (3, 2), (6, 2))
     # Counterexamples are searched at these batch sizes, smallest first.
     counterexample_sizes: tuple[int, ...] = (2, 3, 4, 1)
     # Reports plot a diverging candidate's float64 error at these batch sizes.
     curve_sizes: tuple[int, ...] = (1, 2, 3, 4, 6, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
     limits: Limits = DEFAULT_LIMITS
-    # SymPy (the truth's proof, and the symbolic layer) can swell; each of the two may use
-    # this share of the candidate's time budget before it gives way to the exact layer.
+    # The proof for every N may use this share of the candidate's time budget before the
+    # search for a counterexample takes over (which alone can still prove a divergence).
     symbolic_share: float = 0.4
     # An unexpected exception while checking a candidate becomes that candidate's error
     # verdict; with debug (--debug) it propagates, traceback and all.
@@ -87,5 +84,5 @@ class Settings:
 
     @property
     def symbolic_seconds(self) -> float:
-        """How long the truth's proof, and the symbolic layer, may each take."""
+        """How long the proof for every N may take before the counterexample search."""
         return self.limits.time_budget * self.symbolic_share

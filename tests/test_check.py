@@ -18,10 +18,8 @@ from bnverify.settings import Settings
 
 FAST = Settings(
     max_symbolic_batch=3,
-    exact_trials=((2, 2), (3, 2)),
     float_sizes=(16,),
     float_channels=2,
-    probe_trials=((2, 1),),
 )
 
 RIGHT = "gamma/(N*sqrt(var + eps)) * (N*g_y - sum(g_y) - zhat*sum(g_y*zhat))"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from bnverify.engine.closed_form import derive
+from bnverify.engine.closed_form import derive, proof_statement
 from bnverify.problem import Problem
 
 G_Z = "g_z = gamma*(-sum(g_y) + g_y*N - zhat*sum(g_y*zhat))/(N*sqrt(var + eps))"
@@ -93,3 +93,15 @@ def test_latex_at_a_batch_size(model):
         r"  g_gamma = \frac{\left(g_{y,1} - g_{y,2}\right) \left(z_{1} - z_{2}\right)}"
         r"{\sqrt{4 \epsilon + z_{1}^{2} - 2 z_{1} z_{2} + z_{2}^{2}}}",
     ]
+
+
+@pytest.mark.parametrize("wrt", ["z", "gamma", "beta", "mu", "var", "zhat"])
+def test_the_closed_form_is_proved_for_every_n(model, wrt):
+    # The printed form (stated with sum(zhat) = 0 and friends) is the engine's gradient,
+    # and that is the derivative of L, as values of the every-N field.
+    assert proof_statement(model, wrt) == "proved equal to the derivative of L for every N ≥ 1"
+
+
+def test_the_eliminated_constant_and_the_output_say_what_they_are(model):
+    assert proof_statement(model, "eps") == "proved equal to the engine's g_eps for every N ≥ 1"
+    assert proof_statement(model, "y") == "given: L = sum(g_y*y) defines it"

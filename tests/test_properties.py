@@ -22,10 +22,8 @@ from bnverify.settings import Settings
 
 FAST = Settings(
     max_symbolic_batch=4,
-    exact_trials=((2, 2), (3, 2), (16, 2)),
     float_sizes=(16,),
     float_channels=4,
-    probe_trials=((2, 1), (3, 1)),
 )
 
 STARTS = (

@@ -7,14 +7,21 @@ inputs, with r standing for the model's square root.
 
 from __future__ import annotations
 
+import functools
+import operator
+from fractions import Fraction
+
 import numpy as np
 import sympy as sp
 
 from bnverify.engine import printing as printing
+from bnverify.engine.algebra import BatchSum
+from bnverify.engine.elements import element_point, first_defined
+from bnverify.engine.field import Value
+from bnverify.engine.general import ROOT, General, general_point, loss, total_derivative
 from bnverify.engine.sampling import square_base
-from bnverify.engine.symbolic import ROOT, instance
 from bnverify.engine.truth import truth_of
-from bnverify.language.names import gradient_name
+from bnverify.language.names import BATCH_SIZE, gradient_name
 from bnverify.model.graph import Model
 from bnverify.model.notation import Names, wrt_name
 from bnverify.problem import Problem
@@ -42,14 +49,61 @@ def derive(
     return "\n".join(lines)
 
 
+def proof_statement(model: Model, wrt: str, most: int = 8) -> str:
+    """What is proved of the closed form derive prints: equal to the engine's gradient,
+    and that to the derivative of L, for every N at which it is defined."""
+    name = wrt_name(wrt, Names(model, {}))
+    assert name is not None, "derive refuses an unknown name first"
+    if name == model.output:
+        return f"given: L = sum({model.upstream}*{model.output}) defines it"
+    truth = truth_of(model)
+    gradient = gradient_name(name)
+    # The closed form uses the model's identities (sum(zhat) = 0), true at the model's own
+    # values; a node's gradient is the derivative of L with the node an input of its own.
+    point = general_point(model, truth.gradients)
+    free = point if name in dict(model.inputs) else general_point(model, truth.gradients, name)
+    eliminated = model.square is not None and name == model.square.solve
+    try:
+        stated = value_of(truth.algebra.gradient(name), point)
+        same = stated == point[gradient]
+        derivative = eliminated or total_derivative(free, loss(free), name) == free[gradient]
+    except (ArithmeticError, ValueError) as err:
+        return f"not proved for every N: {err}"
+    if not (same and derivative):
+        return f"not proved: the closed form differs from the engine's {gradient}; a bug"
+    start = first_defined(model, truth.gradients, truth.formula(name), most)
+    what = f"the engine's {gradient}" if eliminated else "the derivative of L"
+    return f"proved equal to {what} for every N ≥ {start}"
+
+
+def value_of(expr: sp.Expr, point: General) -> Value:
+    """A closed form (SymPy, with BatchSum) as a value of the every-N field."""
+    field = point.field
+    if isinstance(expr, BatchSum):
+        return point.total(value_of(expr.args[0], point))
+    if isinstance(expr, sp.Symbol):
+        return point.size if expr.name == BATCH_SIZE else point[expr.name]
+    if isinstance(expr, sp.Rational):
+        return field.constant(Fraction(int(expr.p), int(expr.q)))
+    if isinstance(expr, sp.Add):
+        return functools.reduce(operator.add, (value_of(a, point) for a in expr.args))
+    if isinstance(expr, sp.Mul):
+        return functools.reduce(operator.mul, (value_of(a, point) for a in expr.args))
+    if isinstance(expr, sp.Pow) and isinstance(expr.exp, sp.Rational) and expr.exp.q in (1, 2):
+        base = value_of(expr.base, point)
+        root = field.sqrt(base) if expr.exp.q == 2 else base
+        return root ** int(expr.exp.p)
+    raise ValueError(f"cannot state {expr} for every N")
+
+
 def _at_batch_size(model: Model, name: str, n: int, as_latex: bool) -> list[str]:
     truth = truth_of(model)
-    inst = instance(model, truth.gradients, n)
-    values = np.asarray(inst.point[gradient_name(name)]).reshape(-1)
+    point = element_point(model, truth.gradients, n)
+    values = np.asarray(point[gradient_name(name)]).reshape(-1)
     restore = {}
     if model.square:
-        # The symbolic layer works with r = sqrt(var + eps); state the result in eps.
-        base = inst.component(square_base(model, inst.point)).as_expr()
+        # The field works with r = sqrt(var + eps); state the result in eps.
+        base = np.asarray(square_base(model, point)).reshape(-1)[0].as_expr()
         solved = sp.Symbol(model.square.solve, positive=True)
         restore = {sp.Symbol(ROOT): sp.sqrt(sp.factor(base) + solved)}
     out = [f"at N = {n}:"]

@@ -14,12 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from bnverify.engine.arithmetic import Arithmetic
+from bnverify.engine.arithmetic import Arithmetic, Inexact, Undefined
 from bnverify.engine.backprop import Gradients
-from bnverify.engine.evaluate import Point
+from bnverify.engine.evaluate import Point, evaluate
 from bnverify.engine.field import Field, Value
 from bnverify.engine.general import ROOT
 from bnverify.engine.sampling import leaf_shapes, square_base
+from bnverify.language.shapes import BATCH
+from bnverify.language.tree import Expr
 from bnverify.model.graph import Model
 
 
@@ -44,7 +46,8 @@ def element_point(model: Model, gradients: Gradients, n: int) -> Point:
     arith = FieldArithmetic(field)
     leaves: dict[str, np.ndarray] = {}
     for name, (rows, _) in leaf_shapes(model, n, 1).items():
-        labels = [f"{name}_{i + 1}" for i in range(rows)] if rows > 1 else [name]
+        batch = name == model.upstream or model.shape_of.get(name) == BATCH
+        labels = [f"{name}_{i + 1}" for i in range(rows)] if batch else [name]
         leaves[name] = np.array([[field.gen(label)] for label in labels], dtype=object)
     square = model.square.solve if model.square else None
     for name, _ in model.constants:
@@ -56,3 +59,19 @@ def element_point(model: Model, gradients: Gradients, n: int) -> Point:
         return point
     root = np.full((1, 1), field.gen(ROOT, positive=True), dtype=object)
     return point.with_leaves(**{square: root * root - square_base(model, point)})
+
+
+@cache
+def first_defined(model: Model, gradients: Gradients, expr: Expr, most: int) -> int:
+    """The smallest N (up to `most`) at which a formula is defined for some input.
+
+    The true gradient of Batch Norm is defined from N = 1; one with an unbiased variance,
+    divided by N - 1, only from N = 2. Past `most`, 1 is assumed (and said by the caller).
+    """
+    for n in range(1, most + 1):
+        try:
+            evaluate(expr, element_point(model, gradients, n))
+            return n
+        except (Undefined, Inexact):
+            continue
+    return 1

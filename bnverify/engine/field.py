@@ -24,6 +24,7 @@ from fractions import Fraction
 from typing import Any
 
 import flint
+import sympy as sp
 from flint.utils.flint_exceptions import DomainError
 
 from bnverify.engine.arithmetic import Inexact, NegativeRoot
@@ -152,6 +153,10 @@ class Field:
         outside = self.ctx.from_dict({tuple(e // 2 for e in pulled): 1})
         if any(pulled):
             poly = poly / self.ctx.from_dict({pulled: 1})
+        if poly.is_constant():  # sqrt(-r^2) has no real value: the constant decides
+            return Value(self, outside) * self._sqrt_rational(
+                Fraction(str(poly.leading_coefficient()))
+            )
         lead = Fraction(str(poly.leading_coefficient()))
         monic = poly / flint.fmpq(abs(lead.numerator), lead.denominator)
         scale = self._sqrt_rational(abs(lead))
@@ -255,6 +260,9 @@ class Value:
         )
         if a_den == b_den:
             return Value(field, a_num + b_num, a_den)
+        _bound(a_num, b_den)
+        _bound(b_num, a_den)
+        _bound(a_den, b_den)
         return Value(field, a_num * b_den + b_num * a_den, a_den * b_den)
 
     __radd__ = __add__
@@ -271,6 +279,7 @@ class Value:
     def __mul__(self, other: Any) -> Value:
         other, field = self._lift(other), self.field
         _bound(self.num, other.num)
+        _bound(self.den, other.den)
         num = field.reduce(field.lift(self.num) * field.lift(other.num))
         return Value(field, num, field.lift(self.den) * field.lift(other.den))
 
@@ -280,6 +289,8 @@ class Value:
         other, field = self._lift(other), self.field
         if other.num.is_zero():
             raise ZeroDivisionError("division by zero")
+        _bound(self.num, other.den)
+        _bound(self.den, other.num)
         num = field.reduce(field.lift(self.num) * field.lift(other.den))
         return Value(field, num, field.reduce(field.lift(self.den) * field.lift(other.num)))
 
@@ -291,7 +302,7 @@ class Value:
             return self.field.constant(1)
         if exponent < 0:
             return self.field.constant(1) / (self ** (-exponent))
-        terms = len(self.num)
+        terms = max(len(self.num), len(self.den))
         if terms > 1 and math.comb(terms - 1 + exponent, exponent) > MAX_TERMS:
             raise TooLarge(f"a power of {terms} terms to the {exponent} is too large to expand")
         out, base = self.field.constant(1), self
@@ -322,8 +333,28 @@ class Value:
         """Whether the value depends on the batch element."""
         return self.field.is_varying(self.num) or self.field.is_varying(self.den)
 
+    def as_expr(self) -> sp.Expr:
+        """The value as a SymPy expression (for printing): each root atom as sqrt(P)."""
+        field = self.field
+        roots = {
+            atom: sp.sqrt(_poly_expr(field, square, {})) for atom, square in field.roots.items()
+        }
+        return _poly_expr(field, self.num, roots) / _poly_expr(field, self.den, roots)
+
     def __repr__(self) -> str:
         return f"({self.num}) / ({self.den})"
+
+
+def _poly_expr(field: Field, poly: Poly, roots: dict[str, sp.Expr]) -> sp.Expr:
+    names = field.lift(poly).context().names()
+    symbols = [roots.get(name, sp.Symbol(name)) for name in names]
+    terms = []
+    for exponents, coeff in field.lift(poly).to_dict().items():
+        term = sp.Rational(int(coeff.p), int(coeff.q))
+        for symbol, power in zip(symbols, exponents, strict=True):
+            term *= symbol ** int(power)
+        terms.append(term)
+    return sp.Add(*terms)
 
 
 def _bound(a: Poly, b: Poly) -> None:

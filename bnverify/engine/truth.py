@@ -1,9 +1,9 @@
-"""The truth: a model's gradients as the engine derives them, with SymPy's proof.
+"""The truth: a model's gradients as the engine derives them.
 
 The engine's formulas (backprop) are the truth every candidate is compared with. They
-are not taken on trust: for each batch size up to the symbolic limit, SymPy
-differentiates the fully substituted loss directly and the two must agree. That proof
-runs in every check, for every gradient a candidate is compared with.
+are not taken on trust: every check proves each gradient it relies on equal to the
+derivative of L for every N, by the chain rule through the sums (engine/general.py,
+judge/evidence.truth_layer).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from functools import cache, cached_property
 
 from bnverify.engine.algebra import Algebra
 from bnverify.engine.backprop import Gradients, backprop
-from bnverify.engine.symbolic import Comparison, prove_gradient
 from bnverify.language.names import gradient_name
 from bnverify.language.shapes import Shape
 from bnverify.language.tree import Expr
@@ -45,10 +44,6 @@ class Truth:
         """The engine's formula for g_<name>."""
         return self.definitions[gradient_name(name)]
 
-    def proof(self, name: str, max_batch: int) -> tuple[Comparison, ...]:
-        """SymPy's check of g_<name> against direct differentiation, N = 1..max_batch."""
-        return tuple(_prove(self.model, self.gradients, n, name) for n in range(1, max_batch + 1))
-
     def frozen(self, nodes: tuple[str, ...]) -> Truth:
         """The truth when `nodes` pass no gradient to their inputs (held constant)."""
         return truth_of(self.model, tuple(nodes))
@@ -58,8 +53,3 @@ class Truth:
 def truth_of(model: Model, freeze: tuple[str, ...] = ()) -> Truth:
     """The (cached) truth of a model."""
     return Truth(model, backprop(model, freeze))
-
-
-@cache
-def _prove(model: Model, gradients: Gradients, n: int, name: str) -> Comparison:
-    return prove_gradient(model, gradients, n, name)

@@ -15,14 +15,14 @@ Nothing is decided by sampling alone: a search that finds nothing reports "undec
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import cache
 
 import flint
 
 from bnverify.engine.arithmetic import Inexact, Undefined
-from bnverify.engine.elements import element_point
+from bnverify.engine.elements import element_point, first_defined
 from bnverify.engine.evaluate import evaluate
 from bnverify.engine.field import Value
 from bnverify.engine.general import (
@@ -182,20 +182,21 @@ def independence_bound(point: General, *values: Value) -> int:
 def _domain(
     case: Case, point: General, notes: list[Obligation], start: int, bound: int
 ) -> Decision:
-    field = point.field
     for note in notes:
         if note.kind == "root" and not _never_negative(note.value):
             reason = f"cannot prove the argument of a square root is never negative ({note.value})"
             return _search(case, None, start, reason, bound, equal_where_defined=True)
     undefined: set[int] = set()
+    # A divisor may use sums the final value cancelled (T*sum(z^3)/sum(z^3)): count them.
+    bound = max(bound, independence_bound(point, *(note.value for note in notes)))
     for note in notes:
         if note.kind != "divisor":
             continue
-        if field.uses(field.lift(note.value.num)) & set(point.atoms.opaque):
+        if not _independent(point, note.value):
             return Decision(
                 UNAVAILABLE,
                 "proved equal wherever both are defined, but it divides by a sum of a "
-                "quotient, so where it is defined is not decided",
+                "quotient or of a square root, so where it is defined is not decided",
                 start=start,
             )
         undefined |= {n for n in content_roots(note.value) if n >= start}
@@ -221,6 +222,22 @@ def _domain(
             start=start,
         )
     return Decision(EQUAL, f"proved equal for every N ≥ {start}", start=start)
+
+
+def _independent(point: General, value: Value) -> bool:
+    """Whether the value uses only sums of monomials in the batch inputs.
+
+    Those are independent functions past the bound (docs/proofs.md); a sum of a quotient
+    or of a root of a batch quantity may depend on the other sums, so it is not.
+    """
+    field = point.field
+    used = field.uses(field.lift(value.num)) | field.uses(field.lift(value.den))
+    for atom in used & set(field.roots):
+        used |= field.uses(field.roots[atom])
+    if used & set(point.atoms.opaque):
+        return False
+    monomials = (point.atoms.monomials[a] for a in used if a in point.atoms.monomials)
+    return not any(name in field.roots for monomial in monomials for name, _ in monomial)
 
 
 def _never_negative(value: Value) -> bool:
@@ -290,20 +307,23 @@ def _undefined_elementwise(case: Case, n: int) -> bool | None:
     return True
 
 
-@cache
-def _truth_start_of(truth: Truth, wrt: str, most: int) -> int:
-    for n in range(1, most + 1):
-        try:
-            evaluate(truth.formula(wrt), element_point(truth.model, truth.gradients, n))
-            return n
-        except (Undefined, Inexact):
-            continue
-    return 1
-
-
 def truth_start(case: Case) -> int:
     """The smallest N at which the true gradient is defined (1 for Batch Norm)."""
-    return _truth_start_of(case.truth, case.wrt, max(case.settings.max_symbolic_batch, 1))
+    truth = case.truth
+    most = max(case.settings.max_symbolic_batch, 1)
+    return first_defined(truth.model, truth.gradients, truth.formula(case.wrt), most)
+
+
+def _sizes(start: int, skip: set[int], bound: int) -> Iterator[int]:
+    """Batch sizes to search, smallest first but N = 1 last, until enough past the bound."""
+    past, n = 0, max(start, 2)
+    while past < SIZES_PAST_BOUND:
+        if n not in skip:
+            past += n >= bound
+            yield n
+        n += 1
+    if start == 1 and 1 not in skip:
+        yield 1
 
 
 def _search(
@@ -320,21 +340,20 @@ def _search(
 
     skip = set(content_roots(residual)) if residual is not None else set()
     tried: list[int] = []
-    n = max(start, 1)
     # Past the bound the residual is nonzero as a function at every N but its content's
     # roots, so a few such sizes suffice; below it, sizes are cheap and may show small N.
-    while sum(size >= bound for size in tried) < SIZES_PAST_BOUND:
-        if n not in skip:
-            tried.append(n)
-            found = counterexample_at(case, n, POINTS_PER_SIZE)
-            if found is not None:
-                return Decision(
-                    DIFFERENT,
-                    f"proved different: a counterexample at N = {n}, checked exactly",
-                    counterexample=found,
-                    start=start,
-                )
-        n += 1
+    # N = 1 comes last: there every gradient through a batch statistic is degenerate, and
+    # a counterexample at N = 2 says more to a reader.
+    for n in _sizes(start, skip, bound):
+        tried.append(n)
+        found = counterexample_at(case, n, POINTS_PER_SIZE)
+        if found is not None:
+            return Decision(
+                DIFFERENT,
+                f"proved different: a counterexample at N = {n}, checked exactly",
+                counterexample=found,
+                start=start,
+            )
     where = f"N = {_format_sizes(tuple(tried))}"
     if skip:
         where += f" (not at N = {_format_sizes(tuple(sorted(skip)))}, where it is proved equal)"

@@ -70,6 +70,12 @@ def judge(candidate: Candidate, resolved: Resolved, truth: Truth, settings: Sett
     errors = evidence.float_errors(case)
     layers = (truth_proof, Layer("proof", decision.outcome, decision.detail))
     layers += (evidence.float_layer(errors),)
+    if decision.outcome == EQUAL and truth_proof.outcome != EQUAL:
+        problem = Problem(
+            f"{decision.detail} to the engine's gradient, but the engine's gradient itself "
+            f"is not proved ({truth_proof.detail})"
+        )
+        return error(candidate, problem, evidence=layers, **found)
     if decision.outcome == EQUAL:
         objection = _float_objection(case, errors)
         if objection is not None:
