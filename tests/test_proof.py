@@ -11,6 +11,8 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bnverify import check_formula
 from bnverify.judge import proof
@@ -124,3 +126,21 @@ def test_content_roots_are_the_sizes_where_a_value_vanishes_for_every_input(trut
     point = proof.every_n(truth)
     value = point.evaluate(formula("(N-3)*(N-7)*(2*N-1)*g_y"))
     assert proof.content_roots(value) == [3, 7]
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.sets(st.integers(1, 40), min_size=1, max_size=6))
+def test_any_finite_set_of_sizes_hides_nothing(truth, formula, sizes):
+    # Truth plus a polynomial in N that vanishes exactly at the chosen sizes.
+    factor = "*".join(f"(N-{n})" for n in sorted(sizes))
+    found = proof.decide(Case(truth, formula(f"{T} + {factor}*g_y"), "z", SETTINGS))
+    assert found.outcome == DIFFERENT
+    assert found.counterexample.n not in sizes
+
+
+def test_a_root_of_eps_is_defined_because_eps_is_positive(decide):
+    # eps is eliminated for r = sqrt(var + eps); written back, sqrt(eps) is of a positive.
+    assert decide(f"{T}*sqrt(eps)/sqrt(eps)").outcome == EQUAL
+    undecided = decide(f"{T}*sqrt(var + 2*eps)/sqrt(var + 2*eps)")
+    assert undecided.outcome == UNAVAILABLE
+    assert "var + 2*eps, under a square root" in undecided.detail

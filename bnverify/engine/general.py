@@ -63,6 +63,7 @@ class Obligation:
 
     kind: str  # "divisor" or "root"
     value: Value
+    expr: Expr  # the operand as written, for messages
 
 
 class General(Mapping[str, Value]):
@@ -184,16 +185,18 @@ def _eval(expr: Expr, point: General, notes: list[Obligation] | None) -> Value:
                 for at, arg in enumerate(args)
             ]
             if notes is not None:
-                _note(op, values, notes)
+                _note(op, args, values, notes)
             return row(GENERAL, op, "general.GENERAL")(point, *values)
     raise ValueError(f"cannot evaluate {expr!r}")
 
 
-def _note(op: Op, values: list[Any], notes: list[Obligation]) -> None:
-    if op == Op.DIV or (op == Op.POW and values[1] < 0):
-        notes.append(Obligation("divisor", values[1] if op == Op.DIV else values[0]))
+def _note(op: Op, args: tuple[Expr, ...], values: list[Any], notes: list[Obligation]) -> None:
+    if op == Op.DIV:
+        notes.append(Obligation("divisor", values[1], args[1]))
+    if op == Op.POW and values[1] < 0:
+        notes.append(Obligation("divisor", values[0], args[0]))
     if op == Op.SQRT or (op == Op.POW and values[1].denominator == 2):
-        notes.append(Obligation("root", values[0]))
+        notes.append(Obligation("root", values[0], args[0]))
 
 
 def _exponent(arg: Expr) -> Fraction:

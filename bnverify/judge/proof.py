@@ -37,6 +37,7 @@ from bnverify.engine.sampling import WIDE, exact_point
 from bnverify.engine.truth import Truth
 from bnverify.judge import budget
 from bnverify.judge.records import DIFFERENT, EQUAL, UNAVAILABLE, Case, Counterexample
+from bnverify.language import tree_printing
 from bnverify.language.names import BATCH_SIZE
 from bnverify.language.operators import signature
 from bnverify.language.tree import Apply, Expr, walk
@@ -183,8 +184,9 @@ def _domain(
     case: Case, point: General, notes: list[Obligation], start: int, bound: int
 ) -> Decision:
     for note in notes:
-        if note.kind == "root" and not _never_negative(note.value):
-            reason = f"cannot prove the argument of a square root is never negative ({note.value})"
+        if note.kind == "root" and not _never_negative(point, note.value):
+            written = tree_printing.ascii(note.expr)
+            reason = f"bnverify cannot prove that {written}, under a square root, is never negative"
             return _search(case, None, start, reason, bound, equal_where_defined=True)
     undefined: set[int] = set()
     # A divisor may use sums the final value cancelled (T*sum(z^3)/sum(z^3)): count them.
@@ -240,9 +242,21 @@ def _independent(point: General, value: Value) -> bool:
     return not any(name in field.roots for monomial in monomials for name, _ in monomial)
 
 
-def _never_negative(value: Value) -> bool:
-    field = value.field
-    return field.provably_positive(value.num) and field.provably_positive(value.den)
+def _never_negative(point: General, value: Value) -> bool:
+    """Whether a root's argument is provably >= 0: positive coefficients of positive
+    symbols, once r^2 is written back as base + eps (so sqrt(eps) is defined)."""
+    field = point.field
+    if field.provably_positive(value.num) and field.provably_positive(value.den):
+        return True
+    model = point.model
+    if model.square is None or point.square_base is None:
+        return False
+    constant = field.gen(model.square.solve, positive=True)
+    try:
+        again = field.substitute(value, ROOT, field.sqrt(point.square_base + constant))
+    except ArithmeticError:
+        return False
+    return field.provably_positive(again.num) and field.provably_positive(again.den)
 
 
 def content_roots(value: Value) -> list[int]:
