@@ -137,6 +137,15 @@ def test_same_seed_same_output():
     assert first.output == second.output
 
 
+def test_the_budget_changes_no_byte_when_nothing_runs_out():
+    # The verdict is decided first and the diagnosis after it; neither depends on how much
+    # time was left, so a larger budget gives the same output byte for byte.
+    tight = run("check", "--time-budget", "5", "--format", "json", str(DERIVATIONS))
+    loose = run("check", "--time-budget", "60", "--format", "json", str(DERIVATIONS))
+    assert tight.exit_code == loose.exit_code == 0
+    assert tight.output == loose.output
+
+
 def test_derive_prints_the_closed_form():
     result = run("derive", "--model", "batchnorm", "--wrt", "z")
     assert result.exit_code == 0
