@@ -269,10 +269,14 @@ def _cpu_seconds(pid: int) -> float:
 def test_ctrl_c_in_a_real_process_exits_130_and_keeps_the_old_output(tmp_path):
     report = tmp_path / "report.json"
     report.write_text("the old report\n", encoding="utf-8")
-    # A hundred diverging candidates, each diagnosed: far more than 4 s of work in all.
-    many = derivation(tmp_path, *[f"{k + 1}*gamma/sqrt(var+eps)*g_y" for k in range(100)])
+    # Five hundred diverging candidates, each diagnosed: far more than 4 s of work in all.
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for index in range(5):
+        formulas = [f"{k + 1}*gamma/sqrt(var+eps)*g_y" for k in range(100)]
+        derivation(folder, *formulas, name=f"d{index}.toml")
     command = [sys.executable, "-m", "bnverify", "check", "--time-budget", "120"]
-    command += ["--format", "json", "-o", str(report), str(many)]
+    command += ["--format", "json", "-o", str(report), str(folder)]
     env = {**os.environ, "NO_COLOR": "1"}
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
@@ -291,7 +295,7 @@ def test_ctrl_c_in_a_real_process_exits_130_and_keeps_the_old_output(tmp_path):
     assert err.strip() == "bnverify: interrupted"
     assert "Traceback" not in out + err
     assert report.read_text(encoding="utf-8") == "the old report\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.toml", "report.json"]  # no temp file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["many", "report.json"]  # no temp file
 
 
 def test_terminal_control_sequences_in_a_file_are_shown_not_obeyed(tmp_path):
