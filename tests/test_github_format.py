@@ -114,7 +114,7 @@ def test_step_summary_is_appended_whatever_the_format(tmp_path, fmt):
     assert rows[0] == "| candidate | file | verdict | expected | outcome | diagnosis |"
     assert len(rows) == 2 + 3
     assert rows[4].startswith("| g\\_z |")
-    expected = "| diverge | ok | proved different\\: a counterexample at N \\= 1\\, checked"
+    expected = "| diverge | ok | proved different\\: a counterexample at N \\= 2\\, checked"
     assert expected in rows[4], rows[4]
 
 

@@ -191,7 +191,7 @@ def test_a_formula_that_swells_in_sympy_is_still_proved_for_every_n():
 
 # Undefined for every input at N = 1, so the first counterexample is at N = 2.
 UNDEFINED_AT_1 = "proved different: a counterexample at N = 2, checked exactly"
-AT_1 = "proved different: a counterexample at N = 1"
+AT_1 = "proved different: a counterexample at N = 2"
 SINGULAR = [
     # (formula, exit status, verdict, the start of its message)
     ("gamma*g_y/sqrt(var)", 1, "diverge", UNDEFINED_AT_1),  # var = 0 at N = 1

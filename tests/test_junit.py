@@ -52,7 +52,7 @@ def test_unexpected_verdicts_fail_with_the_diagnosis(tmp_path):
     failure = found["g_z, eval mode: no batch terms"].find("failure")
     message = failure.get("message")
     assert message.startswith(
-        "diverge, expected match: proved different: a counterexample at N = 1, checked exactly"
+        "diverge, expected match: proved different: a counterexample at N = 2, checked exactly"
     )
     assert "missing terms (truth - candidate):" in failure.text
     assert "counterexample at N = 2" in failure.text

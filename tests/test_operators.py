@@ -48,6 +48,7 @@ COVERS: dict[str, frozenset[Op]] = {
     "bnverify.engine.evaluate.OPERATIONS": RESOLVED,
     "bnverify.engine.algebra.CLOSED_FORMS": RESOLVED,
     "bnverify.engine.general.GENERAL": RESOLVED,
+    "bnverify.engine.rounding.ROUNDING": RESOLVED,
     # The reductions of one argument over the batch, which may fix a candidate's shape.
     "bnverify.judge.diagnosis.REDUCTIONS": frozenset(
         op for op in Op if SIGNATURES[op].reduces and SIGNATURES[op].arity == 1

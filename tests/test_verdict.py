@@ -160,11 +160,22 @@ def test_an_undecided_candidate_is_an_error_at_the_candidate(model):
     assert "could not be decided" in v.message
 
 
-def test_float64_objects_to_a_proved_match_it_contradicts(model):
-    # Proved equal, but float64 loses sqrt(2) in 1e100 + sqrt(2): an inconsistency, not a match.
-    v = judge(model, f"{CLOSED} + g_y*(((1e100 + sqrt(2)) - 1e100)/sqrt(2) - 1)")
+def test_float64_objects_to_a_proved_match_it_contradicts(model, monkeypatch):
+    # A safety net for a bug in the proof: made to call a wrong formula equal, float64
+    # misses it by far more than its rounding bound, and the verdict is an error.
+    from bnverify.judge import proof
+
+    monkeypatch.setattr(proof, "decide", lambda case: proof.Decision("equal", "proved (bug)"))
+    v = judge(model, "gamma/sqrt(var + eps)*g_y")
     assert v.kind == "error"
     assert "inconsistent: proved equal, but float64 differs" in v.message
+
+
+def test_rounding_alone_never_makes_float64_object(model):
+    # Unstable but equal: float64 loses T in 1e300 and sqrt(2) in 1e100, within its bound.
+    for text in (f"{CLOSED} + 1e300 - 1e300", f"{CLOSED} + g_y*((1e100 + sqrt(2)) - 1e100)"):
+        assert judge(model, f"{text} - g_y*sqrt(2)*0").kind in ("match", "diverge")
+    assert judge(model, f"({CLOSED} + 1e300) - 1e300").kind == "match"
 
 
 def test_the_verdict_is_fixed_before_the_diagnosis_runs(model, monkeypatch):

@@ -24,6 +24,7 @@ from bnverify.engine import arithmetic
 from bnverify.engine.arithmetic import Inexact, NegativeRoot, Undefined
 from bnverify.engine.evaluate import Point, evaluate
 from bnverify.engine.general import Unsupported, general_point, loss, total_derivative
+from bnverify.engine.rounding import Bounds
 from bnverify.engine.sampling import WIDE, exact_point, float_point, small_points
 from bnverify.engine.truth import Truth
 from bnverify.judge import budget
@@ -173,7 +174,10 @@ def _interval_column(point: Point, expr: Expr) -> tuple[str, ...]:
     # An irrational value is shown by its interval's midpoint, marked as approximate.
     arith = arithmetic.interval(arithmetic.INTERVAL_PRECISIONS[-1])
     leaves = {name: arithmetic.to_interval(value, arith) for name, value in point.leaves.items()}
-    values = evaluate(expr, Point(arith, point.n, point.channels, leaves, point.definitions))
+    try:
+        values = evaluate(expr, Point(arith, point.n, point.channels, leaves, point.definitions))
+    except ArithmeticError:  # an interval reaching below 0 under a root: no midpoint to show
+        return ("irrational",)
     return tuple(f"≈ {arithmetic.midpoint(v):.6g}" for v in np.asarray(values).reshape(-1))
 
 
@@ -289,6 +293,12 @@ def relative_errors(point: Point, expr: Expr, wrt: str) -> np.ndarray:
 def shared_float_point(truth: Truth, seed: int, n: int, channels: int) -> Point:
     """The float64 point every candidate of a run is evaluated at, for this size."""
     return float_point(truth.model, truth.definitions, n, channels, rng_for(seed, "float", n))
+
+
+@cache
+def shared_bounds(truth: Truth, seed: int, n: int, channels: int) -> Bounds:
+    """The float64 point of this size with rounding bounds (the truth's derived once)."""
+    return Bounds(shared_float_point(truth, seed, n, channels))
 
 
 def float_layer(errors: tuple[FloatError, ...]) -> Layer:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
+
 from bnverify.engine.truth import Truth
 from bnverify.files.derivation import Candidate
 from bnverify.judge import budget, diagnosis, evidence, proof
@@ -28,15 +30,13 @@ from bnverify.judge.records import (
     Layer,
     Verdict,
 )
-from bnverify.language.tree import size
 from bnverify.model.notation import Resolved
 from bnverify.problem import Problem
 from bnverify.settings import Settings, flag
 
-# float64 objects to a proved match when its relative difference passes this many
-# times its rounding estimate (unit roundoff x operations x N): a million by default.
+# float64 objects to a proved match when it misses the truth by this many times its
+# running bound on rounding error (engine/rounding.py).
 FLOAT_OBJECTION = 1e6
-_UNIT_ROUNDOFF = 2.0**-53
 
 
 def error(candidate: Candidate, problem: Problem, **found: object) -> Verdict:
@@ -101,16 +101,28 @@ def judge(candidate: Candidate, resolved: Resolved, truth: Truth, settings: Sett
 
 
 def _float_objection(case: Case, errors: tuple[FloatError, ...]) -> str | None:
-    """Why float64 contradicts a proved match, or None when it does not."""
-    operations = size(case.expr) + size(case.truth.formula(case.wrt))
+    """Why float64 contradicts a proved match, or None when rounding explains it.
+
+    At each sweep size the candidate and the truth are evaluated in float64 with a
+    running bound on their rounding errors (engine/rounding.py); a difference past a
+    million times the two bounds together is no rounding. An infinite or NaN bound
+    means float64 cannot tell, and says nothing.
+    """
+    settings = case.settings
     for found in errors:
-        estimate = _UNIT_ROUNDOFF * operations * found.n
-        if not found.largest <= FLOAT_OBJECTION * estimate:  # NaN and inf object too
+        bounds = evidence.shared_bounds(case.truth, settings.seed, found.n, settings.float_channels)
+        truth, candidate = bounds[case.truth_name], bounds.evaluate(case.expr)
+        with np.errstate(all="ignore"):
+            allowed = FLOAT_OBJECTION * (truth.error + candidate.error)
+            gap = np.abs(candidate.value - truth.value)
+            judged = np.isfinite(allowed) & np.isfinite(truth.value)
+            beyond = judged & ~(gap <= allowed)
+        if np.any(beyond):
+            worst = float(np.nanmax(np.where(beyond, gap, 0.0)))
             return (
-                f"inconsistent: proved equal, but float64 differs by a relative "
-                f"{found.largest:.1e} at N = {found.n}, more than {FLOAT_OBJECTION:.0e} "
-                f"times its rounding estimate ({estimate:.1e}); the formula is numerically "
-                "unstable there, or bnverify has a bug: please report it"
+                f"inconsistent: proved equal, but float64 differs by {worst:.1e} at "
+                f"N = {found.n}, more than {FLOAT_OBJECTION:.0e} times its bound on "
+                "rounding error; this is a bug in bnverify: please report it"
             )
     return None
 
