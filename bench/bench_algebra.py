@@ -28,22 +28,15 @@ of K runs and the median's ratio to flint's in the same run. Nothing is asserted
 
 from __future__ import annotations
 
-import argparse
-import gc
-import os
-import platform
-import statistics
-import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import flint
 import sympy as sp
+from measure import clear_caches, machine_report, runs_option, section, table, timed
 from sympy.polys.domains import QQ
 from sympy.polys.rings import ring
 
@@ -67,24 +60,6 @@ POST = REPO / "derivations" / "forum-post.toml"
 CLOSED = "gamma/(N*sqrt(var + eps))*(N*g_y - sum(g_y) - zhat*sum(g_y*zhat))"
 SYMENGINE_MISSING = "not installable from this machine's registry"
 Terms = dict[tuple[int, ...], Fraction]  # a polynomial: exponents -> coefficient
-
-
-@dataclass(frozen=True)
-class Timing:
-    """The median, min and max of K wall-clock times, in seconds."""
-
-    median: float
-    low: float
-    high: float
-
-    @classmethod
-    def of(cls, seconds: list[float]) -> Timing:
-        """The summary of a list of times."""
-        return cls(statistics.median(seconds), min(seconds), max(seconds))
-
-    def cells(self) -> list[str]:
-        """Median, min and max, formatted."""
-        return [duration(self.median), duration(self.low), duration(self.high)]
 
 
 # A library's timed arithmetic (its native results), and how to read them back, untimed.
@@ -113,88 +88,17 @@ class Result:
     cancelled: tuple[Terms, Terms] | None  # None: the library cannot cancel
 
 
-# --- Measuring ---------------------------------------------------------------------------
+# --- The machine ------------------------------------------------------------------------
 
 
-def duration(seconds: float) -> str:
-    """A time in s, ms or µs, to three significant digits."""
-    if seconds >= 1:
-        return f"{seconds:.3g} s"
-    return f"{seconds * 1e3:.3g} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.3g} µs"
-
-
-def timed(fn: Callable[[], object], runs: int, before: Callable[[], None] = lambda: None) -> Timing:
-    """Time fn() runs times after one untimed warm-up; before() runs, untimed, ahead of each."""
-    before()
-    fn()
-    seconds = []
-    for _ in range(runs):
-        before()
-        gc.collect()
-        start = time.perf_counter()
-        fn()
-        seconds.append(time.perf_counter() - start)
-    return Timing.of(seconds)
-
-
-def clear_caches(modules: tuple[ModuleType, ...]) -> None:
-    """Clear every functools cache defined at the top level of these modules."""
-    for module in modules:
-        for value in vars(module).values():
-            if callable(getattr(value, "cache_clear", None)):
-                value.cache_clear()
-
-
-def table(headers: list[str], rows: list[list[str]], align: str) -> str:
-    """Rows under headers; align has one letter per column, l(eft) or r(ight)."""
-    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(
-            c.ljust(w) if a == "l" else c.rjust(w)
-            for c, w, a in zip(cells, widths, align, strict=True)
-        ).rstrip()
-
-    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
-
-
-def section(title: str) -> None:
-    """Print a section heading."""
-    print(f"\n== {title} ==\n")
-
-
-# --- The machine -------------------------------------------------------------------------
-
-
-def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo (platform's guess elsewhere)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def machine_report(runs: int) -> str:
-    """CPU, cores, Python, the libraries and the load average, one per line."""
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "?"
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+def libraries() -> str:
+    """The versions of the libraries measured, for the machine report."""
     from sympy.external.gmpy import GROUND_TYPES
 
     engine = f"symengine {symengine.__version__}" if symengine else f"symengine {SYMENGINE_MISSING}"
-    return "\n".join(
-        [
-            f"command:      {' '.join([Path(sys.executable).name, *sys.argv])}",
-            f"CPU:          {cpu_model()}",
-            f"cores:        {os.cpu_count()} ({usable} usable by this process)",
-            f"Python:       {platform.python_version()} ({sys.executable})",
-            f"libraries:    python-flint {flint.__version__}, sympy {sp.__version__} "
-            f"(ground types {GROUND_TYPES}), {engine}",
-            f"load average: {load} (1, 5, 15 min, at start)",
-            f"runs:         K = {runs} per measurement after one warm-up; median (min, max)",
-        ]
+    return (
+        f"python-flint {flint.__version__}, sympy {sp.__version__} "
+        f"(ground types {GROUND_TYPES}), {engine}"
     )
 
 
@@ -447,11 +351,9 @@ def print_decide(loads: list[Workload], runs: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Print the machine, then both sections."""
-    parser_ = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser_.add_argument("--runs", "-k", type=int, default=20, help="runs per measurement (K)")
-    runs = parser_.parse_args(argv).runs
+    runs = runs_option(argv, __doc__.splitlines()[0], default=20)
     print("bnverify algebra-library benchmark")
-    print(machine_report(runs))
+    print(machine_report(runs, libraries()))
     model = load_model("batchnorm")
     assert isinstance(model, Model), model
     loads = workloads(model)
