@@ -207,3 +207,18 @@ def test_a_notation_spelling_is_a_name_never_pasted_latex():
 def test_model_notation_never_renames_a_model_name():
     (problem,) = read(AFFINE + '[notation]\nx = "y"\n')
     assert "would rename the model's own name x to y" in problem.message
+
+
+def test_limits_count_along_a_chain_of_nodes():
+    # Each node is within the limits alone; b's degree is the product along the chain.
+    chain = 'name = "m"\noutput = "y"\n[inputs]\nz = "batch"\n[nodes]\n'
+    chain += 'a = "z^1000"\nb = "a^1000"\ny = "b^1000"\n'
+    (problem,) = read(chain)
+    assert problem.message.startswith("node b, counting the nodes it uses: ")
+    assert "power 1,000,000" in problem.message and "--max" not in problem.message
+    assert (problem.location.line, problem.location.column) == (7, 6)
+    # a's constant has 2,000 digits and a^999 would build 1,998,000, though a is a node.
+    digits = chain.replace('"z^1000"', '"1e999*1e999 + z"').replace('"a^1000"', '"a^999"')
+    (problem,) = read(digits)
+    assert problem.message.startswith("node b, counting the nodes it uses: ")
+    assert "about 1,998,000 digits" in problem.message

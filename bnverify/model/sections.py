@@ -16,10 +16,12 @@ from typing import Any
 
 from bnverify.files.toml_keys import KeyTable
 from bnverify.language import parser, shapes
+from bnverify.language.limits import Growth, growth
 from bnverify.language.names import BATCH_SIZE, gradient_of, latex_name
 from bnverify.language.shapes import Shape
 from bnverify.language.tree import Equation, Expr, Sym, constant_value, walk
 from bnverify.problem import Problem, Rejected
+from bnverify.settings import DEFAULT_LIMITS
 
 _SQUARE_KEYS = KeyTable("in square", dict.fromkeys(("expr", "solve")))
 _PROBE_KEYS = KeyTable(
@@ -107,10 +109,12 @@ def forward_pass(data: Mapping) -> ForwardPass:
     known: dict[str, Shape] = dict(inputs) | dict.fromkeys(dict(constants), shapes.SCALAR)
     known[BATCH_SIZE] = shapes.SCALAR
     nodes, node_shapes = [], []
+    grown: dict[str, Growth] = {}
     for name, text in _table(data, "nodes"):
         expr = _formula(text, f"node {name}")
         shape = _shape(expr, known, f"node {name}", text)
         _check_name(name, known, text)
+        grown[name] = _growth(expr, grown, f"node {name}", text)
         known[name] = shape
         nodes.append((name, expr))
         node_shapes.append((name, shape))
@@ -286,6 +290,19 @@ def _shape(expr: Expr, known: Mapping[str, Shape], what: str, item: object = Non
     if isinstance(shape, Problem):
         raise Rejected(f"{what}: {shape.message}", shape.span, item)
     return shape
+
+
+def _growth(expr: Expr, grown: Mapping[str, Growth], what: str, item: object) -> Growth:
+    """A node's growth through the nodes it uses, within the limits a formula has."""
+    # A node's degree is the product along its chain: a = z^1000, b = a^1000, y = b^1000
+    # are each within the limits, but y has degree 10^9 (126 s and 2.5 GB, then a crash).
+    try:
+        return growth(expr, DEFAULT_LIMITS, grown)
+    except Rejected as too_big:
+        # A model is held to the default limits whatever the flags say, so no flag is named.
+        why = re.sub(r" \((raise it with|--max-digits times) .*\)$", "", too_big.problem().message)
+        message = f"{what}, counting the nodes it uses: {why} (a model file's limit)"
+        raise Rejected(message, too_big.span, item) from None
 
 
 def _names(expr: Expr) -> set[str]:
