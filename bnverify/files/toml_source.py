@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tomlkit import TOMLDocument
@@ -44,7 +44,7 @@ from tomlkit.parser import Parser
 
 from bnverify.files.access import Refused, read_regular
 from bnverify.files.toml_strings import COMMAND_LETTERS, TextOrigin, decode_string_token
-from bnverify.problem import Location, Problem, Span, location_in_file
+from bnverify.problem import Location, Problem, Span, location_in_file, location_in_text
 
 _TYPE_NAMES: tuple[tuple[type, str], ...] = (
     (String, "a string"),
@@ -209,13 +209,13 @@ def _not_utf8(path: str, what: str, data: bytes, start: int) -> Problem:
     line_start = data.rfind(b"\n", 0, start) + 1
     line_end = data.find(b"\n", start)
     line_end = len(data) if line_end < 0 else line_end
-    column = len(data[line_start:start].decode("utf-8", errors="replace")) + 1
+    column = len(data[line_start:start].decode("utf-8", errors="replace"))
     source = data[line_start:line_end].decode("utf-8", errors="replace")
     line = data.count(b"\n", 0, start) + 1
     message = (
         f"cannot read {what}: byte 0x{data[start]:02x} is not UTF-8; save the file as UTF-8 text"
     )
-    return Problem(message, location=Location(path, line, column, source))
+    return Problem(message, location=replace(location_in_text(path, source, column), line=line))
 
 
 def _syntax_problem(error: TOMLKitError, text: str, path: str, parser: Parser) -> Problem:
