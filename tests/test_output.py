@@ -170,3 +170,20 @@ def test_a_directory_or_a_pipe_without_reader_is_refused(tmp_path):
     with pytest.raises(OutputError, match=r"cannot write .*pipe"):
         write_atomic(pipe, "x")  # no reader: refused at once, never a hang
     assert pipe.is_fifo()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file names as bytes are a POSIX matter")
+@pytest.mark.parametrize("fmt", ["text", "json", "junit", "github"])
+def test_a_file_name_that_is_not_utf8_shows_as_replacement_characters(tmp_path, fmt):
+    folder = os.fsencode(tmp_path)
+    broken = os.path.join(folder, b"bad\xff.toml")
+    with open(broken, "wb") as stream:
+        stream.write(b'model = "batchnorm"\n[[candidate]]\nname = "a"\nwrt = "beta"\n')
+        stream.write(b'expr = "gama"\n')
+    out, summary = tmp_path / "out", tmp_path / "summary.md"
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary), "NO_COLOR": "1"}
+    args = ["check", "--format", fmt, "-o", str(out), str(tmp_path)]
+    result = CliRunner().invoke(cli.main, args, env=env)
+    assert result.exit_code == 2 and "internal error" not in result.output, result.output
+    for written in (out, summary):
+        assert "bad\N{REPLACEMENT CHARACTER}" in written.read_text(encoding="utf-8")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import stat
@@ -25,6 +26,14 @@ from typing import TypeVar
 
 STDOUT = "-"
 T = TypeVar("T")
+# A file name that is not UTF-8 reaches Python as lone surrogates (surrogateescape), and
+# a UTF-8 stream refuses them: whatever a printer missed is written as U+FFFD.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def encodable(text: str) -> str:
+    """The text with each lone surrogate (a byte of a non-UTF-8 file name) as U+FFFD."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 class OutputError(Exception):
@@ -48,7 +57,7 @@ def write_set(files: Sequence[tuple[str | Path, str | bytes]]) -> None:
     try:
         for path, data in files:
             target, in_place = _destination(Path(path))
-            payload = data.encode("utf-8") if isinstance(data, str) else data
+            payload = encodable(data).encode("utf-8") if isinstance(data, str) else data
             if in_place:
                 streams.append((target, payload))
             else:
@@ -154,7 +163,7 @@ def emit(destination: str | Path, data: str | bytes) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     else:
-        sys.stdout.write(data)
+        sys.stdout.write(encodable(data))
         sys.stdout.flush()
 
 
@@ -162,6 +171,6 @@ def append(path: str | Path, text: str) -> None:
     """Add text at the end of a file that other steps also write (created if missing)."""
     try:
         with open(path, "a", encoding="utf-8") as stream:
-            stream.write(text)
+            stream.write(encodable(text))
     except OSError as err:
         raise OutputError(f"cannot append to {path}: {err.strerror or err}") from err
