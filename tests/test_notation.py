@@ -158,7 +158,7 @@ def test_the_authors_notation_wins_over_the_models_aliases(model):
     r = resolved(names, r"g_z = \frac{g_y}{\sigma^2}")
     assert r.expr == Apply("div", (Sym("g_y"), Apply("pow", (SIGMA, Num(2)))))
     assert names.notes == (
-        "\\sigma^{2} here is sigma^2 with the file's own sigma, not the model's var",
+        "\\sigma^{2} is read as sigma^2 with this file's own sigma, not as the model's var",
     )
     # The model's spellings the author did not touch keep their meaning.
     assert resolved(names, r"g_z = \sigma_B^2 g_y").expr.args[0] == Sym("var")
@@ -170,7 +170,9 @@ def test_an_authors_spelling_of_a_power_wins_too(model):
     assert not problems
     r = resolved(names, r"g_z = \frac{g_y}{\sigma^2}")
     assert r.expr.args[1] == Apply("add", (Sym("var"), Sym("eps")))
-    assert names.notes == ("\\sigma^{2} here is the file's own sigma^2, not the model's var",)
+    assert names.notes == (
+        "\\sigma^{2} is read as this file's own sigma^2, not as the model's var",
+    )
 
 
 def plain_names(model):
@@ -192,3 +194,15 @@ def test_sigma_as_the_standard_deviation_is_read_as_its_author_means(tmp_path):
         ("eps counted twice", "diverge"),
         ("centred", "match"),
     ]
+
+
+def test_the_shadowing_is_said_once_in_the_output():
+    from click.testing import CliRunner
+
+    from bnverify.cli import main
+
+    path = str(Path(__file__).parent / "data" / "sigma-notation.toml")
+    args = ["check", "--max-symbolic-batch", "2", path]
+    output = CliRunner().invoke(main, args, env={"NO_COLOR": "1"}).output
+    note = "note: \\sigma^{2} is read as sigma^2 with this file's own sigma, not as the model's var"
+    assert output.count(note) == 1

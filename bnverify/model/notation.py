@@ -109,12 +109,13 @@ def shadows(model: Model, user: Mapping[str, Expr]) -> tuple[str, ...]:
         base, power, exponent = alias.key.partition("^")
         if alias.key in user:
             notes.append(
-                f"{alias.spelling} here is the file's own {alias.key}, not the model's {alias.name}"
+                f"{alias.spelling} is read as this file's own {alias.key}, "
+                f"not as the model's {alias.name}"
             )
         elif power and base in user and exponent.isdigit():
             notes.append(
-                f"{alias.spelling} here is {base}^{exponent} with the file's own {base}, "
-                f"not the model's {alias.name}"
+                f"{alias.spelling} is read as {base}^{exponent} with this file's own {base}, "
+                f"not as the model's {alias.name}"
             )
     return tuple(notes)
 
