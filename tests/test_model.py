@@ -222,3 +222,15 @@ def test_limits_count_along_a_chain_of_nodes():
     (problem,) = read(digits)
     assert problem.message.startswith("node b, counting the nodes it uses: ")
     assert "about 1,998,000 digits" in problem.message
+
+
+def test_a_bug_reading_a_model_file_is_a_problem_of_that_model(tmp_path, monkeypatch):
+    from bnverify.model import sections
+
+    def broken(data):
+        raise TypeError("unhashable type: 'Array'")
+
+    monkeypatch.setattr(sections, "forward_pass", broken)
+    (tmp_path / "m.toml").write_text(AFFINE)
+    (problem,) = load_model("m.toml", tmp_path)
+    assert problem.message.startswith("internal error while reading model 'm.toml': TypeError")
