@@ -199,7 +199,7 @@ def test_a_notation_spelling_is_a_name_never_pasted_latex():
     assert "is not a name's spelling" in problem.message and problem.location.line == 8
     model = read(AFFINE + "[notation]\n'\\mu_B' = \"x\"\n'\\hat  z' = \"y\"\n")
     assert [(a.key, a.name, a.spelling) for a in model.notation] == [
-        ("mu_B", "x", "\\mu_{B}"),
+        ("mu_B", "x", "\\mu_B"),
         ("zhat", "y", "\\hat{z}"),
     ]
 

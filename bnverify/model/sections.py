@@ -35,6 +35,7 @@ MAX_PROBE_BATCH = 256
 # marks of a name (_ ^ { } ') and \commands are accepted, so that `&`, `~`, `%` or `\\`
 # can never reach a .tex file, and the printed spelling is rebuilt from the parsed name.
 _SPELLING = re.compile(r"(?:[A-Za-z0-9_^{}' ]|\\[A-Za-z]+)+")
+_ONE_CHARACTER_SCRIPT = re.compile(r"([_^])\{([A-Za-z0-9])\}")
 _IDENTITY_KEYS = KeyTable("in an [[identity]] table", dict.fromkeys(("rewrite", "as")))
 # [inputs], [constants], [nodes], [notation] and a probe's set hold the model's own names.
 MODEL_KEYS = KeyTable(
@@ -185,7 +186,7 @@ def alias(row: tuple[object, object, object], known: Mapping[str, Shape]) -> Ali
         message = f"notation {spelling!r} would rename the model's own name {key} to {name}"
         raise Rejected(message, where=name)
     # Reports print the spelling from the parsed name, so it is LaTeX bnverify wrote.
-    return Alias(key, str(name), latex_name(key))
+    return Alias(key, str(name), _spelled(key))
 
 
 def probe(spec: object, known: Mapping[str, Shape]) -> Probe:
@@ -211,6 +212,11 @@ def probe(spec: object, known: Mapping[str, Shape]) -> Probe:
         message = f"probe batch must be between 1 and {MAX_PROBE_BATCH}, not {batch:,}"
         raise Rejected(message, where=batch)
     return Probe(str(spec["condition"]), tuple(settings), tuple(map(str, freeze)), batch)
+
+
+def _spelled(key: str) -> str:
+    """The LaTeX of a parsed name, as papers write it: \\sigma_B^2 rather than \\sigma_{B}^{2}."""
+    return _ONE_CHARACTER_SCRIPT.sub(r"\1\2", latex_name(key))
 
 
 def _placed(value: object, table: object) -> object:
