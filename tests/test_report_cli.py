@@ -118,3 +118,12 @@ def test_a_formula_too_deep_to_print_is_named_and_the_rest_written(tmp_path):
         assert result.exit_code == 0, result.output
         assert "not printed: nested too deeply" in out.read_text() or suffix == "html"
         assert "g_{\\beta}" in out.read_text() or suffix == "html"  # the rest is there
+
+
+def test_a_shadowed_model_spelling_is_noted_in_every_report_format(tmp_path):
+    sigma = str(Path(__file__).parent / "data" / "sigma-notation.toml")
+    for suffix in ("md", "tex", "html"):
+        out = tmp_path / f"sigma.{suffix}"
+        assert run("report", sigma, "-o", str(out), "--max-symbolic-batch", "2").exit_code == 0
+        report = out.read_text()
+        assert report.count("Note:") == 1 and "not as the model" in report

@@ -46,6 +46,7 @@ def build_document(
         candidates=tuple(_section(v, model) for v in result.verdicts) if model is not None else (),
         problems=tuple(located(p) for p in result.problems),
         footer=Footer(__version__, settings.seed, command),
+        notes=result.notes,
     )
 
 
