@@ -85,7 +85,9 @@ def check_derivation(derivation: Derivation, settings: Settings) -> FileResult:
     verdicts = tuple(check_candidate(c, names, model, settings) for c in derivation.candidates)
     # The truth the candidates were judged against (cached), for a report of the file.
     truth = truth_of(model)
-    return FileResult(derivation.path, derivation.title, tuple(problems), verdicts, truth)
+    return FileResult(
+        derivation.path, derivation.title, tuple(problems), verdicts, truth, names.notes
+    )
 
 
 def model_of(derivation: Derivation) -> Model | tuple[Problem, ...] | None:

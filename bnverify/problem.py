@@ -23,15 +23,27 @@ class Span:
     end: int
 
 
+# Characters of a source line shown under a message. A 224 KB file with 5,000 candidates
+# on one line once gave a 1.66 GB JUnit file, each message repeating the whole line; a
+# window keeps every message, and so a run's output, in proportion to its input.
+WINDOW = 100
+
+
 @dataclass(frozen=True)
 class Location:
-    """A place in a file: 1-based line and column, the line's text, and a caret width."""
+    """A place in a file: 1-based line and column, the line's text, and a caret width.
+
+    `source` is the line, or for a long line a window of it around the column:
+    `source_from` is where the window starts in the line, and `more` says the line goes on.
+    """
 
     path: str
     line: int
     column: int
     source: str = ""
     width: int = 1
+    source_from: int = 0
+    more: bool = False
 
 
 def _as_is(text: str) -> str:
@@ -70,13 +82,15 @@ class Problem:
         head = f"{path(where.path)}:{where.line}:{where.column}: error: {shown(self.message)}"
         if not where.source:
             return head
-        start = where.column - 1
-        before = shown(where.source[:start])
+        start = where.column - 1 - where.source_from
+        cut = "\N{HORIZONTAL ELLIPSIS}" if where.source_from else ""
+        before = cut + shown(where.source[:start])
         marked = shown(where.source[start : start + where.width])
         caret = " " * len(before) + "^" * max(1, len(marked))
         number = str(where.line)
         gutter = " " * len(number)
-        source = f" {number} | {shown(where.source)}"
+        rest = "\N{HORIZONTAL ELLIPSIS}" if where.more else ""
+        source = f" {number} | {cut}{shown(where.source)}{rest}"
         return "\n".join((head, f" {gutter} |", source, f" {gutter} | {caret}"))
 
 
@@ -87,7 +101,7 @@ def location_in_text(path: str, text: str, offset: int, width: int = 1) -> Locat
     line_end = text.find("\n", offset)
     line_end = len(text) if line_end < 0 else line_end
     line = text.count("\n", 0, offset) + 1
-    return Location(path, line, offset - line_start + 1, text[line_start:line_end], max(1, width))
+    return _on_line(path, text, line, (line_start, line_end), offset, width)
 
 
 def location_in_file(path: str, text: str, offset: int, width: int = 1) -> Location:
@@ -98,8 +112,27 @@ def location_in_file(path: str, text: str, offset: int, width: int = 1) -> Locat
     starts = _line_starts(text)
     line = bisect.bisect_right(starts, offset)
     start, end = starts[line - 1], (starts[line] - 1 if line < len(starts) else len(text))
-    within = location_in_text(path, text[start:end], offset - start, min(width, end - offset))
-    return replace(within, line=line)
+    return _on_line(path, text, line, (start, end), offset, min(width, end - offset))
+
+
+def _on_line(
+    path: str, text: str, line: int, bounds: tuple[int, int], offset: int, width: int
+) -> Location:
+    """The Location of an offset on the line text[start:end], keeping a WINDOW of the line."""
+    start, end = bounds
+    shown_from = start
+    if end - start > WINDOW:  # a third of the window before the column, the rest after
+        shown_from = max(start, min(offset - WINDOW // 3, end - WINDOW))
+    shown_to = min(end, shown_from + WINDOW)
+    return Location(
+        path,
+        line,
+        offset - start + 1,
+        text[shown_from:shown_to],
+        max(1, width),
+        shown_from - start,
+        shown_to < end,
+    )
 
 
 @functools.lru_cache(maxsize=4)

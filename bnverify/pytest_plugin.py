@@ -11,6 +11,10 @@ pyproject.toml among them, are left alone); a file that is not valid TOML counts
 has a line starting `[[candidate`, so a broken derivation fails instead of vanishing. Only
 bnverify's small file_access module is imported to look at a *.toml file, and the rest
 once a derivation file is found: the plugin costs other test suites next to nothing.
+
+Nothing a file holds may stop the host's session: pytest interrupts every test when one
+collector raises, so whatever goes wrong with a file (a bug in bnverify included) is a
+failing test of that file, and collection goes on.
 """
 
 from __future__ import annotations
@@ -36,9 +40,13 @@ _CANDIDATE_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*candidate\b", re.MULTILINE)
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     """Collect a derivation file; leave every other file to pytest."""
-    if file_path.suffix == ".toml" and is_derivation_file(file_path):
-        return DerivationFile.from_parent(parent, path=file_path)
-    return None
+    if file_path.suffix != ".toml":
+        return None
+    try:
+        found = is_derivation_file(file_path)
+    except Exception:  # whatever it is, the file's test says so (see collect)
+        found = True
+    return DerivationFile.from_parent(parent, path=file_path) if found else None
 
 
 def is_derivation_file(path: Path) -> bool:
@@ -60,7 +68,7 @@ def is_derivation_file(path: Path) -> bool:
         return False
     try:
         return "candidate" in tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):  # [[[...]]] 3,000 deep: tomllib recurses
         return _CANDIDATE_HEADER.search(text) is not None
 
 
@@ -68,15 +76,22 @@ class DerivationFile(pytest.File):
     """A derivation file: one test for its own problems (if any), one per candidate."""
 
     def collect(self) -> Iterator[pytest.Item]:
-        """The file's problems and its candidates, as tests."""
-        from bnverify.check import check_derivation
-        from bnverify.files.derivation import load_derivation
+        """The file's problems and its candidates, as tests; never an error of the session."""
         from bnverify.report.inert import visible
-        from bnverify.settings import Settings
 
-        derivation = load_derivation(_shown_path(self.path, self.config))
-        # The file's own checks (TOML, model, notation) without judging any candidate.
-        problems = check_derivation(replace(derivation, candidates=()), Settings()).problems
+        try:
+            derivation, problems = self._read()
+        except Exception as error:  # see the module's docstring
+            from bnverify.problem import Location, Problem
+
+            message = (
+                f"internal error while reading this file: {error!r}; this is a bug in "
+                "bnverify (run `bnverify check --debug` on the file for the traceback)"
+            )
+            where = Location(_shown_path(self.path, self.config), 1, 1)
+            problem = Problem(message, location=where)
+            yield FileProblems.from_parent(self, name=visible(self.path.name), problems=(problem,))
+            return
         if problems:
             yield FileProblems.from_parent(self, name=visible(self.path.name), problems=problems)
         for candidate in derivation.candidates:
@@ -84,6 +99,17 @@ class DerivationFile(pytest.File):
             yield CandidateItem.from_parent(
                 self, name=visible(candidate.name), candidate=candidate, derivation=derivation
             )
+
+    def _read(self) -> tuple[Derivation, tuple[Problem, ...]]:
+        """The derivation, and the file's own problems (TOML, model, notation)."""
+        from bnverify.check import check_derivation
+        from bnverify.files.derivation import load_derivation
+        from bnverify.settings import Settings
+
+        derivation = load_derivation(_shown_path(self.path, self.config))
+        # The file's own checks without judging any candidate.
+        problems = check_derivation(replace(derivation, candidates=()), Settings()).problems
+        return derivation, problems
 
 
 class BnverifyFailure(Exception):

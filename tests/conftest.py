@@ -1,7 +1,7 @@
 """Shared fixtures (the built-in Batch Norm model and its truth) and hypothesis profiles.
 
 Profiles: "ci" (the default) runs the fuzz tests of tests/test_fuzz.py on their CI
-counts, 2,400 inputs in all; "long" (`pytest --hypothesis-profile=long`) runs every
+counts, 2,900 inputs in all; "long" (`pytest --hypothesis-profile=long`) runs every
 property and fuzz test on 100,000 inputs. Neither has a per-example deadline: the fuzz
 tests assert their own, bnverify's time budget.
 """

@@ -1,15 +1,20 @@
 """Fuzzing: generated formulas and mangled derivation files never crash or hang bnverify.
 
-Two sources of input: well-formed candidates built from the formula language's
-constructs (ASCII and LaTeX), and byte-level mutations of the shipped derivation files.
-Each goes through `bnverify check` in-process. The property: exit status 0, 1 or 2, a
+Three sources of input: well-formed candidates built from the formula language's
+constructs (ASCII and LaTeX), byte-level mutations of the shipped derivation files, and
+hostile files around them: model files with a value of every wrong type or a hostile
+[notation] spelling, and symbolic links (loops, folders, devices, files outside) as
+derivations and models, each checked beside a good file whose verdict must survive. Each
+goes through `bnverify check` in-process. The property: exit status 0, 1 or 2, a
 located message on 2, no traceback and no internal error, and no longer than the time
-budget allows. The "ci" profile (tests/conftest.py) runs 2,400 inputs in all;
+budget allows. The "ci" profile (tests/conftest.py) runs 2,900 inputs in all;
 `--hypothesis-profile=long` runs 100,000 per test.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import tempfile
 import time
@@ -236,3 +241,161 @@ def test_corpus_inputs_keep_their_outcome(path):
     result = check_survives([str(path)], candidates=path.read_bytes().count(b"[[candidate]]"))
     assert result.exit_code == expected, result.output
     assert "\x1b" not in result.output
+
+
+# --- Model files of every wrong type, hostile notation, symbolic links ---------------------
+# One bad file never sinks the run: beside each generated file a good derivation is
+# checked, and its verdict must reach the JUnit file, which must be written.
+
+MODEL_LINES = (DERIVATIONS.parent / "bnverify/model/layers/batchnorm.toml").read_text().split("\n")
+# Each line `key = value` of the model, by index: where a wrong value goes.
+VALUE_LINES = [i for i, line in enumerate(MODEL_LINES) if re.match(r"^[^#\[\s][^=]*=", line)]
+GOOD = 'model = "batchnorm"\n[[candidate]]\nname = "good"\nwrt = "beta"\nexpr = "sum(g_y)"\n'
+USES_MODEL = 'model = "m.toml"\n[[candidate]]\nname = "g_z"\nwrt = "z"\nexpr = "g_y"\n'
+# A value of every TOML type, and names that are the model's own (a retargeting).
+WRONG_VALUES = st.sampled_from(
+    [
+        "5",
+        "-1",
+        "0",
+        "true",
+        "1.5",
+        "nan",
+        "inf",
+        "1979-05-27",
+        "07:32:00",
+        "[]",
+        "{}",
+        "[1]",
+        '["z"]',
+        '[["mu"]]',
+        "{ a = 1 }",
+        '{ eps = ["0"] }',
+        "{ eps = 5 }",
+        '"z"',
+        '"beta"',
+        '"mu"',
+        '""',
+        "100000000",
+        '"z^1000"',
+        '"(1e999*1e999*z)^999"',
+        '"zhat^1000"',
+    ]
+)
+SPELLINGS = st.one_of(
+    st.sampled_from(
+        [
+            r"\mu_B & ~ \\",
+            r"\input{/etc/passwd}",
+            r"\hat{z",
+            "}{",
+            "%",
+            "$x$",
+            r"\\",
+            "z",
+            "N",
+            r"\sigma^2",
+            r"\sigma^{2^{2}}",
+            "g_y",
+            "ones",
+            r"\mathbf{1}",
+            "::warning::x",
+            "##[x]",
+        ]
+    ),
+    st.text(max_size=12),
+)
+
+
+def toml_key(text: str) -> str:
+    """A TOML basic-string key for any text (JSON's escapes are TOML's, mostly)."""
+    return json.dumps(text)
+
+
+@st.composite
+def wrong_models(draw: st.DrawFn) -> str:
+    """The built-in model with one value of the wrong type, or one hostile notation row."""
+    lines = list(MODEL_LINES)
+    if draw(st.booleans()):
+        at = draw(st.sampled_from(VALUE_LINES))
+        key = lines[at].split("=", 1)[0]
+        lines[at] = f"{key}= {draw(WRONG_VALUES)}"
+    else:
+        at = lines.index("[notation]  # how notes and papers spell the model's names") + 1
+        value = draw(st.one_of(WRONG_VALUES, st.sampled_from(['"mu"', '"var"'])))
+        lines.insert(at, f"{toml_key(draw(SPELLINGS))} = {value}")
+    return "\n".join(lines)
+
+
+def check_beside_a_good_file(folder: Path, files: list[str]) -> None:
+    """Check files and a good one to JUnit: the run survives and the good verdict is there."""
+    (folder / "good.toml").write_text(GOOD)
+    out = folder / "out.xml"
+    args = ["check", *FLAGS, "--format", "junit", "-o", str(out), *files, str(folder / "good.toml")]
+    result = CliRunner().invoke(main, args, env={"NO_COLOR": "1"})
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+        result.exception
+    )
+    assert result.exit_code in (0, 1, 2), result.output
+    written = out.read_text(encoding="utf-8")
+    assert "internal error" not in written and "Traceback" not in result.output, written
+    assert "PATH=" not in written  # no line of /proc/self/environ, through any link
+    assert re.search(r'<testcase classname="[^"]*good" name="good" />', written), written
+    if result.exit_code == 2:
+        assert re.search(r":\d+:\d+: error: ", written), written
+
+
+@pytest.mark.slow
+@fuzz_settings(ci_examples=300)
+@given(model=wrong_models())
+def test_model_files_of_every_wrong_type(model):
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        (folder / "m.toml").write_text(model, encoding="utf-8", errors="surrogatepass")
+        (folder / "d.toml").write_text(USES_MODEL)
+        check_beside_a_good_file(folder, [str(folder / "d.toml")])
+
+
+# Where a symbolic link may point: itself, a loop, a folder, nothing, a device, outside.
+LINK_TARGETS = st.sampled_from(
+    [
+        "self",
+        "loop",
+        ".",
+        "..",
+        "missing.toml",
+        "/dev/null",
+        "/dev/zero",
+        "/proc/self/environ",
+        "/etc/hostname",
+        "real.toml",
+        "m.toml",
+        "sub",
+        "sub/inner.toml",
+        "fifo",
+    ]
+)
+
+
+@pytest.mark.slow
+@fuzz_settings(ci_examples=200)
+@given(derivation=LINK_TARGETS, model=LINK_TARGETS, walk=st.booleans())
+def test_symbolic_links_as_derivations_and_models(derivation, model, walk):
+    with tempfile.TemporaryDirectory() as name:
+        # The checked folder is root/; ".." is the small temporary folder around it.
+        (Path(name) / "outside.toml").write_text(USES_MODEL)
+        folder = Path(name) / "root"
+        (folder / "sub").mkdir(parents=True)
+        (folder / "sub" / "inner.toml").write_text(USES_MODEL)
+        (folder / "real.toml").write_text(USES_MODEL)
+        (folder / "real-model.toml").write_text("\n".join(MODEL_LINES))
+        os.mkfifo(folder / "fifo")
+        for link, target in (("link.toml", derivation), ("m.toml", model)):
+            chosen = {"self": link, "loop": "loop-b.toml"}.get(target, target)
+            (folder / link).symlink_to(chosen)
+        (folder / "loop-b.toml").symlink_to("link.toml")
+        (folder / "uses-link.toml").write_text(USES_MODEL)
+        listed = (
+            [str(folder)] if walk else [str(folder / "link.toml"), str(folder / "uses-link.toml")]
+        )
+        check_beside_a_good_file(folder, listed)

@@ -154,8 +154,8 @@ def test_bad_entries_are_each_reported_after_the_forward_pass():
     probes = '[[probe]]\ncondition = "a"\nbatch = 0\n[[probe]]\ncondition = "b"\nfreeze = ["w"]\n'
     problems = read(AFFINE + probes)
     assert [p.message for p in problems] == [
-        "probe batch must be a positive integer",
-        "probe freezes an unknown node: ('w',)",
+        "probe batch must be between 1 and 256, not 0",
+        "probe freezes 'w', which is not a node's name",
     ]
     assert [p.location.line for p in problems] == [9, 12]
 
@@ -173,8 +173,64 @@ def test_the_builtin_model_reads_without_a_problem_and_as_loaded(model):
         (AFFINE + '[probe]\ncondition = "a"\n', "'probe' must be an array of tables", 7),
         (AFFINE + '[[probe]]\ncondition = "a"\nset = 1\n', "probe set must be a table", 9),
         (AFFINE + '[[probe]]\ncondition = "a"\nfreeze = 1\n', "freeze must be an array", 9),
+        (AFFINE + '[[probe]]\ncondition = "a"\nfreeze = [5]\n', "probe freezes 5", 9),
+        (AFFINE + '[[probe]]\ncondition = "a"\nset = ["x"]\n', "probe set must be a table", 9),
+        (AFFINE + '[[probe]]\ncondition = "a"\nbatch = true\n', "positive integer", 7),
+        (AFFINE + "[[probe]]\ncondition = 5\n", "'condition' in a string", 7),
+        (AFFINE + '[notation]\nu = ["x"]\n', "must map to a model name in a string", 8),
+        (AFFINE + "[notation]\nu = { a = 1 }\n", "must map to a model name in a string", 8),
+        ('square = { expr = "x", solve = ["x"] }\n' + AFFINE, "square.solve must be", 1),
     ],
 )
 def test_a_section_of_the_wrong_type_is_a_located_problem(text, message, line):
     (problem,) = read(text)
     assert message in problem.message and problem.location.line == line
+
+
+def test_a_probe_batch_has_an_upper_bound():
+    (problem,) = read(AFFINE + '[[probe]]\ncondition = "big"\nbatch = 100000000\n')
+    assert problem.message == "probe batch must be between 1 and 256, not 100,000,000"
+    assert (problem.location.line, problem.location.column) == (9, 9)
+
+
+def test_a_notation_spelling_is_a_name_never_pasted_latex():
+    # '\mu_B & ~ \\' parses as the name mu_B, but would break a .tex report verbatim.
+    (problem,) = read(AFFINE + "[notation]\n'\\mu_B & ~ \\\\' = \"x\"\n")
+    assert "is not a name's spelling" in problem.message and problem.location.line == 8
+    model = read(AFFINE + "[notation]\n'\\mu_B' = \"x\"\n'\\hat  z' = \"y\"\n")
+    assert [(a.key, a.name, a.spelling) for a in model.notation] == [
+        ("mu_B", "x", "\\mu_B"),
+        ("zhat", "y", "\\hat{z}"),
+    ]
+
+
+def test_model_notation_never_renames_a_model_name():
+    (problem,) = read(AFFINE + '[notation]\nx = "y"\n')
+    assert "would rename the model's own name x to y" in problem.message
+
+
+def test_limits_count_along_a_chain_of_nodes():
+    # Each node is within the limits alone; b's degree is the product along the chain.
+    chain = 'name = "m"\noutput = "y"\n[inputs]\nz = "batch"\n[nodes]\n'
+    chain += 'a = "z^1000"\nb = "a^1000"\ny = "b^1000"\n'
+    (problem,) = read(chain)
+    assert problem.message.startswith("node b, counting the nodes it uses: ")
+    assert "power 1,000,000" in problem.message and "--max" not in problem.message
+    assert (problem.location.line, problem.location.column) == (7, 6)
+    # a's constant has 2,000 digits and a^999 would build 1,998,000, though a is a node.
+    digits = chain.replace('"z^1000"', '"1e999*1e999 + z"').replace('"a^1000"', '"a^999"')
+    (problem,) = read(digits)
+    assert problem.message.startswith("node b, counting the nodes it uses: ")
+    assert "about 1,998,000 digits" in problem.message
+
+
+def test_a_bug_reading_a_model_file_is_a_problem_of_that_model(tmp_path, monkeypatch):
+    from bnverify.model import sections
+
+    def broken(data):
+        raise TypeError("unhashable type: 'Array'")
+
+    monkeypatch.setattr(sections, "forward_pass", broken)
+    (tmp_path / "m.toml").write_text(AFFINE)
+    (problem,) = load_model("m.toml", tmp_path)
+    assert problem.message.startswith("internal error while reading model 'm.toml': TypeError")

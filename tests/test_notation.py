@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bnverify.files.derivation import parse_derivation
@@ -128,3 +130,77 @@ def test_ones_is_the_all_ones_vector_in_both_syntaxes(plain):
     ascii_form = resolved(plain, "dot(ones, g_y)", syntax="ascii", wrt="beta")
     latex_form = resolved(plain, r"g_{\beta} = \mathbf{1}^T g_y")
     assert ascii_form.expr == latex_form.expr == Apply("dot", (Apply("ones", ()), Sym("g_y")))
+
+
+def notation_of(model, text):
+    derivation = parse_derivation(
+        f'model = "batchnorm"\n[notation]\n{text}\n[[candidate]]\nname = "x"\nexpr = "z"\n',
+        "t.toml",
+    )
+    return user_names(model, derivation.notation)
+
+
+def test_a_model_name_is_never_renamed(model):
+    # z = "beta" would make wrt = "z" and every z mean beta, and a wrong g_z pass.
+    _, (problem,) = notation_of(model, 'z = "beta"')
+    assert "notation maps z, a name of the batchnorm model, to 'beta'" in problem.message
+    assert (problem.location.line, problem.location.column) == (3, 1)
+    names, problems = notation_of(model, 'z = "z"\nx = "beta"')
+    assert not problems and resolved(names, "z", "ascii", "z").wrt == "z"
+
+
+SIGMA = Apply("sqrt", (Apply("add", (Sym("var"), Sym("eps"))),))
+
+
+def test_the_authors_notation_wins_over_the_models_aliases(model):
+    names = names_with(model, sigma="sqrt(var + eps)")
+    # With sigma the standard deviation, \sigma^2 is sigma squared, not the model's var.
+    r = resolved(names, r"g_z = \frac{g_y}{\sigma^2}")
+    assert r.expr == Apply("div", (Sym("g_y"), Apply("pow", (SIGMA, Num(2)))))
+    assert names.notes == (
+        "\\sigma^2 is read as sigma^2 with this file's own sigma, not as the model's var",
+    )
+    # The model's spellings the author did not touch keep their meaning.
+    assert resolved(names, r"g_z = \sigma_B^2 g_y").expr.args[0] == Sym("var")
+    assert resolved(plain_names(model), r"g_z = \sigma^2 g_y").expr.args[0] == Sym("var")
+
+
+def test_an_authors_spelling_of_a_power_wins_too(model):
+    names, problems = notation_of(model, "'\\sigma^2' = \"var + eps\"")
+    assert not problems
+    r = resolved(names, r"g_z = \frac{g_y}{\sigma^2}")
+    assert r.expr.args[1] == Apply("add", (Sym("var"), Sym("eps")))
+    assert names.notes == ("\\sigma^2 is read as this file's own sigma^2, not as the model's var",)
+
+
+def plain_names(model):
+    return Names(model, {})
+
+
+def test_sigma_as_the_standard_deviation_is_read_as_its_author_means(tmp_path):
+    # Issue 10's file: with sigma = sqrt(var + eps), counting eps twice is wrong and the
+    # centred form dividing by \sigma^2 is right; the model's \sigma^2 = var read both
+    # the other way round.
+    from bnverify.check import check_file
+    from bnverify.settings import Settings
+
+    path = tmp_path / "sigma.toml"
+    path.write_bytes(Path(__file__).parent.joinpath("data", "sigma-notation.toml").read_bytes())
+    result = check_file(path, Settings(seed=0, max_symbolic_batch=3))
+    assert not result.problems
+    assert [(v.candidate.name, v.kind) for v in result.verdicts] == [
+        ("eps counted twice", "diverge"),
+        ("centred", "match"),
+    ]
+
+
+def test_the_shadowing_is_said_once_in_the_output():
+    from click.testing import CliRunner
+
+    from bnverify.cli import main
+
+    path = str(Path(__file__).parent / "data" / "sigma-notation.toml")
+    args = ["check", "--max-symbolic-batch", "2", path]
+    output = CliRunner().invoke(main, args, env={"NO_COLOR": "1"}).output
+    note = "note: \\sigma^2 is read as sigma^2 with this file's own sigma, not as the model's var"
+    assert output.count(note) == 1

@@ -104,3 +104,86 @@ def test_ctrl_c_exits_130_and_keeps_the_old_output(tmp_path, monkeypatch):
     assert "interrupted" in result.output
     assert "Traceback" not in result.output
     assert target.read_text() == "previous report"
+
+
+def test_a_set_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
+    from bnverify.report.output import write_set
+
+    figure, report = tmp_path / "r-figure-1.svg", tmp_path / "r.md"
+    figure.write_text("old figure")
+    report.write_text("old report")
+    calls = []
+
+    def fails_on_the_report(fd):
+        calls.append(fd)
+        if len(calls) == 2:  # the report is staged last
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", fails_on_the_report)
+    with pytest.raises(OutputError, match=r"cannot write .*r\.md: No space left"):
+        write_set([(figure, "new figure"), (report, "new report")])
+    assert (figure.read_text(), report.read_text()) == ("old figure", "old report")
+    assert sorted(os.listdir(tmp_path)) == ["r-figure-1.svg", "r.md"]
+    monkeypatch.undo()
+    write_set([(figure, "new figure"), (report, "new report")])
+    assert (figure.read_text(), report.read_text()) == ("new figure", "new report")
+
+
+def test_a_report_that_cannot_be_rendered_changes_no_figure(tmp_path, monkeypatch):
+    from bnverify.report.printable import write
+
+    figure = tmp_path / "post-figure-3.svg"
+    figure.write_text("old figure")
+
+    def broken(*args):
+        raise RuntimeError("the printer failed")
+
+    monkeypatch.setattr(write, "render", broken)
+    result = CliRunner().invoke(
+        cli.main, ["report", str(FORUM_POST), "-o", str(tmp_path / "post.md"), "--debug"]
+    )
+    assert isinstance(result.exception, RuntimeError)
+    assert os.listdir(tmp_path) == ["post-figure-3.svg"] and figure.read_text() == "old figure"
+
+
+def test_a_symbolic_link_stays_a_link_and_its_target_is_written(tmp_path):
+    real = tmp_path / "real.json"
+    real.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(real.name)
+    write_atomic(link, "new")
+    assert link.is_symlink() and real.read_text() == "new"
+
+
+def test_a_device_is_written_in_place_never_replaced():
+    before = os.stat(os.devnull)
+    write_atomic(os.devnull, "report")  # as root, a rename would make it a regular file
+    after = os.stat(os.devnull)
+    assert (after.st_ino, after.st_rdev) == (before.st_ino, before.st_rdev)
+
+
+def test_a_directory_or_a_pipe_without_reader_is_refused(tmp_path):
+    with pytest.raises(OutputError, match="it is a directory"):
+        write_atomic(tmp_path, "x")
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    with pytest.raises(OutputError, match=r"cannot write .*pipe"):
+        write_atomic(pipe, "x")  # no reader: refused at once, never a hang
+    assert pipe.is_fifo()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file names as bytes are a POSIX matter")
+@pytest.mark.parametrize("fmt", ["text", "json", "junit", "github"])
+def test_a_file_name_that_is_not_utf8_shows_as_replacement_characters(tmp_path, fmt):
+    folder = os.fsencode(tmp_path)
+    broken = os.path.join(folder, b"bad\xff.toml")
+    with open(broken, "wb") as stream:
+        stream.write(b'model = "batchnorm"\n[[candidate]]\nname = "a"\nwrt = "beta"\n')
+        stream.write(b'expr = "gama"\n')
+    out, summary = tmp_path / "out", tmp_path / "summary.md"
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary), "NO_COLOR": "1"}
+    args = ["check", "--format", fmt, "-o", str(out), str(tmp_path)]
+    result = CliRunner().invoke(cli.main, args, env=env)
+    assert result.exit_code == 2 and "internal error" not in result.output, result.output
+    for written in (out, summary):
+        assert "bad\N{REPLACEMENT CHARACTER}" in written.read_text(encoding="utf-8")

@@ -39,3 +39,19 @@ def test_the_terminal_shows_the_file_text_of_a_problem_and_obeys_none_of_it():
     text = located(Problem("##[error]forged", location=where))
     assert text.startswith("./::warning::x.toml:2:1: error: #\u200b#[error]forged")
     assert all(not line.lstrip().startswith("::") for line in text.split("\n"))
+
+
+def test_a_long_line_is_shown_as_a_window_around_the_column():
+    # 5,000 candidates on one 224 KB line once made each message repeat the whole line.
+    from bnverify.problem import WINDOW, location_in_file
+
+    text = "x = 1\n" + "a" * 50_000 + "BAD" + "b" * 50_000 + "\n"
+    where = location_in_file("d.toml", text, 6 + 50_000, 3)
+    assert (where.line, where.column) == (2, 50_001) and len(where.source) == WINDOW
+    lines = str(Problem("here", location=where)).split("\n")
+    assert lines[0] == "d.toml:2:50001: error: here"
+    assert lines[2].startswith(" 2 | \N{HORIZONTAL ELLIPSIS}a") and lines[2].endswith(
+        "b\N{HORIZONTAL ELLIPSIS}"
+    )
+    assert len(lines[2]) < WINDOW + 10
+    assert lines[2][lines[3].index("^") : lines[3].rindex("^") + 1] == "BAD"

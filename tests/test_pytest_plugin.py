@@ -96,3 +96,33 @@ def test_minus_p_no_bnverify_turns_it_off(pytester: pytest.Pytester):
     pytester.makefile(".toml", unexpected=(DATA / "unexpected.toml").read_text())
     result = run(pytester, "-p", "no:bnverify")
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+
+
+def test_no_file_interrupts_the_host_session(pytester: pytest.Pytester, monkeypatch):
+    # tomllib recurses on deep arrays; before, that was a collection error, and pytest
+    # then ran no test at all, the host's own included.
+    deep = "a = " + "[" * 3000 + "]" * 3000
+    pytester.makefile(".toml", deep=f"{deep}\n[[candidate]]\nname = 'a'\nexpr = 'g_y'\n")
+    pytester.makefile(".toml", **{"forum-post": FORUM_POST})
+    pytester.makepyfile(test_host="def test_host():\n    pass\n")
+    result = run(pytester)
+    result.assert_outcomes(passed=4, failed=1)
+    result.stdout.fnmatch_lines(["FAILED deep.toml::deep.toml - deep.toml:1:*invalid TOML*"])
+
+
+def test_a_bug_reading_a_file_is_a_failing_test_of_that_file(
+    pytester: pytest.Pytester, monkeypatch
+):
+    import bnverify.check
+
+    def broken(*args, **kwargs):
+        raise TypeError("unhashable type: 'Array'")
+
+    monkeypatch.setattr(bnverify.check, "check_derivation", broken)
+    pytester.makefile(".toml", **{"forum-post": FORUM_POST})
+    pytester.makepyfile(test_host="def test_host():\n    pass\n")
+    result = run(pytester)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        ["*forum-post.toml:1:1: error: internal error while reading this file: TypeError*"]
+    )

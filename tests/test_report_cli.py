@@ -103,3 +103,27 @@ def test_figure_names_are_safe_whatever_the_report_is_called(tmp_path):
     figures = sorted(p.name for p in tmp_path.glob("*.pdf"))
     assert figures == ["my-report-v2-x-figure-2.pdf", "my-report-v2-x-figure-3.pdf"]
     assert "{my-report-v2-x-figure-3.pdf}" in target.read_text()
+
+
+def test_a_formula_too_deep_to_print_is_named_and_the_rest_written(tmp_path):
+    # A tower of powers within raised limits: the check copes, the printers recurse.
+    tower = "(" * 390 + "g_y" + ")^1" * 390
+    path = tmp_path / "tower.toml"
+    path.write_text(
+        f'model = "batchnorm"\n[[candidate]]\nname = "t"\nwrt = "beta"\nexpr = "sum({tower})"\n'
+    )
+    for suffix in ("md", "tex", "html"):
+        out = tmp_path / f"tower.{suffix}"
+        result = run("report", str(path), "-o", str(out), "--max-nesting", "400")
+        assert result.exit_code == 0, result.output
+        assert "not printed: nested too deeply" in out.read_text() or suffix == "html"
+        assert "g_{\\beta}" in out.read_text() or suffix == "html"  # the rest is there
+
+
+def test_a_shadowed_model_spelling_is_noted_in_every_report_format(tmp_path):
+    sigma = str(Path(__file__).parent / "data" / "sigma-notation.toml")
+    for suffix in ("md", "tex", "html"):
+        out = tmp_path / f"sigma.{suffix}"
+        assert run("report", sigma, "-o", str(out), "--max-symbolic-batch", "2").exit_code == 0
+        report = out.read_text()
+        assert report.count("Note:") == 1 and "not as the model" in report

@@ -287,3 +287,20 @@ def test_syntax_errors_in_a_file_are_located_in_it(tmp_path):
     problem = read_toml(path, "model", 1000)
     assert problem.message.startswith("invalid TOML: ")
     assert (problem.location.path, problem.location.line) == (str(path), 3)
+
+
+def test_too_many_dotted_keys_are_refused_before_tomlkit_reads_them():
+    # tomlkit's time grows with the square of a table's dotted keys (77 s at 6,000).
+    from bnverify.files.toml_source import MAX_DOTTED_KEYS
+
+    head = '[[candidate]]\nname = "a"\n'
+    within = parse_toml(head + "".join(f"k.k{i} = 1\n" for i in range(MAX_DOTTED_KEYS)), "d")
+    assert not isinstance(within, Problem)
+    text = head + "".join(f"k . 'k{i}' = 1\n" for i in range(6000))
+    problem = parse_toml(text, "d.toml")
+    assert isinstance(problem, Problem) and "more than 100 dotted keys" in problem.message
+    where = problem.location
+    assert (where.line, where.column, where.width) == (2 + MAX_DOTTED_KEYS + 1, 1, 10)
+    # A dot in a quoted key, or in a value, is no dotted key.
+    quoted = head + "".join(f'"k.k{i}" = "a.b = 1"\n' for i in range(500))
+    assert not isinstance(parse_toml(quoted, "d"), Problem)

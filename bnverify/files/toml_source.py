@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tomlkit import TOMLDocument
@@ -44,7 +44,15 @@ from tomlkit.parser import Parser
 
 from bnverify.files.access import Refused, read_regular
 from bnverify.files.toml_strings import COMMAND_LETTERS, TextOrigin, decode_string_token
-from bnverify.problem import Location, Problem, Span, location_in_file
+from bnverify.problem import Location, Problem, Span, location_in_file, location_in_text
+
+# tomlkit rebuilds a table's view of its dotted keys (k.a = 1) on each new one, so time
+# grows with their square: 6,000 lines of `k.kN = 1` under [[candidate]] took 77 s before
+# any budget (bench/bench_toml.py). No bnverify file needs more than a few, so a file with
+# more than MAX_DOTTED_KEYS is refused before tomlkit reads it; the count is linear.
+MAX_DOTTED_KEYS = 100
+_KEY_PART = r"""(?:[A-Za-z0-9_-]+|"(?:[^"\\\n]|\\.)*"|'[^'\n]*')"""
+_DOTTED_KEY = re.compile(rf"^[ \t]*{_KEY_PART}(?:[ \t]*\.[ \t]*{_KEY_PART})+[ \t]*=", re.MULTILINE)
 
 _TYPE_NAMES: tuple[tuple[type, str], ...] = (
     (String, "a string"),
@@ -144,6 +152,9 @@ def parse_toml(text: str, path: str) -> TomlDocument | Problem:
     # Offsets are taken in this text, so CRLF files are read as LF ones (as Python's own
     # universal newlines would); a lone CR stays and tomlkit reports it.
     text = text.replace("\r\n", "\n")
+    too_many = _dotted_keys_problem(text, path)
+    if too_many is not None:
+        return too_many
     parser = _PositionRecorder(text)
     try:
         data = parser.parse()
@@ -209,13 +220,32 @@ def _not_utf8(path: str, what: str, data: bytes, start: int) -> Problem:
     line_start = data.rfind(b"\n", 0, start) + 1
     line_end = data.find(b"\n", start)
     line_end = len(data) if line_end < 0 else line_end
-    column = len(data[line_start:start].decode("utf-8", errors="replace")) + 1
+    column = len(data[line_start:start].decode("utf-8", errors="replace"))
     source = data[line_start:line_end].decode("utf-8", errors="replace")
     line = data.count(b"\n", 0, start) + 1
     message = (
         f"cannot read {what}: byte 0x{data[start]:02x} is not UTF-8; save the file as UTF-8 text"
     )
-    return Problem(message, location=Location(path, line, column, source))
+    return Problem(message, location=replace(location_in_text(path, source, column), line=line))
+
+
+def _dotted_keys_problem(text: str, path: str) -> Problem | None:
+    """Why a text has too many dotted keys for tomlkit to read in good time, else None."""
+    # Lines of a multi-line string that look like dotted keys count too: that only
+    # errs towards refusing a file no derivation resembles.
+    for count, match in enumerate(_DOTTED_KEY.finditer(text), start=1):
+        if count > MAX_DOTTED_KEYS:
+            start = len(match.group()) - len(match.group().lstrip())
+            message = (
+                f"more than {MAX_DOTTED_KEYS} dotted keys (such as a.b = 1) in one file; "
+                "bnverify reads at most that many: write each key in its own [table]"
+            )
+            key = match.group().rstrip("= \t")
+            return Problem(
+                message,
+                location=location_in_file(path, text, match.start() + start, len(key) - start),
+            )
+    return None
 
 
 def _syntax_problem(error: TOMLKitError, text: str, path: str, parser: Parser) -> Problem:

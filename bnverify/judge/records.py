@@ -135,6 +135,8 @@ class FileResult:
     problems: tuple[Problem, ...]
     verdicts: tuple[Verdict, ...]
     truth: Truth | None = None  # the model's truth (and model), when the model loaded
+    # How the file's own notation changed a model spelling's meaning (model.notation.shadows).
+    notes: tuple[str, ...] = ()
 
 
 def exit_status(results: Iterable[FileResult], extra_problems: int = 0) -> int:

@@ -9,7 +9,8 @@ Nothing here folds a constant whose size it has not bounded first.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from fractions import Fraction
 
 from bnverify.language.operators import Op, row
@@ -21,6 +22,7 @@ from bnverify.language.tree import (
     IndexedSum,
     Num,
     Span,
+    Sym,
     constant_value,
     walk,
 )
@@ -47,6 +49,18 @@ def text_problem(text: str, limits: Limits) -> Problem | None:
     return Problem(message, Span(0, len(text)))
 
 
+@dataclass(frozen=True)
+class Growth:
+    """How large a formula's values can grow: its degree in the names, and the digits of
+    the numbers it builds (a product adds both, a power multiplies both)."""
+
+    degree: int
+    digits: int
+
+
+LEAF = Growth(degree=1, digits=0)  # an input's value is drawn small; its powers are what grow
+
+
 def formula_problem(formula: Formula, text: str, limits: Limits) -> Problem | None:
     """Why a parsed formula is too big to check (size, nesting, powers), else None."""
     sides = (formula.lhs, formula.rhs) if isinstance(formula, Equation) else (formula,)
@@ -61,40 +75,57 @@ def formula_problem(formula: Formula, text: str, limits: Limits) -> Problem | No
         return Problem(message, whole)
     try:
         for side in sides:
-            _degree(side, limits)
+            growth(side, limits)
     except Rejected as too_big:
         return too_big.problem()
     return None
 
 
-def _degree(expr: Expr, limits: Limits) -> int:
-    """The degree of a formula in its names (products add, powers multiply), bounded."""
+def growth(expr: Expr, limits: Limits, names: Mapping[str, Growth] | None = None) -> Growth:
+    """How far a formula's values grow, bounded; raises Rejected at the node past a limit.
+
+    `names` gives the growth of names defined by other formulas, such as a model's
+    earlier nodes: with a = z^1000, b = a^1000 has degree 1,000,000, though each formula
+    alone is within the limit.
+    """
     # Children before parents, without recursion: raised nesting limits stay safe here.
-    degrees: dict[int, int] = {}
+    grown: dict[int, Growth] = {}
     for node in reversed(walk(expr)):
-        degrees[id(node)] = _node_degree(node, degrees, limits)
-    return degrees[id(expr)]
+        grown[id(node)] = _node_growth(node, grown, limits, names or {})
+    return grown[id(expr)]
 
 
-def _node_degree(node: Expr, degrees: dict[int, int], limits: Limits) -> int:
-    """One node's degree from its children's."""
+def _node_growth(
+    node: Expr, grown: dict[int, Growth], limits: Limits, names: Mapping[str, Growth]
+) -> Growth:
+    """One node's growth from its children's."""
     match node:
-        case Num():
-            return 0
+        case Num(value=value):
+            # An integer has no denominator to build: 1e999 has 1,000 digits, not 1,001.
+            denominator = _digits(value.denominator) if value.denominator > 1 else 0
+            return Growth(0, _digits(value.numerator) + denominator)
         case Apply(op=op, args=args):
-            inner = tuple(degrees[id(arg)] for arg in args)
-            degree = row(DEGREES, op, "limits.DEGREES")(node, inner, limits)
+            inner = tuple(grown[id(arg)] for arg in args)
+            degree = row(DEGREES, op, "limits.DEGREES")(
+                node, tuple(g.degree for g in inner), limits
+            )
+            digits = sum(g.digits for g in inner)
+            if op is Op.POW:
+                digits = _power_digits(node, inner[0].digits, limits)
         case IndexedSum(body=body):
-            degree = degrees[id(body)]
+            degree, digits = grown[id(body)].degree, grown[id(body)].digits
+        case Sym(name=name):
+            degree, digits = names.get(name, LEAF).degree, names.get(name, LEAF).digits
         case _:
-            degree = 1
+            degree, digits = LEAF.degree, LEAF.digits
+    _bound_digits(digits, node.span, limits)
     if degree > limits.max_exponent:
         what = (
             f"this raises the formula's names to the power {degree:,} "
             "(products add powers, powers of powers multiply them)"
         )
         raise Rejected(limits.exceeded("max_exponent", what), node.span)
-    return degree
+    return Growth(degree, digits)
 
 
 def _largest(node: Apply, inner: tuple[int, ...], limits: Limits) -> int:
@@ -106,12 +137,9 @@ def _total(node: Apply, inner: tuple[int, ...], limits: Limits) -> int:
 
 
 def _power(node: Apply, inner: tuple[int, ...], limits: Limits) -> int:
-    base, exponent = node.args
-    power = _exponent(exponent, limits)
+    power = _exponent(node.args[1], limits)
     if power is None:
         return inner[0]  # not a number: bnverify.language.shapes explains what is accepted
-    if inner[0] == 0:
-        _constant_power(base, power, node.span, limits)
     return inner[0] * math.ceil(abs(power))
 
 
@@ -152,17 +180,22 @@ def _exponent(exponent: Expr, limits: Limits) -> Fraction | None:
     return value
 
 
-def _constant_power(base: Expr, power: Fraction, span: Span, limits: Limits) -> None:
-    """Refuse a power of numbers whose value would have too many digits."""
-    digits = sum(
-        _digits(node.value.numerator) + _digits(node.value.denominator)
-        for node in walk(base)
-        if isinstance(node, Num)
-    )
-    most, built = limits.max_digits * limits.max_exponent, digits * math.ceil(abs(power))
+def _power_digits(node: Apply, base_digits: int, limits: Limits) -> int:
+    """The digits a power builds from its base's numbers: (1e999*z)^999 has 999,000."""
+    # The exponent was bounded by _power (DEGREES) before this runs, so folding it is cheap.
+    power = constant_value(node.args[1])
+    return base_digits if power is None else base_digits * math.ceil(abs(power))
+
+
+def _bound_digits(built: int, span: Span, limits: Limits) -> None:
+    """Refuse numbers with too many digits, whether alone or multiplied by names."""
+    # A name does not stop its constant factor from growing: (1e999*1e999*z)^999 once
+    # built a 2,000,000-digit coefficient, 25 s and 882 MB past every other limit.
+    most = limits.max_digits * limits.max_exponent
     if built > most:
         message = (
-            f"this power of numbers would have about {built:,} digits; "
+            f"this would build a number of about {built:,} digits (products add digits, "
+            f"powers multiply them); "
             f"the limit is {most:,} ({flag('max_digits')} times {flag('max_exponent')}; "
             "raise either)"
         )

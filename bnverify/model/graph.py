@@ -110,7 +110,14 @@ def load_model(ref: str, base: Path | None = None) -> Model | tuple[Problem, ...
     """
     key = (ref, str(base))
     if key not in _CACHE:
-        _CACHE[key] = _load_uncached(ref, base)
+        try:
+            _CACHE[key] = _load_uncached(ref, base)
+        except Exception as error:  # one model file must not sink the files that do not use it
+            message = (
+                f"internal error while reading model {ref!r}: {error!r}; this is a bug in "
+                "bnverify: please report it with the model file"
+            )
+            return (Problem(message),)
     return _CACHE[key]
 
 

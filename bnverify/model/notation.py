@@ -1,7 +1,8 @@
 """From an author's notation to the model's names: a parsed formula becomes a resolved tree.
 
 Resolution looks a spelling up in the derivation's [notation] table, then in the model's
-names and the model's own notation (`\\mu_B` is mu), and understands two patterns:
+names and the model's own notation (`\\mu_B` is mu): the author's notation wins, and
+where it shadows a spelling of the model's, a note says so. It understands two patterns:
 `g_<name>` is the gradient of <name>, and a hat carries over (with x = "z", `\\hat{x}` is
 zhat). It also checks the LaTeX element indices (x_i) and turns indexed sums into sums
 over the batch, so the result is a plain vector-language tree.
@@ -45,6 +46,8 @@ class Names:
 
     model: Model
     user: Mapping[str, Expr]
+    # What the author's notation shadows of the model's, said once per file (see shadows).
+    notes: tuple[str, ...] = ()
 
     def lookup(self, key: str) -> Expr | None:
         """The model expression a spelling stands for, or None."""
@@ -69,6 +72,13 @@ class Names:
                 return Sym(hat_name(base.name))
         return None
 
+    def power(self, base: str, exponent: int) -> Expr | None:
+        """What `base^exponent` stands for as one spelling (\\sigma^2 is var), or None."""
+        key = f"{base}^{exponent}"
+        if key not in self.user and base in self.user:
+            return None  # the author's sigma wins over the model's \sigma^2: sigma squared
+        return self.lookup(key)
+
     def spellings(self) -> list[str]:
         """Every name a formula may use, for messages."""
         primal = [n for n in self.model.primal_names() if n != BATCH_SIZE]
@@ -85,7 +95,29 @@ def user_names(model: Model, entries: Iterable[NotationEntry]) -> tuple[Names, l
             problems.append(result)
         else:
             table[result[0]] = result[1]
-    return Names(model, table), problems
+    return Names(model, table, shadows(model, table)), problems
+
+
+def shadows(model: Model, user: Mapping[str, Expr]) -> tuple[str, ...]:
+    """A note for each spelling of the model's that the author's own names take over.
+
+    With sigma = "sqrt(var + eps)", the model's \\sigma^2 (var) is read as sigma*sigma,
+    which is what the author means but not what a reader of the model expects.
+    """
+    notes = []
+    for alias in model.notation:
+        base, power, exponent = alias.key.partition("^")
+        if alias.key in user:
+            notes.append(
+                f"{alias.spelling} is read as this file's own {alias.key}, "
+                f"not as the model's {alias.name}"
+            )
+        elif power and base in user and exponent.isdigit():
+            notes.append(
+                f"{alias.spelling} is read as {base}^{exponent} with this file's own {base}, "
+                f"not as the model's {alias.name}"
+            )
+    return tuple(notes)
 
 
 def _entry(model: Model, entry: NotationEntry) -> tuple[str, Expr] | Problem:
@@ -96,6 +128,13 @@ def _entry(model: Model, entry: NotationEntry) -> tuple[str, Expr] | Problem:
     if isinstance(parsed, Problem):
         where = entry.value_origin.locate(parsed.span) if parsed.span else entry.key_location
         return Problem(f"notation value for {entry.key!r}: {parsed.message}", location=where)
+    if (key in model.shape_of or key in BUILTINS) and parsed != Sym(key):
+        # z = "beta" would make wrt = "z" and every z in a formula mean beta, silently.
+        return Problem(
+            f"notation maps {key}, a name of the {model.name} model, to {entry.value!r}: the "
+            f'model\'s own names keep their meaning; name yours otherwise: x = "{entry.value}"',
+            location=entry.key_location,
+        )
     unknown = sorted(n for n in _names(parsed) if n not in model.shape_of)
     if isinstance(parsed, Equation) or unknown:
         known = ", ".join(model.primal_names())
@@ -190,7 +229,7 @@ def _resolve(expr: Expr, names: Names) -> tuple[Expr, Free] | Problem:
             return _symbol(expr, names)
         case Apply(op=Op.POW, args=(Sym() as base, exponent)) if _integer(exponent) is not None:
             # \sigma_B^2 is the variance, not sigma_B squared, when a notation says so.
-            alias = names.lookup(f"{base.name}^{_integer(exponent)}")
+            alias = names.power(base.name, _integer(exponent))
             if alias is not None:
                 return _indexed(alias, base, names)
             return _apply(expr, names)

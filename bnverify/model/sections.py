@@ -8,6 +8,7 @@ that is wrong; bnverify.model.graph collects them, so one mistake never hides an
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -15,15 +16,26 @@ from typing import Any
 
 from bnverify.files.toml_keys import KeyTable
 from bnverify.language import parser, shapes
-from bnverify.language.names import BATCH_SIZE, gradient_of
+from bnverify.language.limits import Growth, growth
+from bnverify.language.names import BATCH_SIZE, gradient_of, latex_name
 from bnverify.language.shapes import Shape
 from bnverify.language.tree import Equation, Expr, Sym, constant_value, walk
 from bnverify.problem import Problem, Rejected
+from bnverify.settings import DEFAULT_LIMITS
 
 _SQUARE_KEYS = KeyTable("in square", dict.fromkeys(("expr", "solve")))
 _PROBE_KEYS = KeyTable(
     "in a [[probe]] table", dict.fromkeys(("condition", "set", "freeze", "batch"))
 )
+# A probe compares candidate and truth in exact rationals at its batch size, as the exact
+# layer does; 256 is the largest size that layer uses, and `batch = 100000000` once
+# allocated 4.8 GB before any budget could stop it.
+MAX_PROBE_BATCH = 256
+# A spelling from [notation] is printed into LaTeX reports; only letters, digits, the
+# marks of a name (_ ^ { } ') and \commands are accepted, so that `&`, `~`, `%` or `\\`
+# can never reach a .tex file, and the printed spelling is rebuilt from the parsed name.
+_SPELLING = re.compile(r"(?:[A-Za-z0-9_^{}' ]|\\[A-Za-z]+)+")
+_ONE_CHARACTER_SCRIPT = re.compile(r"([_^])\{([A-Za-z0-9])\}")
 _IDENTITY_KEYS = KeyTable("in an [[identity]] table", dict.fromkeys(("rewrite", "as")))
 # [inputs], [constants], [nodes], [notation] and a probe's set hold the model's own names.
 MODEL_KEYS = KeyTable(
@@ -98,10 +110,12 @@ def forward_pass(data: Mapping) -> ForwardPass:
     known: dict[str, Shape] = dict(inputs) | dict.fromkeys(dict(constants), shapes.SCALAR)
     known[BATCH_SIZE] = shapes.SCALAR
     nodes, node_shapes = [], []
+    grown: dict[str, Growth] = {}
     for name, text in _table(data, "nodes"):
         expr = _formula(text, f"node {name}")
         shape = _shape(expr, known, f"node {name}", text)
         _check_name(name, known, text)
+        grown[name] = _growth(expr, grown, f"node {name}", text)
         known[name] = shape
         nodes.append((name, expr))
         node_shapes.append((name, shape))
@@ -128,12 +142,12 @@ def tables(data: Mapping, key: str) -> list[object]:
     return list(value)
 
 
-def notation_rows(data: Mapping) -> list[tuple[object, object]]:
-    """The rows of [notation]: each a spelling and the model name it stands for."""
+def notation_rows(data: Mapping) -> list[tuple[object, object, object]]:
+    """The rows of [notation]: each a spelling, the model name it stands for, and the table."""
     table = data.get("notation", {})
     if not isinstance(table, dict):
         raise Rejected("'[notation]' must be a table", where=table)
-    return list(table.items())
+    return [(spelling, name, table) for spelling, name in table.items()]
 
 
 def square(spec: object, known: Mapping[str, Shape]) -> Square | None:
@@ -144,27 +158,41 @@ def square(spec: object, known: Mapping[str, Shape]) -> Square | None:
         raise Rejected("'square' must be a table with 'expr' and 'solve'", where=spec)
     expr = _formula(spec["expr"], "square.expr")
     _shape(expr, known, "square.expr", spec["expr"])
-    if spec["solve"] not in known or spec["solve"] not in _names(expr):
+    solve = spec["solve"]
+    if not isinstance(solve, str) or solve not in known or solve not in _names(expr):
         message = "square.solve must be a constant that appears in square.expr"
         raise Rejected(message, where=spec["solve"])
-    return Square(expr, str(spec["solve"]))
+    return Square(expr, solve)
 
 
-def alias(row: tuple[object, object], known: Mapping[str, Shape]) -> Alias:
-    """One row of [notation], `spelling = "name"`."""
-    spelling, name = row
-    key = parser.name_key(str(spelling))
+def alias(row: tuple[object, object, object], known: Mapping[str, Shape]) -> Alias:
+    """One row of [notation], `spelling = "name"`: a name spelled as LaTeX, never pasted."""
+    spelling, name = str(row[0]), row[1]
+    if not isinstance(name, str):
+        message = f"notation {spelling!r} must map to a model name in a string"
+        raise Rejected(message, where=_placed(name, row[2]))
+    if not _SPELLING.fullmatch(spelling):
+        message = (
+            f"notation key {spelling!r} is not a name's spelling: write letters, digits, "
+            "_ ^ { } and LaTeX commands only, e.g. '\\sigma_B^2' = \"var\""
+        )
+        raise Rejected(message, where=name)
+    key = parser.name_key(spelling)
     if isinstance(key, Problem):
         raise Rejected(f"notation key {spelling!r}: {key.message}", where=name)
     if name not in known:
         raise Rejected(f"notation {spelling!r} maps to unknown name {name!r}", where=name)
-    return Alias(key, str(name), str(spelling))
+    if key in known and key != name:
+        message = f"notation {spelling!r} would rename the model's own name {key} to {name}"
+        raise Rejected(message, where=name)
+    # Reports print the spelling from the parsed name, so it is LaTeX bnverify wrote.
+    return Alias(key, str(name), _spelled(key))
 
 
 def probe(spec: object, known: Mapping[str, Shape]) -> Probe:
     """One [[probe]]: what it sets, freezes or sizes, all names the model knows."""
-    if not isinstance(spec, dict) or "condition" not in spec:
-        raise Rejected("each [[probe]] needs a 'condition'", where=spec)
+    if not isinstance(spec, dict) or not isinstance(spec.get("condition"), str):
+        raise Rejected("each [[probe]] needs a 'condition' in a string", where=spec)
     settings = []
     for name, text in _part(spec, "set", dict, 'a table, e.g. set = { eps = "0" }').items():
         value = constant_value(_formula(text, f"probe value for {name}"))
@@ -172,13 +200,32 @@ def probe(spec: object, known: Mapping[str, Shape]) -> Probe:
             message = f"probe sets {name!r} to {text!r}: need a known name and a number"
             raise Rejected(message, where=text)
         settings.append((str(name), value))
-    freeze = tuple(map(str, _part(spec, "freeze", list, 'an array, e.g. freeze = ["mu"]')))
-    if any(name not in known for name in freeze):
-        raise Rejected(f"probe freezes an unknown node: {freeze}", where=spec.get("freeze"))
+    freeze = tuple(_part(spec, "freeze", list, 'an array, e.g. freeze = ["mu"]'))
+    for name in freeze:
+        if not isinstance(name, str) or name not in known:
+            raise Rejected(f"probe freezes {name!r}, which is not a node's name", where=name)
     batch = spec.get("batch")
-    if batch is not None and (not isinstance(batch, int) or batch < 1):
-        raise Rejected("probe batch must be a positive integer", where=batch)
-    return Probe(str(spec["condition"]), tuple(settings), freeze, batch)
+    if batch is not None and (type(batch) is bool or not isinstance(batch, int)):
+        message = "probe batch must be a positive integer, e.g. batch = 1"
+        raise Rejected(message, where=_placed(batch, spec))
+    if batch is not None and not 1 <= batch <= MAX_PROBE_BATCH:
+        message = f"probe batch must be between 1 and {MAX_PROBE_BATCH}, not {batch:,}"
+        raise Rejected(message, where=batch)
+    return Probe(str(spec["condition"]), tuple(settings), tuple(map(str, freeze)), batch)
+
+
+def _spelled(key: str) -> str:
+    """The LaTeX of a parsed name, as papers write it: \\sigma_B^2 rather than \\sigma_{B}^{2}."""
+    return _ONE_CHARACTER_SCRIPT.sub(r"\1\2", latex_name(key))
+
+
+def _placed(value: object, table: object) -> object:
+    """Where to point at a value: itself, or its table for a boolean, which has no place.
+
+    tomlkit gives Python's True and False for booleans, shared objects that keep no
+    position in the file, so the table that holds one stands in.
+    """
+    return table if isinstance(value, bool) else value
 
 
 def _part(spec: Mapping, key: str, kind: type, wanted: str) -> Any:
@@ -249,6 +296,19 @@ def _shape(expr: Expr, known: Mapping[str, Shape], what: str, item: object = Non
     if isinstance(shape, Problem):
         raise Rejected(f"{what}: {shape.message}", shape.span, item)
     return shape
+
+
+def _growth(expr: Expr, grown: Mapping[str, Growth], what: str, item: object) -> Growth:
+    """A node's growth through the nodes it uses, within the limits a formula has."""
+    # A node's degree is the product along its chain: a = z^1000, b = a^1000, y = b^1000
+    # are each within the limits, but y has degree 10^9 (126 s and 2.5 GB, then a crash).
+    try:
+        return growth(expr, DEFAULT_LIMITS, grown)
+    except Rejected as too_big:
+        # A model is held to the default limits whatever the flags say, so no flag is named.
+        why = re.sub(r" \((raise it with|--max-digits times) .*\)$", "", too_big.problem().message)
+        message = f"{what}, counting the nodes it uses: {why} (a model file's limit)"
+        raise Rejected(message, too_big.span, item) from None
 
 
 def _names(expr: Expr) -> set[str]:

@@ -21,6 +21,9 @@ _PICTURES |= {0x7F: 0x2421} | {code: 0xFFFD for code in range(0x80, 0xA0)}
 # Bidi controls (the "Trojan Source" characters) have no pictures: they show by code.
 BIDI_CONTROLS = (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
 _PICTURES |= {code: f"<U+{code:04X}>" for code in BIDI_CONTROLS}
+# A file name that is not UTF-8 reaches Python with its bytes as lone surrogates
+# (surrogateescape), which no UTF-8 stream can write: each shows as U+FFFD.
+_PICTURES |= dict.fromkeys(range(0xD800, 0xE000), 0xFFFD)
 _PICTURES_BUT_NEWLINE = {code: to for code, to in _PICTURES.items() if code != 0x0A}
 
 ZERO_WIDTH_SPACE = "\u200b"

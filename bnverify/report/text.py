@@ -52,6 +52,8 @@ def _file(console: Console, result: FileResult) -> None:
     console.print(Text(shown_path(result.path) + visible(title), style="bold"))
     for problem in result.problems:
         console.print(located(problem), markup=False, highlight=False)
+    for note in result.notes:
+        console.print(Text("note: " + visible(note)))
     if result.verdicts:
         console.print(_table(result.verdicts))
         for verdict in result.verdicts:

@@ -46,6 +46,7 @@ def build_document(
         candidates=tuple(_section(v, model) for v in result.verdicts) if model is not None else (),
         problems=tuple(located(p) for p in result.problems),
         footer=Footer(__version__, settings.seed, command),
+        notes=result.notes,
     )
 
 
@@ -55,7 +56,7 @@ def _section(v: Verdict, model: Model) -> CandidateSection:
         name=c.name,
         line=c.location.line,
         wrt=v.wrt or c.wrt,
-        written=_written(v.parsed, c.syntax, model) if v.parsed is not None else None,
+        written=_written(v.parsed, c.syntax, model),
         note=c.note,
         kind=v.kind,
         expect=c.expect,
@@ -71,11 +72,13 @@ def _section(v: Verdict, model: Model) -> CandidateSection:
     )
 
 
-def _written(parsed: Formula, syntax: str, model: Model) -> str:
+def _written(parsed: Formula | None, syntax: str, model: Model) -> str | None:
     # An ASCII formula is written in the model's names, so it is typeset in the model's
     # notation; a LaTeX one keeps its author's names (\\hat{x}, m), spelled from the tree.
+    if parsed is None:
+        return None
     spellings = latex_names(model) if syntax == "ascii" else {}
-    return tree_printing.latex(parsed, spellings)
+    return passes.printed(lambda: tree_printing.latex(parsed, spellings))
 
 
 def _table(ce: Counterexample, model: Model) -> CounterexampleTable:

@@ -91,6 +91,7 @@ def render(document: Document, figures: dict[str, str]) -> str:
     path = rf"\texttt{{{text(document.path)}}}"
     parts.append(rf"\textbf{{Model:}} {text(document.model)}. \textbf{{File:}} {path}.")
     parts += [verbatim(problem) for problem in document.problems]
+    parts += [rf"\textbf{{Note:}} {text(note)}" for note in document.notes]
     if document.forward:
         parts.append(r"\section*{The model's forward pass}")
         rows = r" \\ ".join(f"{eq.left} &= {eq.right}" for eq in document.forward)

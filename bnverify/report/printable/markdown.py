@@ -59,6 +59,7 @@ def render(document: Document, figures: dict[str, str]) -> str:
         parts.append(f"**Source:** {text(document.source)}")
     parts.append(f"**Model:** {text(document.model)}. **File:** {code(document.path)}.")
     parts += [block(problem) for problem in document.problems]
+    parts += [f"**Note:** {text(note)}" for note in document.notes]
     if document.forward:
         parts.append("## The model's forward pass")
         parts += [_display(f"{eq.left} = {eq.right}") for eq in document.forward]

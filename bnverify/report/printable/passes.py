@@ -8,6 +8,8 @@ names), and the closed form in the model's inputs for every N.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bnverify.engine import printing as printing
 from bnverify.engine.truth import Truth
 from bnverify.language import tree_printing
@@ -22,7 +24,9 @@ def forward(model: Model) -> tuple[ForwardStep, ...]:
     """The forward pass, one equation per node, in the model's notation."""
     return tuple(
         ForwardStep(
-            _element(model, name), _latex(model, expr), f"{name} = {tree_printing.ascii(expr)}"
+            _element(model, name),
+            printed(lambda expr=expr: _latex(model, expr)),
+            f"{name} = {printed(lambda expr=expr: tree_printing.ascii(expr), plain=True)}",
         )
         for name, expr in model.nodes
     )
@@ -45,10 +49,13 @@ def backward(truth: Truth) -> tuple[BackwardStep, ...]:
             steps.append(BackwardStep(model.upstream, symbol, (), None, None, _left(model, name)))
             continue
         chain = tuple(
-            ChainTerm(_spelled(model, t.consumer), _latex(model, t.expr)) for t in terms[name]
+            ChainTerm(_spelled(model, t.consumer), printed(lambda t=t: _latex(model, t.expr)))
+            for t in terms[name]
         )
-        simplified = printing.latex(algebra.stated(truth.formula(name)), model, algebra)
-        closed = printing.latex(algebra.gradient(name), model, algebra)
+        simplified = printed(
+            lambda name=name: printing.latex(algebra.stated(truth.formula(name)), model, algebra)
+        )
+        closed = printed(lambda name=name: printing.latex(algebra.gradient(name), model, algebra))
         steps.append(
             BackwardStep(
                 gradient_name(name),
@@ -61,6 +68,24 @@ def backward(truth: Truth) -> tuple[BackwardStep, ...]:
             )
         )
     return tuple(steps)
+
+
+# What a report shows in place of a formula it cannot print, in every output format.
+NOT_PRINTED = r"\text{(not printed: %s)}"
+
+
+def printed(latex: Callable[[], str], plain: bool = False) -> str:
+    """latex(), or a note in its place when the formula is too deep to print.
+
+    The tree printers and SymPy recurse once per level: a tower of powers within raised
+    limits, or a model whose 1,000 nodes form one chain, exhausts Python's stack. The
+    report then says so where the formula would be, and prints everything else.
+    """
+    try:
+        return latex()
+    except RecursionError:
+        why = "nested too deeply for the report's printer"
+        return f"({why})" if plain else NOT_PRINTED % why
 
 
 def _left(model: Model, name: str) -> str:

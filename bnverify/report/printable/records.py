@@ -118,3 +118,4 @@ class Document:
     candidates: tuple[CandidateSection, ...]
     problems: tuple[str, ...]  # located messages about the file itself
     footer: Footer
+    notes: tuple[str, ...] = ()  # model spellings the file's own notation shadows

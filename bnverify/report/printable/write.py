@@ -4,7 +4,7 @@ The report goes to one file (or standard output); a Markdown or LaTeX report's f
 beside it, named after the report and the candidate's place in the file
 (`post-figure-3.svg`), never after text from the derivation file, so a name is always
 safe in a Markdown link and in LaTeX's \\includegraphics. HTML embeds its figures.
-Every file is written atomically through bnverify.report.output.
+The report and its figures are written as one set through bnverify.report.output.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from bnverify.problem import Problem
-from bnverify.report.output import STDOUT, emit, write_atomic
+from bnverify.report.output import STDOUT, emit, write_set
 from bnverify.report.printable.records import Document
 
 FORMATS = ("html", "md", "tex")
@@ -65,20 +65,26 @@ def figure_names(document: Document, output: str, fmt: str) -> dict[str, str]:
 
 
 def write_report(document: Document, output: str, fmt: str) -> list[str]:
-    """Write the report and its figures; the paths of the figures written."""
+    """Write the report and its figures as one set; the paths of the figures written.
+
+    Everything is drawn and rendered before anything is written, and the report is
+    renamed into place last: a report that cannot be written leaves the old figures too.
+    """
     names = figure_names(document, output, fmt)
     folder = Path(output).parent
-    written = []
+    figures = []
     for c in document.candidates:
         if c.name in names and c.curve is not None:
             # matplotlib takes a third of a second to import: only reports with figures pay.
-            from bnverify.report.printable import figures
+            from bnverify.report.printable import figures as draw
 
-            path = folder / names[c.name]
-            write_atomic(path, getattr(figures, FIGURES[fmt])(c.curve))
-            written.append(str(path))
-    emit(output, render(document, fmt, names))
-    return written
+            figures.append((str(folder / names[c.name]), getattr(draw, FIGURES[fmt])(c.curve)))
+    report = render(document, fmt, names)
+    if output == STDOUT:
+        emit(output, report)
+    else:
+        write_set([*figures, (output, report)])
+    return [path for path, _ in figures]
 
 
 def render(document: Document, fmt: str, names: dict[str, str]) -> str:
