@@ -116,7 +116,7 @@ def check_candidate(
     if candidate.problem is not None:
         return verdict.error(candidate, candidate.problem)
     seconds = settings.limits.time_budget
-    ends = time.monotonic() + seconds if seconds else None
+    ends = time.process_time() + seconds if seconds else None
     parsed = _within_budget(ends, settings, lambda: _parse(candidate, settings))
     if isinstance(parsed, Problem):
         return verdict.error(candidate, _place(parsed, candidate))
@@ -154,7 +154,7 @@ def _within_budget(ends: float | None, settings: Settings, work: Callable[[], T]
 
 def _time_left(ends: float | None) -> float | None:
     # Never 0, which `within` reads as no deadline: a budget already spent runs out at once.
-    return None if ends is None else max(ends - time.monotonic(), 1e-9)
+    return None if ends is None else max(ends - time.process_time(), 1e-9)
 
 
 @budget.layer("parse")
