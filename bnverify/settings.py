@@ -34,7 +34,12 @@ class Limits:
     max_digits: int = _limit(1_000, "Most digits in a number literal.")
     # Measured cold, one candidate per process: the slowest shipped candidate takes 0.5 s
     # at --max-symbolic-batch 8 and 1.7 s at 12 (the most allowed); 5 s is ~3x the latter.
-    time_budget: float = _limit(5.0, "Seconds the check of one candidate may take.")
+    # CPU seconds, so that a busy machine does not change a verdict.
+    time_budget: float = _limit(5.0, "CPU seconds the check of one candidate may take.")
+    # A worker process holds about 250 MB of address space before its first candidate;
+    # the shipped candidates need under 100 MB more. Four times that leaves room for a
+    # big class, and stops a candidate that would fill the machine's memory.
+    max_memory: int = _limit(1_000, "Megabytes of memory (address space) one worker may use.")
 
     def exceeded(self, name: str, what: str) -> str:
         """A message for a limit that `what` passes: names the limit and its flag."""
