@@ -16,6 +16,7 @@ temporary folders. Jobs and results are pickled, between our own processes only.
 
 from __future__ import annotations
 
+import faulthandler
 import math
 import multiprocessing
 import os
@@ -275,6 +276,7 @@ def _serve(conn: Connection, folder: str, memory_mb: int | None) -> None:
     # GMP's "Cannot allocate memory" goes to stderr before it aborts: keep it for the parent.
     stderr = os.open(Path(folder) / "stderr", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(stderr, 2)
+    faulthandler.disable()  # it may hold a copy of the terminal's stderr (pytest's does)
     if memory_mb is not None:
         _limit(resource.RLIMIT_AS, memory_mb * MEGABYTE)
     while True:
