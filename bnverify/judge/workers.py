@@ -39,6 +39,9 @@ POLL = 0.05  # seconds between two looks at the busy workers' CPU time
 # the worker stops Python code first, with a message naming the layer it was in.
 GRACE = 1.0
 MEGABYTE = 1_000_000
+# Jobs waiting before another worker is forked: each worker derives a model's truth once
+# (0.25 s for Batch Norm), which a second worker repays only with several jobs to do.
+BACKLOG = 2
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 Limit = Literal["time", "memory", "crash"]
@@ -153,7 +156,7 @@ class Pool:
         for worker in idle:
             if worker.done == 0 or not fresh:
                 return worker
-        if len(self._workers) < self.size:
+        if len(self._workers) < self.size and (not self._workers or len(self._queue) > BACKLOG):
             self._workers.append(_Worker(self._folder(), self.memory_mb))
             return self._workers[-1]
         if fresh and idle:  # only used workers are free: a new one replaces one of them
