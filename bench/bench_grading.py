@@ -21,14 +21,12 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_startup import REPO, machine
+from bench_startup import REPO, machine, timed
 
 TRUTH_Z = "gamma*(N*g_y - sum(g_y) - zhat*sum(g_y*zhat))/(N*sqrt(var+eps))"
 # (gradient of, formula, verdict): right ones in two spellings, and the classic slips.
@@ -72,12 +70,7 @@ def write_class(folder: Path, files: int) -> None:
 def grade(folder: Path, jobs: int, out: Path) -> float:
     argv = [sys.executable, "-m", "bnverify", "check", str(folder), "--format", "json"]
     argv += ["-o", str(out), "--quiet", "--jobs", str(jobs)]
-    started = time.perf_counter()
-    done = subprocess.run(argv, cwd=REPO, capture_output=True, env={"NO_COLOR": "1", "PATH": ""})
-    elapsed = time.perf_counter() - started
-    if done.returncode not in (0, 1):
-        raise SystemExit(f"jobs {jobs}: exit {done.returncode}: {done.stderr.decode()[-800:]}")
-    return elapsed
+    return timed(argv, REPO)
 
 
 def main() -> None:

@@ -60,7 +60,9 @@ def check_files(
         for path in paths:
             plans.append(_plan(load_derivation(path, settings.limits)))
             for j, candidate in enumerate(plans[-1].candidates):
-                pool.submit(_judge_job((len(plans) - 1, j), candidate, plans[-1], settings))
+                pool.submit(
+                    _judge_job((len(plans) - 1, j), candidate, *plans[-1].judged_by, settings)
+                )
         verdicts = _collected(pool, _candidates(plans), settings, progress)
     return [
         plan.result(tuple(verdicts[i, j] for j in range(len(plan.candidates))))
@@ -92,11 +94,8 @@ def check_formula(
     names = Names(loaded, {})
     if jobs is None:
         return check_candidate(candidate, names, loaded, settings)
-    plan = _Plan(
-        Derivation(candidate.path, "", "", "", None, (), (candidate,), ()), (), loaded, names
-    )
     with workers.Pool(jobs, settings.limits.max_memory) as pool:
-        pool.submit(_judge_job(0, candidate, plan, settings))
+        pool.submit(_judge_job(0, candidate, names, loaded, settings))
         return _collected(pool, {0: candidate}, settings)[0]
 
 
@@ -116,7 +115,7 @@ def report_of(
     plan = _plan(derivation)
     with workers.Pool(jobs, settings.limits.max_memory) as pool:
         for j, candidate in enumerate(plan.candidates):
-            pool.submit(_judge_job(j, candidate, plan, settings))
+            pool.submit(_judge_job(j, candidate, *plan.judged_by, settings))
         verdicts = _collected(pool, dict(enumerate(plan.candidates)), settings)
         result = plan.result(tuple(verdicts[j] for j in range(len(plan.candidates))))
         pool.submit(
@@ -156,6 +155,11 @@ class _Plan:
     def candidates(self) -> tuple[Candidate, ...]:
         """The candidates to judge: none when the model cannot be used."""
         return self.derivation.candidates if self.model is not None else ()
+
+    @property
+    def judged_by(self) -> tuple[Names | None, Model | None]:
+        """The names a candidate may use, and the model it is judged by."""
+        return self.names, self.model
 
     def result(self, verdicts: tuple[Verdict, ...], truth: Truth | None = None) -> FileResult:
         d = self.derivation
@@ -214,8 +218,14 @@ def check_candidate(
     return replace(judged, parsed=parsed)
 
 
-def _judge_job(key: Hashable, candidate: Candidate, plan: _Plan, settings: Settings) -> workers.Job:
-    return workers.Job(key, _judged, (candidate, plan.names, plan.model, settings))
+def _judge_job(
+    key: Hashable,
+    candidate: Candidate,
+    names: Names | None,
+    model: Model | None,
+    settings: Settings,
+) -> workers.Job:
+    return workers.Job(key, _judged, (candidate, names, model, settings))
 
 
 def _judged(candidate: Candidate, names: Names, model: Model, settings: Settings) -> Verdict:
