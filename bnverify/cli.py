@@ -12,16 +12,18 @@ import io
 import os
 import shlex
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import fields
 from functools import wraps
 from typing import Any
 
 import click
 from rich.console import Console
+from rich.progress import Progress as RichProgress
 
 from bnverify import __version__
-from bnverify.check import check_file, check_formula, report_of
+from bnverify.check import Progress, check_files, check_formula, report_of
 from bnverify.engine import closed_form
 from bnverify.files.access import derivation_files
 from bnverify.judge.records import FileResult, exit_status
@@ -46,6 +48,53 @@ RENDERERS = {
 
 
 INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
+
+
+def _cpus() -> int:
+    # The CPUs this process may run on (a container or taskset may allow fewer than exist).
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def jobs_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add --jobs: how many worker processes check candidates at once."""
+    return click.option(
+        "-j",
+        "--jobs",
+        type=click.IntRange(1, 1024),
+        default=_cpus,
+        show_default="the number of CPUs",
+        help="Check this many candidates at once, each in a worker process.",
+    )(command)
+
+
+def _shows_progress(quiet: bool) -> bool:
+    # A bar is for a person at a terminal: not in a pipe or a CI log, nor with NO_COLOR.
+    return (
+        not quiet
+        and sys.stderr.isatty()
+        and "CI" not in os.environ
+        and "NO_COLOR" not in os.environ
+    )
+
+
+@contextmanager
+def _progress(shown: bool) -> Iterator[Progress | None]:
+    """A progress bar on standard error, or nothing; it is gone when the check ends."""
+    if not shown:
+        yield None
+        return
+    # Refreshed by hand, not by rich's thread: workers are forked, and a fork copies no
+    # thread but may copy a lock one holds.
+    bar = RichProgress(console=Console(stderr=True), transient=True, auto_refresh=False)
+    task = bar.add_task("checking", total=None)
+
+    def advance(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total, refresh=True)
+
+    with bar:
+        yield advance
 
 
 def _guarded(fn: Callable[..., int]) -> Callable[..., None]:
@@ -143,6 +192,8 @@ def main() -> None:
     show_default=True,
     help="Write the report here (written whole or not at all); - is standard output.",
 )
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@jobs_option
 @limit_options
 @_guarded
 def check(
@@ -153,6 +204,8 @@ def check(
     latex: str | None,
     fmt: str,
     output: str,
+    quiet: bool,
+    jobs: int,
     settings: Settings,
 ) -> int:
     """Check the candidates of derivation files (default: derivations/)."""
@@ -160,7 +213,8 @@ def check(
         results, problems = [_inline(model_name, wrt, expr, latex, settings)], []
     else:
         files, problems = derivation_files(paths or (DEFAULT_PATH,))
-        results = [check_file(path, settings) for path in files]
+        with _progress(_shows_progress(quiet)) as progress:
+            results = check_files(files, settings, jobs, progress)
     if fmt in RENDERERS:
         emit(output, RENDERERS[fmt](results, problems))
         for problem in problems + [p for r in results for p in r.problems]:
@@ -191,7 +245,8 @@ def _inline(
     if isinstance(model, tuple):  # the model file's problems, each where it is written
         return FileResult(ref, "", model, ())
     text, syntax = (expr, "ascii") if expr is not None else (latex, "latex")
-    verdict = check_formula(text, wrt, model=model, syntax=syntax, settings=settings)
+    # In a worker process, as every candidate the command line checks: see check_files.
+    verdict = check_formula(text, wrt, model=model, syntax=syntax, settings=settings, jobs=1)
     return FileResult(verdict.candidate.path, "", (), (verdict,))
 
 
@@ -210,6 +265,7 @@ def _inline(
     type=click.Choice(report_files.FORMATS),
     help="Override the format the extension of -o names (md on standard output).",
 )
+@jobs_option
 @limit_options
 @click.option("--pdf", "to_pdf", is_flag=True, help="HTML only: also print it to PDF beside it.")
 @click.option(
@@ -227,6 +283,7 @@ def report_command(
     settings: Settings,
     to_pdf: bool,
     paper: str,
+    jobs: int,
 ) -> int:
     """Write a printable report of one derivation file: the derivation, step by step."""
     chosen = report_files.request(path, output, fmt, to_pdf)
@@ -234,10 +291,14 @@ def report_command(
         click.echo(text_report.located(chosen), err=True)
         return 2
     command = ["bnverify", "report", path, "-o", output, "--format", chosen]
-    document, result = report_of(path, settings, shlex.join(command + _reproducing(settings)))
-    report_files.write_report(document, output, chosen)
+    reproducing = shlex.join(command + _reproducing(settings))
+    document, result = report_of(path, settings, reproducing, jobs)
     for problem in [*result.problems, *(v.problem for v in result.verdicts if v.problem)]:
         click.echo(text_report.located(problem), err=True)
+    if isinstance(document, Problem):  # its derivation steps ran out of their budget
+        click.echo(text_report.located(document), err=True)
+        return 2
+    report_files.write_report(document, output, chosen)
     if to_pdf:
         printed, failed = report_files.print_pdf(output, paper)
         if failed is not None:

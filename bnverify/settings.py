@@ -33,8 +33,13 @@ class Limits:
     max_exponent: int = _limit(1_000, "Largest exponent of a number literal or a power.")
     max_digits: int = _limit(1_000, "Most digits in a number literal.")
     # Measured cold, one candidate per process after start-up: the slowest shipped
-    # candidate takes 0.13 s of CPU; 5 s leaves room for far larger formulas.
-    time_budget: float = _limit(5.0, "Seconds the check of one candidate may take.")
+    # candidate takes 0.13 s of CPU; 5 s leaves room for far larger formulas. CPU
+    # seconds, so that a busy machine does not change a verdict.
+    time_budget: float = _limit(5.0, "CPU seconds the check of one candidate may take.")
+    # A worker process holds about 250 MB of address space before its first candidate;
+    # the shipped candidates need under 100 MB more. Four times that leaves room for a
+    # big class, and stops a candidate that would fill the machine's memory.
+    max_memory: int = _limit(1_000, "Megabytes of memory (address space) one worker may use.")
 
     def exceeded(self, name: str, what: str) -> str:
         """A message for a limit that `what` passes: names the limit and its flag."""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
 import threading
 import time
 from functools import cache
 
+import gmpy2
 import pytest
 
 from bnverify.judge import budget
@@ -71,16 +74,55 @@ def test_the_previous_handler_and_timer_are_restored():
     def previous(signum, frame):
         raise AssertionError("the earlier timer fired early")
 
-    old = signal.signal(signal.SIGALRM, previous)
+    old = signal.signal(signal.SIGPROF, previous)
+    interrupt = signal.getsignal(signal.SIGINT)
     try:
-        signal.setitimer(signal.ITIMER_REAL, 30)
+        signal.setitimer(signal.ITIMER_PROF, 30)
         assert budget.within(0.05, lambda: spin(1)) == Overrun(0.05, "setup")
-        assert signal.getsignal(signal.SIGALRM) is previous
-        remaining, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert signal.getsignal(signal.SIGPROF) is previous
+        assert signal.getsignal(signal.SIGINT) is interrupt
+        remaining, _ = signal.getitimer(signal.ITIMER_PROF)
         assert 25 < remaining <= 30
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, old)
+
+
+def test_the_budget_counts_cpu_time_not_waiting():
+    # A process that waits (a busy machine, a sleep) spends no budget.
+    assert budget.within(0.05, lambda: time.sleep(0.2) or "slept") == "slept"
+
+
+def test_ctrl_c_during_an_overrun_in_c_code_is_not_swallowed():
+    # SIGINT lands while one C call (a GMP power, about 2 s) runs past the deadline, so
+    # both signals are pending when it returns: SIGINT's handler runs first, and the
+    # deadline's must not replace its KeyboardInterrupt while library code cleans up.
+    def c_call() -> str:
+        try:
+            gmpy2.mpz(3) ** 400_000_000
+            return spin(10)
+        finally:
+            spin(0.01)  # a library's clean-up runs while the KeyboardInterrupt unwinds
+
+    ctrl_c = subprocess.Popen(["sh", "-c", f"sleep 0.5; kill -INT {os.getpid()}"])
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            budget.within(0.05, budget.layer("exact")(c_call))
+    finally:
+        ctrl_c.wait()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_ctrl_c_a_library_turns_into_its_own_error_is_still_ctrl_c():
+    def swallowing() -> str:
+        try:
+            signal.raise_signal(signal.SIGINT)
+            return spin(10)
+        except BaseException:
+            raise TypeError("a library's own error") from None
+
+    with pytest.raises(KeyboardInterrupt):
+        budget.within(5, swallowing)
 
 
 def test_outside_the_main_thread_the_work_runs_to_the_end():
@@ -108,7 +150,7 @@ def test_an_interrupted_cached_function_caches_nothing():
 def test_many_short_budgets_leave_no_deadline_behind():
     for _ in range(300):
         budget.within(0.001, lambda: spin(0.0015))
-    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert signal.getitimer(signal.ITIMER_PROF) == (0.0, 0.0)
     assert spin(0.05) == "done"  # no stray alarm interrupts later work
 
 

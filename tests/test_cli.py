@@ -179,7 +179,7 @@ def test_internal_errors_never_show_a_traceback(monkeypatch, fmt):
     def boom(*args, **kwargs):
         raise RuntimeError("simulated failure")
 
-    monkeypatch.setattr("bnverify.cli.check_file", boom)
+    monkeypatch.setattr("bnverify.cli.check_files", boom)
     result = run("check", "--format", fmt, str(DERIVATIONS / "forum-post.toml"))
     assert result.exit_code == 2
     assert "Traceback" not in result.output

@@ -260,9 +260,11 @@ def test_check_never_writes_to_derivation_files(tmp_path):
 
 
 def _cpu_seconds(pid: int) -> float:
-    """CPU time a running process has used (Linux: /proc/<pid>/stat, utime + stime)."""
+    """CPU time a running process and its worker processes have used (Linux: /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    mine = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return mine + sum(_cpu_seconds(int(child)) for child in children)
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")

@@ -96,7 +96,7 @@ def test_ctrl_c_exits_130_and_keeps_the_old_output(tmp_path, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "check_file", interrupted)
+    monkeypatch.setattr(cli, "check_files", interrupted)
     result = CliRunner().invoke(
         cli.main, ["check", "--format", "json", "-o", str(target), str(FORUM_POST)]
     )

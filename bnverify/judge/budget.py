@@ -1,16 +1,18 @@
-"""Time budgets: work that runs past its deadline is stopped and becomes a value.
+"""CPU-time budgets: work that runs past its deadline is stopped and becomes a value.
 
 `within(seconds, work)` runs `work()` and returns its result, or an `Overrun` saying
 which layer was running when the time ran out. Deadlines nest: an inner budget never
 outlives the outer one, and when the outer one runs out first, the inner call does not
 swallow it. `layer("exact")` marks the work a decorated function does, for the message.
 
-The deadline is a real-time interval timer (setitimer) whose SIGALRM handler raises a
-private exception in the running Python code. So Python-level work (SymPy, our
-evaluators) is interruptible; one C-level operation (a big-integer power) is not, which
-is why bnverify.settings.Limits bounds literals and exponents before any is computed.
+Seconds are CPU seconds of this process (time.process_time), so a verdict does not
+change when the machine is busy. The deadline is a profiling interval timer (setitimer
+ITIMER_PROF, which counts the same CPU time) whose SIGPROF handler raises a private
+exception in the running Python code. So Python-level work (SymPy, our evaluators) is
+interruptible; one C-level operation (a big-integer power) is not: the command line
+therefore checks in worker processes that its parent can kill (bnverify.judge.workers).
 Signals reach only the main thread: elsewhere (or without setitimer, as on Windows)
-`within` runs the work without a deadline. The previous SIGALRM handler and timer are
+`within` runs the work without a deadline. The previous SIGPROF handler and timer are
 restored when the outermost budget ends.
 
 The exception derives from BaseException, so no `except Exception` on the way swallows
@@ -20,6 +22,12 @@ dropped there (never printed: no traceback reaches the user) and the timer rings
 instead (mpmath's interval comparisons) still ends in an Overrun. An interrupted function
 never stores a result in functools.cache or a cached_property, so an interruption leaves
 no half-built cached value behind.
+
+Ctrl-C always wins. When a C call returns with both SIGINT and SIGPROF pending, Python
+runs the SIGINT handler first and the SIGPROF one while the KeyboardInterrupt unwinds:
+raising our exception there would replace it, and the run would go on. So while a budget
+runs, SIGINT goes through a handler that notes it, and after that nothing here raises or
+returns anything but KeyboardInterrupt.
 """
 
 from __future__ import annotations
@@ -53,7 +61,7 @@ class _Clock:
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self.ends = time.monotonic() + seconds
+        self.ends = time.process_time() + seconds
         self.rang_in: str | None = None  # the layer that was running when it rang
 
 
@@ -65,7 +73,8 @@ class _Expired(BaseException):
 
 _clocks: list[_Clock] = []  # the active deadlines, outermost first (main thread only)
 _layers: list[str] = []  # the layers being run, outermost first
-_saved: list[tuple[object, tuple[float, float], float]] = []  # handler, timer, when saved
+_saved: list[tuple[object, object, tuple[float, float], float]] = []  # handlers, timer, when
+_interrupted: list[bool] = [False]  # whether SIGINT came while the outermost budget ran
 _hooks: list[Callable[[object], object]] = []  # the unraisable hook before the first budget
 
 
@@ -75,8 +84,11 @@ def within(seconds: float | None, work: Callable[[], T]) -> T | Overrun:
         return work()
     clock, depth = _Clock(seconds), len(_layers)
     if not _clocks:
-        handler = signal.signal(signal.SIGALRM, _ring)
-        _saved.append((handler, signal.setitimer(signal.ITIMER_REAL, 0), time.monotonic()))
+        _interrupted[0] = False
+        handler = signal.signal(signal.SIGPROF, _ring)
+        interrupt = signal.signal(signal.SIGINT, _interrupt)
+        timer = signal.setitimer(signal.ITIMER_PROF, 0)
+        _saved.append((handler, interrupt, timer, time.process_time()))
         _hooks.append(sys.unraisablehook)
         sys.unraisablehook = _drop_expired
     _clocks.append(clock)
@@ -84,6 +96,7 @@ def within(seconds: float | None, work: Callable[[], T]) -> T | Overrun:
     try:
         return work()
     except _Expired as expired:
+        _raise_if_interrupted()
         if expired.clock is not clock:
             raise  # an outer deadline: the caller that set it reports it
         layer = expired.layer
@@ -91,6 +104,8 @@ def within(seconds: float | None, work: Callable[[], T]) -> T | Overrun:
         # A library may turn our exception into one of its own: mpmath's interval
         # comparisons catch everything and return NotImplemented, so Python raises a
         # TypeError. An error after this deadline rang is still its overrun, not a bug.
+        # (A library may do the same to a KeyboardInterrupt: that is still Ctrl-C.)
+        _raise_if_interrupted()
         if clock.rang_in is None:
             raise
         layer = clock.rang_in
@@ -137,7 +152,23 @@ def _can_interrupt() -> bool:
 def _arm() -> None:
     """Set the timer for the earliest active deadline."""
     earliest = min(clock.ends for clock in _clocks)
-    signal.setitimer(signal.ITIMER_REAL, max(earliest - time.monotonic(), _RETRY))
+    signal.setitimer(signal.ITIMER_PROF, max(earliest - time.process_time(), _RETRY))
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """The SIGINT handler while a budget runs: note Ctrl-C, then do what was set before."""
+    previous = _saved[-1][1] if _saved else signal.default_int_handler
+    if previous == signal.SIG_IGN:  # a worker process, whose parent handles Ctrl-C
+        return
+    _interrupted[0] = True
+    if callable(previous):
+        previous(signum, frame)
+    raise KeyboardInterrupt
+
+
+def _raise_if_interrupted() -> None:
+    if _interrupted[0]:
+        raise KeyboardInterrupt
 
 
 def _drop_expired(unraisable: object) -> None:
@@ -147,31 +178,34 @@ def _drop_expired(unraisable: object) -> None:
 
 
 def _restore() -> None:
-    """Give back the SIGALRM handler and timer that were there before the first budget."""
+    """Give back the SIGPROF and SIGINT handlers and the timer set before the first budget."""
     sys.unraisablehook = _hooks.pop()
-    handler, (delay, interval), saved_at = _saved.pop()
-    signal.signal(signal.SIGALRM, handler if handler is not None else signal.SIG_DFL)
+    handler, interrupt, (delay, interval), saved_at = _saved.pop()
+    signal.signal(signal.SIGPROF, handler if handler is not None else signal.SIG_DFL)
+    signal.signal(signal.SIGINT, interrupt if interrupt is not None else signal.SIG_DFL)
     if delay > 0:
-        remaining = max(delay - (time.monotonic() - saved_at), _RETRY)
-        signal.setitimer(signal.ITIMER_REAL, remaining, interval)
+        remaining = max(delay - (time.process_time() - saved_at), _RETRY)
+        signal.setitimer(signal.ITIMER_PROF, remaining, interval)
     else:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.setitimer(signal.ITIMER_PROF, 0)
 
 
 def _ring(_signum: int, frame: FrameType | None) -> None:
-    """The SIGALRM handler: raise in the running code when a deadline has passed."""
+    """The SIGPROF handler: raise in the running code when a deadline has passed."""
+    if _interrupted[0]:
+        return  # a KeyboardInterrupt is unwinding: nothing may replace it
     # A signal that lands in this module's own bookkeeping waits a moment, so `within`
     # always finishes its cleanup. (Python runs handlers between bytecodes of the
     # innermost frame; the work itself always runs in frames of other modules.)
     if frame is not None and frame.f_code.co_filename == __file__:
-        signal.setitimer(signal.ITIMER_REAL, _RETRY)
+        signal.setitimer(signal.ITIMER_PROF, _RETRY)
         return
-    now = time.monotonic()
+    now = time.process_time()
     due = [clock for clock in _clocks if clock.ends <= now]
     if not due:
         if _clocks:
             _arm()
         return
-    signal.setitimer(signal.ITIMER_REAL, _REPEAT)
+    signal.setitimer(signal.ITIMER_PROF, _REPEAT)
     due[0].rang_in = _layers[-1] if _layers else "setup"
     raise _Expired(due[0], due[0].rang_in)

@@ -8,6 +8,7 @@ the report itself loads nothing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -93,10 +94,20 @@ def _run(command: list[str]) -> Problem | None:
     try:
         _, errors = process.communicate(timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
+        _kill(process)
         return Problem(f"{command[0]} did not finish printing within {TIMEOUT:.0f} s")
+    except BaseException:
+        # Ctrl-C: Chromium's session does not get the terminal's SIGINT, so it would outlive
+        # us and keep its profile folder; it must be gone before that folder is removed.
+        _kill(process)
+        raise
     if process.returncode != 0:
         last = (errors.decode("utf-8", "replace").strip().splitlines() or ["no message"])[-1]
         return Problem(f"{command[0]} failed (exit status {process.returncode}): {last}")
     return None
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):  # it had just ended
+        os.killpg(process.pid, signal.SIGKILL)
+    process.communicate()
