@@ -70,7 +70,9 @@ def interrupt(process: subprocess.Popen[str]) -> tuple[str, str]:
 
 @LINUX
 def test_ctrl_c_during_a_candidate_in_c_code_exits_130_and_kills_the_worker(tmp_path):
-    args = ["check", "--wrt", "z", "--expr", GMP_POWER, "--time-budget", "300"]
+    # The digits limit refuses the power unless raised, as a user may.
+    args = ["check", "--max-digits", "4000", "--wrt", "z", "--expr", GMP_POWER]
+    args += ["--time-budget", "300"]
     process = bnverify(args, tmp_path)
     wait_for(lambda: children(process.pid) and cpu_seconds(children(process.pid)[0]) > 1, process)
     workers = children(process.pid)
