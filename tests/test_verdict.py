@@ -200,3 +200,32 @@ def test_shape_counterexamples_show_different_numbers(model):
     # A per-sample formula whose value is the right one everywhere has no counterexample.
     same = judge(model, "sum(g_y*zhat) + 0*z", wrt="gamma")
     assert same.kind == "diverge" and same.counterexample is None
+
+
+@pytest.mark.parametrize(
+    ("text", "wrt", "headline"),
+    [
+        # The five classic slips, each named in plain words.
+        ("gamma/sqrt(var + eps)*(N*g_y - sum(g_y) - zhat*sum(g_y*zhat))", "z", "N times the truth"),
+        (f"2*({CLOSED})", "z", "twice the truth"),
+        (f"-({CLOSED})", "z", "the truth with the sign flipped"),
+        (
+            "g_y",
+            "beta",
+            "one number per sample where the gradient is one number per channel; "
+            "summing it over the batch gives the truth",
+        ),
+        (
+            "gamma/sqrt(var + eps)*g_y",
+            "z",
+            "right only when batch statistics held constant (mu and var treated as "
+            "constants, as in eval mode)",
+        ),
+        (f"(N-1)/N*({CLOSED})", "z", "the truth times (N - 1)/N"),
+        (f"{CLOSED}*var/var", "z", "right wherever it is defined, but it is undefined at N = 1"),
+        (f"{CLOSED} + z*g_y", "z", "misses these terms"),
+    ],
+)
+def test_a_divergence_is_headlined_in_plain_words(model, text, wrt, headline):
+    v = judge(model, text, wrt=wrt)
+    assert (v.kind, v.headline) == ("diverge", headline)

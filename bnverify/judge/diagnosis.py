@@ -31,10 +31,11 @@ REDUCTIONS = {Op.SUM: "summing it over the batch", Op.MEAN: "averaging it over t
 
 @dataclass(frozen=True)
 class ShapeFinding:
-    """A shape mismatch and the reduction that fixes it, if any."""
+    """A shape mismatch, the reduction that fixes it (if any), and it in plain words."""
 
     message: str
     fix: str | None
+    headline: str
 
 
 @budget.layer("shape")
@@ -47,12 +48,16 @@ def shape_finding(case: Case, shape: Shape) -> ShapeFinding | None:
     said = (
         f"it is {DESCRIPTION[shape]}, but the gradient with respect to {wrt} is {DESCRIPTION[want]}"
     )
+    plain = f"{DESCRIPTION[shape]} where the gradient is {DESCRIPTION[want]}"
     if shape == SCALAR:
-        return ShapeFinding(said, None)
+        return ShapeFinding(said, None, plain)
     for reduction, how in REDUCTIONS.items():
         if agrees(case.trying(Apply(reduction, (case.expr,)))):
-            return ShapeFinding(f"{said}; {how} ({reduction}) gives the truth", reduction)
-    return ShapeFinding(f"{said}, and neither its sum nor its mean over the batch matches", None)
+            fixed = f"{said}; {how} ({reduction}) gives the truth"
+            return ShapeFinding(fixed, reduction, f"{plain}; {how} gives the truth")
+    return ShapeFinding(
+        f"{said}, and neither its sum nor its mean over the batch matches", None, plain
+    )
 
 
 def agrees(case: Case) -> bool:
@@ -98,10 +103,63 @@ def defined_sizes(undefined_at: tuple[int, ...]) -> str:
     return "N is not " + ", ".join(str(n) for n in undefined_at)
 
 
+# How a constant ratio candidate / truth is said in a headline; others as "c times".
+RATIO_WORDS: dict[sp.Expr, str] = {
+    sp.Integer(2): "twice the truth",
+    sp.Integer(3): "three times the truth",
+    sp.Rational(1, 2): "half the truth",
+    sp.Integer(-1): "the truth with the sign flipped",
+    sp.Integer(0): "zero where the truth is not",
+}
+
+
 @budget.layer("diagnosis")
+def ratio_headline(case: Case) -> str | None:
+    """'N times the truth', 'twice the truth', ...: when the ratio is a number or of N."""
+    ratio = proof.ratio_to_truth(case)
+    if ratio is None:
+        return None
+    size = next(iter(ratio.free_symbols), None)
+    if ratio in RATIO_WORDS:
+        return RATIO_WORDS[ratio]
+    if size is not None and ratio == size:
+        return f"{size} times the truth"
+    if size is not None and ratio == 1 / size:
+        return f"the truth divided by {size}"
+    if ratio.is_number:
+        return f"{sp.sstr(ratio)} times the truth"
+    return f"the truth times {sp.sstr(ratio)}"
+
+
+def headline(
+    case: Case, shape: str | None, holding: tuple[Probe, ...], undefined_at: tuple[int, ...]
+) -> str:
+    """The first line of a diverging verdict in plain words, from its strongest finding."""
+    if shape is not None:
+        return shape
+    if undefined_at:
+        sizes = ", ".join(str(n) for n in undefined_at)
+        return f"right wherever it is defined, but it is undefined at N = {sizes}"
+    said = ratio_headline(case)
+    if said is not None:
+        return said
+    # A condition on the inputs, not on the batch size: at N = 1 every formula through a
+    # batch statistic collapses, which says little.
+    telling = [probe.condition for probe in holding if probe.batch is None]
+    if telling:
+        return f"right only when {telling[0]}"
+    return "misses these terms"
+
+
+@budget.layer("diagnosis")
+def holding(case: Case) -> tuple[Probe, ...]:
+    """The model's probes under which the candidate is proved equal to the truth."""
+    return tuple(p for p in case.truth.model.probes if _holds(case, p))
+
+
 def conditions(case: Case) -> tuple[str, ...]:
-    """The model's probes under which the candidate matches the truth."""
-    return tuple(p.condition for p in case.truth.model.probes if _holds(case, p))
+    """The conditions (as the model words them) under which the candidate matches."""
+    return tuple(p.condition for p in holding(case))
 
 
 def _holds(case: Case, probe: Probe) -> bool:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import flint
+import sympy as sp
 
 from bnverify.engine.arithmetic import Inexact, Undefined
 from bnverify.engine.elements import element_point, first_defined
@@ -129,6 +130,26 @@ def equal_under(case: Case, probe: Probe) -> bool:
     except (Undefined, Inexact, Unsupported, ZeroDivisionError):
         return False
     return residual is not None and residual.is_zero()
+
+
+def ratio_to_truth(case: Case) -> sp.Expr | None:
+    """candidate / truth when it is a number or a function of N alone, else None."""
+    point = every_n(case.truth)
+    try:
+        truth = point[case.truth_name]
+        if truth.is_zero():
+            return None
+        ratio = point.evaluate(case.expr) / truth
+    except (Undefined, Inexact, Unsupported, ZeroDivisionError):
+        return None
+    field = point.field
+    used = field.uses(field.lift(ratio.num)) | field.uses(field.lift(ratio.den))
+    if not used <= {BATCH_SIZE}:
+        return None
+    return sp.factor(ratio.as_expr()).subs(sp.Symbol(BATCH_SIZE), _SIZE)
+
+
+_SIZE = sp.Symbol(BATCH_SIZE, positive=True, integer=True)
 
 
 def _residual(point: General, case: Case) -> Value:

@@ -119,6 +119,7 @@ class Verdict:
     resolved: Resolved | None = None  # the tree in the model's names, as judged
     curve: ErrorCurve | None = None  # a diverging candidate's error against N
     diagnosis_note: str | None = None  # set when the diagnosis was cut short
+    headline: str | None = None  # a divergence in plain words ("N times the truth")
 
     @property
     def ok(self) -> bool:

@@ -59,7 +59,7 @@ def judge(candidate: Candidate, resolved: Resolved, truth: Truth, settings: Sett
         decided = Verdict(
             candidate, "diverge", shape.message, evidence=(truth_proof, layer), **found
         )
-        return _diagnose(decided, case, shape_fix=shape.fix)
+        return _diagnose(decided, case, shape=shape)
     decision = budget.within(settings.limits.time_budget, lambda: proof.decide(case))
     if isinstance(decision, budget.Overrun):
         problem = Problem(
@@ -131,28 +131,35 @@ def _diagnose(
     decided: Verdict,
     case: Case,
     *,
-    shape_fix: str | None = None,
+    shape: diagnosis.ShapeFinding | None = None,
     residual: bool = False,
     undefined_at: tuple[int, ...] = (),
 ) -> Verdict:
     """The diverging verdict with its diagnosis, which never changes the verdict itself."""
     seconds = case.settings.limits.time_budget
-    found = budget.within(seconds, lambda: _diagnosis(case, residual, undefined_at))
+    shape_fix = shape.fix if shape is not None else None
+    said = shape.headline if shape is not None else None
+    found = budget.within(seconds, lambda: _diagnosis(case, residual, undefined_at, said))
     if isinstance(found, budget.Overrun):
         note = f"diagnosis cut short after {seconds:g} s (in the {found.layer} step)"
         return replace(decided, shape_fix=shape_fix, diagnosis_note=note)
     return replace(decided, shape_fix=shape_fix, **found)
 
 
-def _diagnosis(case: Case, residual: bool, undefined_at: tuple[int, ...]) -> dict[str, object]:
-    """Where it would hold, the missing terms, a small exact point where it does not, and
-    its float64 error against N."""
+def _diagnosis(
+    case: Case, residual: bool, undefined_at: tuple[int, ...], shape: str | None
+) -> dict[str, object]:
+    """Where it would hold, the missing terms, a small exact point where it does not, its
+    float64 error against N, and a headline in plain words from the strongest finding."""
     # A candidate equal wherever it is defined holds exactly where it is defined.
+    holding = () if undefined_at else diagnosis.holding(case)
+    conditions = tuple(p.condition for p in holding)  # as diagnosis.conditions words them
     if undefined_at:
-        conditions: tuple[str, ...] = (diagnosis.defined_sizes(undefined_at),)
-    else:
-        conditions = diagnosis.conditions(case)
-    out: dict[str, object] = {"conditions": conditions}
+        conditions = (diagnosis.defined_sizes(undefined_at),)
+    out: dict[str, object] = {
+        "conditions": conditions,
+        "headline": diagnosis.headline(case, shape, holding, undefined_at),
+    }
     if residual:
         out["residual"] = diagnosis.residual(case)
     small = diagnosis.counterexample(case)
