@@ -10,14 +10,21 @@ resolved, the curves), so `report_of` builds a report from one check and nothing
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from bnverify.engine.truth import truth_of
 from bnverify.files.access import model_file_refusal
-from bnverify.files.derivation import Candidate, Derivation, inline_candidate, load_derivation
+from bnverify.files.derivation import (
+    Candidate,
+    Derivation,
+    NotationEntry,
+    inline_candidate,
+    load_derivation,
+)
+from bnverify.files.toml_strings import TextOrigin
 from bnverify.judge import budget, verdict
 from bnverify.judge.records import FileResult, Verdict
 from bnverify.language import parser
@@ -25,18 +32,32 @@ from bnverify.language.limits import formula_problem
 from bnverify.language.tree import Formula
 from bnverify.model.graph import Model, load_model
 from bnverify.model.notation import Names, resolve, user_names
-from bnverify.problem import Problem
+from bnverify.problem import Problem, location_in_text
 from bnverify.settings import Settings, flag
 
 if TYPE_CHECKING:
     from bnverify.report.printable.records import Document
 
 T = TypeVar("T")
+MISSING_MODEL = "missing model"  # how files.derivation reports a file without model =
+NOTATION_FLAG = "--notation"  # where a problem with an inline notation entry is shown
 
 
-def check_file(path: str | Path, settings: Settings) -> FileResult:
-    """Load a derivation file and judge each of its candidates."""
-    return check_derivation(load_derivation(path, settings.limits), settings)
+def check_file(path: str | Path, settings: Settings, fallback: Model | None = None) -> FileResult:
+    """Load a derivation file and judge each of its candidates.
+
+    `fallback` is the model of a file that names none (`check --model`).
+    """
+    derivation = load_derivation(path, settings.limits)
+    if fallback is not None and not derivation.model and derivation.model_location is None:
+        return check_derivation(_without_missing_model(derivation), settings, fallback)
+    return check_derivation(derivation, settings)
+
+
+def _without_missing_model(derivation: Derivation) -> Derivation:
+    # The file names no model and the command line gives one: "missing model" is no problem.
+    kept = tuple(p for p in derivation.problems if not p.message.startswith(MISSING_MODEL))
+    return replace(derivation, problems=kept)
 
 
 def check_formula(
@@ -46,19 +67,37 @@ def check_formula(
     model: str | Model = "batchnorm",
     syntax: Literal["ascii", "latex"] = "ascii",
     settings: Settings | None = None,
+    notation: Mapping[str, str] | None = None,
 ) -> Verdict:
     """Judge one formula against the true gradient of a model, as `check --expr` does.
 
     `model` is a built-in model's name, the path of a model file or a loaded Model; a
     file that cannot be used gives an error verdict with its first problem (load_model
     gives them all). Without `wrt`, a LaTeX formula may name it on its left side.
+    `notation` maps the formula's names to the model's, as a derivation's [notation]
+    table does ({"q": "z"}); a bad entry gives an error verdict saying which.
     """
     settings = settings or Settings()
     loaded = load_model(model) if isinstance(model, str) else model
     candidate = inline_candidate(text, syntax, wrt)
     if isinstance(loaded, tuple):
         return verdict.error(candidate, loaded[0])
-    return check_candidate(candidate, Names(loaded, {}), loaded, settings)
+    names, problems = user_names(loaded, _inline_notation(notation or {}))
+    if problems:
+        return verdict.error(candidate, problems[0])
+    return check_candidate(candidate, names, loaded, settings)
+
+
+def _inline_notation(notation: Mapping[str, str]) -> list[NotationEntry]:
+    """--notation KEY=VALUE entries, each located in its own `KEY=VALUE` text."""
+    entries = []
+    for key, value in notation.items():
+        shown = f"{key}={value}"
+        start = len(key) + 1
+        origin = TextOrigin(NOTATION_FLAG, shown, tuple(range(start, len(shown) + 1)))
+        where = location_in_text(NOTATION_FLAG, shown, 0, len(key))
+        entries.append(NotationEntry(key, value, where, origin))
+    return entries
 
 
 def report_of(path: str | Path, settings: Settings, command: str) -> tuple[Document, FileResult]:
@@ -71,21 +110,27 @@ def report_of(path: str | Path, settings: Settings, command: str) -> tuple[Docum
     return build_document(derivation, result, settings, command), result
 
 
-def check_derivation(derivation: Derivation, settings: Settings) -> FileResult:
-    """Judge every candidate of a loaded derivation."""
+def check_derivation(
+    derivation: Derivation, settings: Settings, fallback: Model | None = None
+) -> FileResult:
+    """Judge every candidate of a loaded derivation (by `fallback` when it names no model)."""
     problems = list(derivation.problems)
-    model = model_of(derivation)
+    model = model_of(derivation) or fallback
     if isinstance(model, tuple):
         problems.extend(model)
         model = None
     if model is None:
-        return FileResult(derivation.path, derivation.title, tuple(problems), ())
+        return FileResult(
+            derivation.path, derivation.title, tuple(problems), (), source=derivation.source
+        )
     names, notation_problems = user_names(model, derivation.notation)
     problems.extend(notation_problems)
     verdicts = tuple(check_candidate(c, names, model, settings) for c in derivation.candidates)
     # The truth the candidates were judged against (cached), for a report of the file.
     truth = truth_of(model)
-    return FileResult(derivation.path, derivation.title, tuple(problems), verdicts, truth)
+    return FileResult(
+        derivation.path, derivation.title, tuple(problems), verdicts, truth, derivation.source
+    )
 
 
 def model_of(derivation: Derivation) -> Model | tuple[Problem, ...] | None:
