@@ -13,8 +13,9 @@ import os
 import shlex
 import sys
 from collections.abc import Callable
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 import click
@@ -27,9 +28,13 @@ from bnverify.files.access import derivation_files
 from bnverify.judge.records import FileResult, exit_status
 from bnverify.model.graph import Model, builtin_models, load_model
 from bnverify.problem import Problem
+from bnverify.report import csv as csv_report
 from bnverify.report import github as github_report
 from bnverify.report import json as json_report
 from bnverify.report import junit as junit_report
+from bnverify.report import merge as merge_report
+from bnverify.report import rows
+from bnverify.report import summary as summary_report
 from bnverify.report import text as text_report
 from bnverify.report.output import STDOUT, OutputError, append, emit
 from bnverify.report.printable import write as report_files
@@ -44,6 +49,37 @@ RENDERERS = {
     "github": github_report.render,
 }
 
+# The formats printed from a run's rows (report.rows), which `bnverify merge` also prints.
+ROW_RENDERERS: dict[str, Callable[[rows.Run], str]] = {
+    "csv": csv_report.render,
+    "junit": junit_report.render_run,
+    "summary": summary_report.render,
+}
+
+EXIT_CODES = (
+    "Exit status: 0 when every verdict is its expect; 1 when one is not; 2 when a "
+    "candidate could not be checked or the input is bad (a located message says where)."
+)
+CHECK_EPILOG = f"""\b
+Examples:
+  bnverify check derivations/forum-post.toml
+  bnverify check submissions/ --model batchnorm --summary
+  bnverify check submissions/ --format csv -o grades.csv
+  bnverify check submissions/ --shard 2/4 --format json -o shard-2.json
+  bnverify check --wrt z --latex '\\frac{{\\gamma}}{{\\sqrt{{\\sigma^2+\\epsilon}}}} g_y'
+  bnverify check --wrt x --notation x=z --expr 'gamma*g_y'
+
+{EXIT_CODES}"""
+
+MERGE_EPILOG = f"""\b
+Examples (a CI matrix or a job array runs one shard per job):
+  bnverify check submissions/ --shard 1/2 --format json -o shard-1.json
+  bnverify check submissions/ --shard 2/2 --format json -o shard-2.json
+  bnverify merge shard-*.json                       # the class summary
+  bnverify merge shard-*.json --format csv -o grades.csv
+  bnverify merge shard-*.json --format junit -o bnverify.xml
+
+The output has the bytes a single run without --shard prints. {EXIT_CODES}"""
 
 INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 
@@ -56,6 +92,8 @@ def _guarded(fn: Callable[..., int]) -> Callable[..., None]:
     def run(*args: Any, debug: bool = False, **kwargs: Any) -> None:
         try:
             status = fn(*args, **kwargs)
+        except click.ClickException:
+            raise  # a usage error: click prints it with the usage line and exits 2
         except KeyboardInterrupt:
             if debug:
                 raise
@@ -116,25 +154,79 @@ def limit_options(command: Callable[..., Any]) -> Callable[..., Any]:
     )(run)
 
 
+def _notation_pairs(
+    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, str]:
+    pairs = {}
+    for value in values:
+        key, equals, name = value.partition("=")
+        if not equals or not key.strip() or not name.strip():
+            raise click.BadParameter(f"{value!r}: write NAME=MODEL_NAME, e.g. --notation x=z")
+        pairs[key.strip()] = name.strip()
+    return pairs
+
+
+def _shard(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    k, slash, n = value.partition("/")
+    if not (slash and k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
+        raise click.BadParameter(f"{value!r}: write K/N with 1 <= K <= N, e.g. --shard 2/4")
+    return int(k), int(n)
+
+
+def class_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--notation, --summary and --shard: the options for a class of files (and notation)."""
+    command = click.option(
+        "--shard",
+        metavar="K/N",
+        callback=_shard,
+        help="Check only shard K of N (every N-th file, from the K-th); merge the shards' "
+        "--format json reports with `bnverify merge`.",
+    )(command)
+    command = click.option(
+        "--summary",
+        is_flag=True,
+        help="Print one line per file (title or source, score k/n, failed candidates) "
+        "and a class total.",
+    )(command)
+    return click.option(
+        "--notation",
+        multiple=True,
+        metavar="NAME=MODEL_NAME",
+        callback=_notation_pairs,
+        help="With --expr/--latex: read NAME as the model's MODEL_NAME (repeatable), "
+        "e.g. --notation x=z.",
+    )(command)
+
+
 @click.group()
 @click.version_option(__version__, prog_name="bnverify")
 def main() -> None:
     """Exact, tolerance-free verdicts on hand-derived gradients."""
 
 
-@main.command()
+@main.command(epilog=CHECK_EPILOG)
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--model", "model_name", help="Model for an inline candidate (e.g. batchnorm).")
+@click.option(
+    "--model",
+    "model_name",
+    help="Model of an inline candidate, and of files that name none (e.g. batchnorm).",
+)
 @click.option("--wrt", help="What the inline candidate is the gradient of (e.g. z).")
 @click.option("--expr", help="An inline candidate in ASCII.")
 @click.option("--latex", help="An inline candidate in LaTeX.")
+@class_options
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", *RENDERERS]),
+    type=click.Choice(["text", "json", "junit", "github", "csv"]),
     default="text",
     show_default=True,
-    help="json and junit (JUnit XML) for programs and CI; github for GitHub annotations.",
+    help="json and junit (JUnit XML) for programs and CI; github for GitHub annotations; "
+    "csv for a spreadsheet (one row per candidate).",
 )
 @click.option(
     "-o",
@@ -151,30 +243,110 @@ def check(
     wrt: str | None,
     expr: str | None,
     latex: str | None,
+    notation: dict[str, str],
+    summary: bool,
+    shard: tuple[int, int] | None,
     fmt: str,
     output: str,
     settings: Settings,
 ) -> int:
-    """Check the candidates of derivation files (default: derivations/)."""
-    if expr is not None or latex is not None:
-        results, problems = [_inline(model_name, wrt, expr, latex, settings)], []
+    """Check the candidates of derivation files (default: derivations/), or one formula."""
+    inline = _refuse_mixed_inputs(_Asked(paths, expr, latex, notation, summary, shard, fmt))
+    positions = None
+    if inline:
+        results, problems = [_inline(model_name, wrt, expr, latex, notation, settings)], []
     else:
-        files, problems = derivation_files(paths or (DEFAULT_PATH,))
-        results = [check_file(path, settings) for path in files]
-    if fmt in RENDERERS:
+        results, problems, positions = _check_files(paths, model_name, shard, settings)
+    if summary or fmt in ROW_RENDERERS:
+        run = rows.run_of(results, problems, positions)
+        emit(output, ROW_RENDERERS["summary" if summary else fmt](run))
+    elif fmt == "json":
+        emit(output, json_report.render(results, problems, positions))
+    elif fmt in RENDERERS:
         emit(output, RENDERERS[fmt](results, problems))
+    else:
+        _print_text(output, results, problems)
+    if fmt != "text" or summary:
         for problem in problems + [p for r in results for p in r.problems]:
             click.echo(text_report.located(problem), err=True)
-    elif output == STDOUT:
-        text_report.render(Console(highlight=False, soft_wrap=True), results, problems)
-    else:
-        buffer = io.StringIO()
-        text_report.render(Console(file=buffer, highlight=False, soft_wrap=True), results, problems)
-        emit(output, buffer.getvalue())
     summary_path = github_report.step_summary_path(os.environ)
     if summary_path:  # in GitHub Actions, whatever the format
         append(summary_path, github_report.step_summary(results, problems))
     return exit_status(results, len(problems))
+
+
+def _print_text(output: str, results: list[FileResult], problems: list[Problem]) -> None:
+    if output == STDOUT:
+        text_report.render(Console(highlight=False, soft_wrap=True), results, problems)
+        return
+    buffer = io.StringIO()
+    text_report.render(Console(file=buffer, highlight=False, soft_wrap=True), results, problems)
+    emit(output, buffer.getvalue())
+
+
+def _check_files(
+    paths: tuple[str, ...],
+    model_name: str | None,
+    shard: tuple[int, int] | None,
+    settings: Settings,
+) -> tuple[list[FileResult], list[Problem], list[int]]:
+    """Each file's result, the problems with the paths, and each file's place in the run."""
+    files, problems = derivation_files(paths or (DEFAULT_PATH,))
+    fallback = load_model(model_name) if model_name else None
+    if isinstance(fallback, tuple):  # --model names a model that cannot be used
+        return [], problems + list(fallback), []
+    positions = list(range(len(files)))
+    if shard is not None:
+        positions, problems = in_shard(positions, shard), problems if shard[0] == 1 else []
+    return [check_file(files[at], settings, fallback) for at in positions], problems, positions
+
+
+def in_shard(positions: list[int], shard: tuple[int, int]) -> list[int]:
+    """The files of shard K of N: every N-th file of the run, from the K-th.
+
+    The run's files are in a fixed order (paths as given, directories walked in sorted
+    order), so every shard run with the same arguments splits them the same way.
+    """
+    k, n = shard
+    return [at for at in positions if at % n == k - 1]
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """What `check` was asked for, for the rules on which flags go together."""
+
+    paths: tuple[str, ...]
+    expr: str | None
+    latex: str | None
+    notation: dict[str, str]
+    summary: bool
+    shard: tuple[int, int] | None
+    fmt: str
+
+
+def _refuse_mixed_inputs(asked: _Asked) -> bool:
+    """Whether the check is of one inline formula; a usage error when flags disagree."""
+    paths, expr, latex, notation = asked.paths, asked.expr, asked.latex, asked.notation
+    summary, shard, fmt = asked.summary, asked.shard, asked.fmt
+    inline = expr is not None or latex is not None
+    if inline and paths:
+        shown = " ".join(paths)
+        raise click.UsageError(
+            f"--expr/--latex check one formula, but paths were also given ({shown}); "
+            "check the formula alone, or the files without --expr/--latex"
+        )
+    if expr is not None and latex is not None:
+        raise click.UsageError("give --expr or --latex, not both")
+    if notation and not inline:
+        raise click.UsageError(
+            "--notation is for an inline formula (--expr/--latex); a derivation file "
+            "maps its names in its own [notation] table"
+        )
+    if inline and (summary or shard):
+        raise click.UsageError("--summary and --shard are for files, not an inline formula")
+    if summary and fmt != "text":
+        raise click.UsageError(f"--summary is its own format; drop --format {fmt}")
+    return inline
 
 
 def _inline(
@@ -182,16 +354,17 @@ def _inline(
     wrt: str | None,
     expr: str | None,
     latex: str | None,
+    notation: dict[str, str],
     settings: Settings,
 ) -> FileResult:
-    if expr is not None and latex is not None:
-        raise click.UsageError("give --expr or --latex, not both")
     ref = model_name or "batchnorm"
     model = load_model(ref)
     if isinstance(model, tuple):  # the model file's problems, each where it is written
         return FileResult(ref, "", model, ())
     text, syntax = (expr, "ascii") if expr is not None else (latex, "latex")
-    verdict = check_formula(text, wrt, model=model, syntax=syntax, settings=settings)
+    verdict = check_formula(
+        text, wrt, model=model, syntax=syntax, settings=settings, notation=notation
+    )
     return FileResult(verdict.candidate.path, "", (), (verdict,))
 
 
@@ -302,3 +475,39 @@ def models_command() -> int:
             f"  upstream gradient: {model.upstream}"
         )
     return 0
+
+
+@main.command(name="merge", epilog=MERGE_EPILOG)
+@click.argument("reports", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([*ROW_RENDERERS, "json"]),
+    default="summary",
+    show_default=True,
+    help="What to print of the whole run.",
+)
+@click.option(
+    "-o",
+    "--output",
+    default=STDOUT,
+    show_default=True,
+    help="Write it here (written whole or not at all); - is standard output.",
+)
+@_guarded
+def merge_command(reports: tuple[str, ...], fmt: str, output: str) -> int:
+    """Combine the JSON reports of `check --shard K/N` runs into one run's report."""
+    texts = []
+    for path in reports:
+        try:
+            texts.append((path, Path(path).read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError) as err:
+            click.echo(f"error: cannot read {path}: {err}", err=True)
+            return 2
+    merged = merge_report.merge(texts)
+    if isinstance(merged, Problem):
+        click.echo(f"error: {merged.message}", err=True)
+        return 2
+    run = merged.run()
+    emit(output, merged.json() if fmt == "json" else ROW_RENDERERS[fmt](run))
+    return run.status

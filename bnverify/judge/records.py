@@ -134,6 +134,7 @@ class FileResult:
     problems: tuple[Problem, ...]
     verdicts: tuple[Verdict, ...]
     truth: Truth | None = None  # the model's truth (and model), when the model loaded
+    source: str = ""  # the file's free-text source, where students put their names
 
 
 def exit_status(results: Iterable[FileResult], extra_problems: int = 0) -> int:
