@@ -33,6 +33,7 @@ from bnverify.language.tree import Formula
 from bnverify.model.graph import Model, load_model
 from bnverify.model.notation import Names, resolve, user_names
 from bnverify.problem import Problem, location_in_text
+from bnverify.report import notebook  # noqa: F401 (registers the records' notebook printers)
 from bnverify.settings import Settings, flag
 
 if TYPE_CHECKING:

@@ -1,0 +1,97 @@
+"""Verdict records in a Jupyter notebook: HTML with MathML, and Markdown.
+
+Jupyter shows an object through its `_repr_html_` and `_repr_markdown_`. The judge's
+records (Verdict, FileResult) have both, and they call the printers this module
+registers in judge.records.NOTEBOOK when the library loads it (bnverify.check does), so
+the judge never imports a report. Free text is escaped and formulas are printed from
+bnverify's own trees, as in the printable reports.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from typing import Any
+
+from bnverify.judge.records import NOTEBOOK, FileResult, Verdict
+from bnverify.language import tree_printing
+from bnverify.report.printable import markdown
+from bnverify.report.text import outcome
+
+COLOUR = {"match": "#1a7f37", "diverge": "#cf222e", "error": "#8250df"}
+
+
+def _formula_latex(v: Verdict) -> str | None:
+    return tree_printing.latex(v.parsed, {}) if v.parsed is not None else None
+
+
+def _math(latex: str) -> str:
+    # MathML Core (printable.mathml) renders in JupyterLab and the classic notebook alike.
+    from bnverify.report.printable.mathml import MathMLError, mathml
+
+    try:
+        return mathml(latex)
+    except MathMLError:
+        return f"<code>{html.escape(latex)}</code>"
+
+
+def verdict_html(v: Verdict) -> str:
+    """One verdict as an HTML fragment: name, verdict, message, formula and diagnosis."""
+    c = v.candidate
+    colour = COLOUR[v.kind]
+    parts = [
+        f"<div><strong>{html.escape(c.name)}</strong> (gradient of "
+        f"{html.escape(v.wrt or c.wrt or '?')}): "
+        f'<strong style="color:{colour}">{v.kind}</strong>, expected {c.expect} '
+        f"({outcome(v)})<br/>{html.escape(v.message)}"
+    ]
+    formula = _formula_latex(v)
+    if formula is not None:
+        parts.append(f"<br/>formula: {_math(formula)}")
+    if v.residual is not None:
+        parts.append(f"<br/>missing terms (truth &minus; candidate): {_math(v.residual.latex)}")
+    if v.conditions:
+        parts.append(f"<br/>matches when: {html.escape('; '.join(v.conditions))}")
+    return "".join(parts) + "</div>"
+
+
+def verdict_markdown(v: Verdict) -> str:
+    """One verdict as Markdown, formulas in $...$ as Jupyter's Markdown renders them."""
+    c = v.candidate
+    lines = [
+        f"**{markdown.text(c.name)}** (gradient of {markdown.text(v.wrt or c.wrt or '?')}): "
+        f"**{v.kind}**, expected {c.expect} ({outcome(v)}). {markdown.text(v.message)}"
+    ]
+    formula = _formula_latex(v)
+    if formula is not None:
+        lines.append(f"formula: ${formula}$")
+    if v.residual is not None:
+        lines.append(f"missing terms (truth - candidate): ${v.residual.latex}$")
+    if v.conditions:
+        lines.append(f"matches when: {markdown.text('; '.join(v.conditions))}")
+    return "\n\n".join(lines) + "\n"
+
+
+def file_html(result: FileResult) -> str:
+    """A file's verdicts, one after another, under its title."""
+    title = html.escape(result.title or result.path)
+    problems = "".join(f"<p>{html.escape(p.message)}</p>" for p in result.problems)
+    verdicts = "".join(f"<li>{verdict_html(v)}</li>" for v in result.verdicts)
+    return f"<div><h4>{title}</h4>{problems}<ul>{verdicts}</ul></div>"
+
+
+def file_markdown(result: FileResult) -> str:
+    """A file's verdicts as Markdown, under its title."""
+    parts = [f"#### {markdown.text(result.title or result.path)}"]
+    parts += [markdown.text(p.message) for p in result.problems]
+    parts += [verdict_markdown(v) for v in result.verdicts]
+    return "\n\n".join(parts) + "\n"
+
+
+PRINTERS: dict[tuple[type, str], Callable[[Any], str]] = {
+    (Verdict, "html"): verdict_html,
+    (Verdict, "markdown"): verdict_markdown,
+    (FileResult, "html"): file_html,
+    (FileResult, "markdown"): file_markdown,
+}
+NOTEBOOK.update(PRINTERS)
