@@ -21,8 +21,16 @@ from bnverify.report.text import outcome
 COLOUR = {"match": "#1a7f37", "diverge": "#cf222e", "error": "#8250df"}
 
 
-def _formula_latex(v: Verdict) -> str | None:
-    return tree_printing.latex(v.parsed, {}) if v.parsed is not None else None
+def _lines(v: Verdict) -> list[tuple[str, str, bool]]:
+    """What a verdict shows after its head: (label, text, whether the text is LaTeX)."""
+    lines = []
+    if v.parsed is not None:
+        lines.append(("formula", tree_printing.latex(v.parsed, {}), True))
+    if v.residual is not None:
+        lines.append(("missing terms (truth - candidate)", v.residual.latex, True))
+    if v.conditions:
+        lines.append(("matches when", "; ".join(v.conditions), False))
+    return lines
 
 
 def _math(latex: str) -> str:
@@ -38,38 +46,31 @@ def _math(latex: str) -> str:
 def verdict_html(v: Verdict) -> str:
     """One verdict as an HTML fragment: name, verdict, message, formula and diagnosis."""
     c = v.candidate
-    colour = COLOUR[v.kind]
-    parts = [
-        f"<div><strong>{html.escape(c.name)}</strong> (gradient of "
+    head = (
+        f"<strong>{html.escape(c.name)}</strong> (gradient of "
         f"{html.escape(v.wrt or c.wrt or '?')}): "
-        f'<strong style="color:{colour}">{v.kind}</strong>, expected {c.expect} '
+        f'<strong style="color:{COLOUR[v.kind]}">{v.kind}</strong>, expected {c.expect} '
         f"({outcome(v)})<br/>{html.escape(v.message)}"
-    ]
-    formula = _formula_latex(v)
-    if formula is not None:
-        parts.append(f"<br/>formula: {_math(formula)}")
-    if v.residual is not None:
-        parts.append(f"<br/>missing terms (truth &minus; candidate): {_math(v.residual.latex)}")
-    if v.conditions:
-        parts.append(f"<br/>matches when: {html.escape('; '.join(v.conditions))}")
-    return "".join(parts) + "</div>"
+    )
+    rest = "".join(
+        f"<br/>{html.escape(label)}: {_math(text) if is_latex else html.escape(text)}"
+        for label, text, is_latex in _lines(v)
+    )
+    return f"<div>{head}{rest}</div>"
 
 
 def verdict_markdown(v: Verdict) -> str:
     """One verdict as Markdown, formulas in $...$ as Jupyter's Markdown renders them."""
     c = v.candidate
-    lines = [
+    head = (
         f"**{markdown.text(c.name)}** (gradient of {markdown.text(v.wrt or c.wrt or '?')}): "
         f"**{v.kind}**, expected {c.expect} ({outcome(v)}). {markdown.text(v.message)}"
+    )
+    rest = [
+        f"{markdown.text(label)}: {f'${text}$' if is_latex else markdown.text(text)}"
+        for label, text, is_latex in _lines(v)
     ]
-    formula = _formula_latex(v)
-    if formula is not None:
-        lines.append(f"formula: ${formula}$")
-    if v.residual is not None:
-        lines.append(f"missing terms (truth - candidate): ${v.residual.latex}$")
-    if v.conditions:
-        lines.append(f"matches when: {markdown.text('; '.join(v.conditions))}")
-    return "\n\n".join(lines) + "\n"
+    return "\n\n".join([head, *rest]) + "\n"
 
 
 def file_html(result: FileResult) -> str:
