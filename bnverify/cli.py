@@ -81,6 +81,39 @@ Examples (a CI matrix or a job array runs one shard per job):
 
 The output has the bytes a single run without --shard prints. {EXIT_CODES}"""
 
+MAIN_EPILOG = f"""\b
+Examples:
+  bnverify check derivations/
+  bnverify check submissions/ --model batchnorm --summary
+  bnverify check --wrt z --expr 'gamma/sqrt(var+eps)*g_y'
+  bnverify derive --wrt z --latex
+
+Run `bnverify COMMAND --help` for a command's options. {EXIT_CODES}"""
+REPORT_EPILOG = f"""\b
+Examples:
+  bnverify report derivations/forum-post.toml -o post.html --pdf
+  bnverify report derivations/forum-post.toml -o post.tex && pdflatex post.tex
+  bnverify report derivations/forum-post.toml            # Markdown on standard output
+
+{EXIT_CODES}"""
+DERIVE_EPILOG = """\b
+Examples:
+  bnverify derive --wrt z
+  bnverify derive --wrt z --latex
+  bnverify derive --wrt zhat --batch-size 2
+
+Exit status: 0 when printed; 2 when the model or the name is unknown."""
+MODELS_EPILOG = """\b
+Example:
+  bnverify models
+
+Exit status: 0; 2 when a built-in model cannot be read (a bug)."""
+SCHEMA_EPILOG = """\b
+Example:
+  bnverify schema > report.schema.json
+
+Exit status: 0; 2 when the schema cannot be printed."""
+
 INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 
 
@@ -202,13 +235,13 @@ def class_options(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
-@click.group()
+@click.group(epilog=MAIN_EPILOG)
 @click.version_option(__version__, prog_name="bnverify")
 def main() -> None:
     """Exact, tolerance-free verdicts on hand-derived gradients."""
 
 
-@main.command(epilog=CHECK_EPILOG)
+@main.command(short_help="Check derivation files, or one formula.", epilog=CHECK_EPILOG)
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option(
     "--model",
@@ -277,11 +310,23 @@ def check(
 
 def _print_text(output: str, results: list[FileResult], problems: list[Problem]) -> None:
     if output == STDOUT:
-        text_report.render(Console(highlight=False, soft_wrap=True), results, problems)
+        console = Console(highlight=False, soft_wrap=True)
+        text_report.render(console, results, problems, terminal_width(console))
         return
     buffer = io.StringIO()
     text_report.render(Console(file=buffer, highlight=False, soft_wrap=True), results, problems)
     emit(output, buffer.getvalue())
+
+
+def terminal_width(console: Console) -> int | None:
+    """The width text wraps to: the terminal's, or COLUMNS when set; None in a pipe or file.
+
+    A log or a file keeps whole lines, which a reader's own window wraps.
+    """
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) >= 20:
+        return int(columns)
+    return console.width if console.is_terminal else None
 
 
 def _check_files(
@@ -368,7 +413,7 @@ def _inline(
     return FileResult(verdict.candidate.path, "", (), (verdict,))
 
 
-@main.command(name="report")
+@main.command(name="report", short_help="Write a printable report.", epilog=REPORT_EPILOG)
 @click.argument("path", type=click.Path())
 @click.option(
     "-o",
@@ -431,7 +476,9 @@ def _reproducing(settings: Settings) -> list[str]:
     return argv
 
 
-@main.command(name="schema")
+@main.command(
+    name="schema", short_help="Print the JSON Schema of check --format json.", epilog=SCHEMA_EPILOG
+)
 @_guarded
 def schema_command() -> int:
     """Print the JSON Schema of `check --format json`."""
@@ -439,8 +486,14 @@ def schema_command() -> int:
     return 0
 
 
-@main.command(name="derive")
-@click.option("--model", "model_name", default="batchnorm", show_default=True)
+@main.command(name="derive", short_help="Print the true gradient.", epilog=DERIVE_EPILOG)
+@click.option(
+    "--model",
+    "model_name",
+    default="batchnorm",
+    show_default=True,
+    help="A built-in model (see `bnverify models`) or a model file's path.",
+)
 @click.option("--wrt", required=True, help="The name whose gradient to print (e.g. z).")
 @click.option("--latex", "as_latex", is_flag=True, help="Print LaTeX instead of ASCII.")
 @click.option("--batch-size", type=click.IntRange(1, 8), help="Also print it for this N.")
@@ -460,7 +513,7 @@ def derive_command(model_name: str, wrt: str, as_latex: bool, batch_size: int | 
     return 0
 
 
-@main.command(name="models")
+@main.command(name="models", short_help="List the built-in models.", epilog=MODELS_EPILOG)
 @_guarded
 def models_command() -> int:
     """List the built-in models."""
@@ -477,7 +530,7 @@ def models_command() -> int:
     return 0
 
 
-@main.command(name="merge", epilog=MERGE_EPILOG)
+@main.command(name="merge", short_help="Combine --shard runs' JSON reports.", epilog=MERGE_EPILOG)
 @click.argument("reports", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option(
     "--format",

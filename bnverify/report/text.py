@@ -8,6 +8,7 @@ drops colour when the output is not a terminal or NO_COLOR is set.
 from __future__ import annotations
 
 import io
+import textwrap
 from collections.abc import Sequence
 
 from rich.console import Console, Group
@@ -24,17 +25,44 @@ OUTCOME_STYLE = {"ok": "green", "UNEXPECTED": "bold red", "NOT CHECKED": STYLE["
 
 
 def render(
-    console: Console, results: Sequence[FileResult], problems: Sequence[Problem] = ()
+    console: Console,
+    results: Sequence[FileResult],
+    problems: Sequence[Problem] = (),
+    width: int | None = None,
 ) -> None:
-    """Print the report of a whole run, with no line a terminal or a CI runner would obey."""
+    """Print the report of a whole run, with no line a terminal or a CI runner would obey.
+
+    With a width (a terminal's), prose wraps at word boundaries with a hanging indent;
+    a located problem never wraps, so its caret stays under the text it marks.
+    """
     with console.capture() as captured:
         for problem in problems:
             console.print(located(problem), markup=False, highlight=False)
         for result in results:
-            _file(console, result)
-        console.print(summary(results, problems), highlight=False)
-    console.file.write(no_commands(captured.get()))
+            _file(console, result, width)
+        console.print(_wrapped(summary(results, problems), width), highlight=False)
+    console.file.write(no_commands(_no_trailing_spaces(captured.get())))
     console.file.flush()
+
+
+def _no_trailing_spaces(text: str) -> str:
+    # rich pads table cells to the column's width, the last one too.
+    return "\n".join(line.rstrip() for line in text.split("\n"))
+
+
+def _wrapped(line: str, width: int | None) -> str:
+    """A line broken at spaces to fit the width, continued 2 further in than it starts."""
+    if width is None or len(line) <= width:
+        return line
+    indent = " " * (len(line) - len(line.lstrip(" ")) + 2)
+    return textwrap.fill(
+        line,
+        width,
+        subsequent_indent=indent[: max(0, width // 2)],
+        break_long_words=False,
+        break_on_hyphens=False,
+        drop_whitespace=True,
+    )
 
 
 def located(problem: Problem) -> str:
@@ -46,16 +74,16 @@ def located(problem: Problem) -> str:
     return no_commands(problem.format(visible, shown_path))
 
 
-def _file(console: Console, result: FileResult) -> None:
+def _file(console: Console, result: FileResult, width: int | None) -> None:
     console.print()
     title = f" - {result.title}" if result.title else ""
-    console.print(Text(shown_path(result.path) + visible(title), style="bold"))
+    console.print(Text(_wrapped(shown_path(result.path) + visible(title), width), style="bold"))
     for problem in result.problems:
         console.print(located(problem), markup=False, highlight=False)
     if result.verdicts:
         console.print(_table(result.verdicts))
         for verdict in result.verdicts:
-            console.print(_details(verdict))
+            console.print(_details(verdict, width))
 
 
 def _table(verdicts: Sequence[Verdict]) -> Table:
@@ -92,10 +120,23 @@ def verdict_text(v: Verdict) -> str:
     # JUnit, GitHub annotations and the pytest plugin show the same diagnosis as the terminal.
     console = Console(file=io.StringIO(), no_color=True, highlight=False, soft_wrap=True)
     console.print(_details(v))
-    return inert_lines(console.file.getvalue())
+    return inert_lines(_no_trailing_spaces(console.file.getvalue()))
 
 
-def _details(v: Verdict) -> Group:
+def _details(v: Verdict, width: int | None = None) -> Group:
+    """A verdict's reasons, each prose line wrapped to the width (None: not wrapped)."""
+    return Group(*(_wrap_text(line, width) for line in _detail_lines(v)))
+
+
+def _wrap_text(line: Text | Table, width: int | None) -> Text | Table:
+    if not isinstance(line, Text) or width is None or line.cell_len <= width:
+        return line
+    if "\n" in line.plain or line.spans:  # a located problem, or a styled head: as it is
+        return line
+    return Text(_wrapped(line.plain, width), style=line.style)
+
+
+def _detail_lines(v: Verdict) -> list[Text | Table]:
     c = v.candidate
     # "candidate" first: a name from the file never starts a printed line.
     head = Text.assemble(
@@ -104,10 +145,10 @@ def _details(v: Verdict) -> Group:
         f" (line {c.location.line}): ",
         (v.kind, STYLE[v.kind]),
     )
-    lines: list[Text | Table | str] = [head]
+    lines: list[Text | Table] = [head]
     if v.problem is not None:
         lines.append(Text(located(v.problem)))
-        return Group(*lines)
+        return lines
     for layer in v.evidence:
         lines.append(Text(f"  {layer.name}: {layer.detail}"))
     if v.residual is not None:
@@ -122,7 +163,7 @@ def _details(v: Verdict) -> Group:
         lines.append(_counterexample(v.counterexample))
     if c.note:
         lines.append(Text(f"  note: {visible(c.note)}", style="dim"))
-    return Group(*lines)
+    return lines
 
 
 def _counterexample(ce: Counterexample) -> Table:
