@@ -49,10 +49,18 @@ def check_file(path: str | Path, settings: Settings, fallback: Model | None = No
 
     `fallback` is the model of a file that names none (`check --model`).
     """
+    derivation, model = _loaded(path, settings, fallback)
+    return check_derivation(derivation, settings, model)
+
+
+def _loaded(
+    path: str | Path, settings: Settings, fallback: Model | None
+) -> tuple[Derivation, Model | None]:
+    """A derivation file, and the fallback model when it names none (else None)."""
     derivation = load_derivation(path, settings.limits)
     if fallback is not None and not derivation.model and derivation.model_location is None:
-        return check_derivation(_without_missing_model(derivation), settings, fallback)
-    return check_derivation(derivation, settings)
+        return _without_missing_model(derivation), fallback
+    return derivation, None
 
 
 def _without_missing_model(derivation: Derivation) -> Derivation:
@@ -101,13 +109,18 @@ def _inline_notation(notation: Mapping[str, str]) -> list[NotationEntry]:
     return entries
 
 
-def report_of(path: str | Path, settings: Settings, command: str) -> tuple[Document, FileResult]:
-    """Read and check a derivation file once: its printable report, and the check's result."""
+def report_of(
+    path: str | Path, settings: Settings, command: str, fallback: Model | None = None
+) -> tuple[Document, FileResult]:
+    """Read and check a derivation file once: its printable report, and the check's result.
+
+    `fallback` is the model of a file that names none (`report --model`).
+    """
     # The report's records and printers load only for `report`, not on every `check`.
     from bnverify.report.printable.document import build_document
 
-    derivation = load_derivation(path, settings.limits)
-    result = check_derivation(derivation, settings)
+    derivation, model = _loaded(path, settings, fallback)
+    result = check_derivation(derivation, settings, model)
     return build_document(derivation, result, settings, command), result
 
 

@@ -37,6 +37,7 @@ from bnverify.report import rows
 from bnverify.report import summary as summary_report
 from bnverify.report import text as text_report
 from bnverify.report.output import STDOUT, OutputError, append, emit
+from bnverify.report.printable import handouts
 from bnverify.report.printable import write as report_files
 from bnverify.report.schema import report_schema
 from bnverify.settings import LIMIT_NAMES, Limits, Settings, flag
@@ -92,6 +93,7 @@ Run `bnverify COMMAND --help` for a command's options. {EXIT_CODES}"""
 REPORT_EPILOG = f"""\b
 Examples:
   bnverify report derivations/forum-post.toml -o post.html --pdf
+  bnverify report submissions/ -o handouts/ --model batchnorm   # and handouts/index.html
   bnverify report derivations/forum-post.toml -o post.tex && pdflatex post.tex
   bnverify report derivations/forum-post.toml            # Markdown on standard output
 
@@ -420,13 +422,20 @@ def _inline(
     "--output",
     default=STDOUT,
     show_default=True,
-    help="The report file (.html, .md or .tex); figures go beside it. - is standard output.",
+    help="The report file (.html, .md or .tex); figures go beside it. - is standard output. "
+    "For a folder of derivation files: the folder for their reports and index page.",
 )
 @click.option(
     "--format",
     "fmt",
     type=click.Choice(report_files.FORMATS),
-    help="Override the format the extension of -o names (md on standard output).",
+    help="Override the format the extension of -o names (md on standard output; html for "
+    "a folder).",
+)
+@click.option(
+    "--model",
+    "model_name",
+    help="The model of files that name none (e.g. batchnorm).",
 )
 @limit_options
 @click.option("--pdf", "to_pdf", is_flag=True, help="HTML only: also print it to PDF beside it.")
@@ -442,27 +451,82 @@ def report_command(
     path: str,
     output: str,
     fmt: str | None,
+    model_name: str | None,
     settings: Settings,
     to_pdf: bool,
     paper: str,
 ) -> int:
-    """Write a printable report of one derivation file: the derivation, step by step."""
+    """Write a printable report of a derivation file, or one per file of a folder."""
+    fallback = load_model(model_name) if model_name else None
+    if isinstance(fallback, tuple):
+        for problem in fallback:
+            click.echo(text_report.located(problem), err=True)
+        return 2
+    if Path(path).is_dir():
+        return _report_folder(Path(path), output, fmt or "html", fallback, settings, paper, to_pdf)
     chosen = report_files.request(path, output, fmt, to_pdf)
     if isinstance(chosen, Problem):
         click.echo(text_report.located(chosen), err=True)
         return 2
-    command = ["bnverify", "report", path, "-o", output, "--format", chosen]
-    document, result = report_of(path, settings, shlex.join(command + _reproducing(settings)))
-    report_files.write_report(document, output, chosen)
+    result = _report_file(path, output, chosen, fallback, settings)
+    if to_pdf and not _printed(output, paper):
+        return 2
+    return exit_status([result])
+
+
+def _report_file(
+    path: str, output: str, fmt: str, fallback: Model | None, settings: Settings
+) -> FileResult:
+    """Write one file's report; its problems go to standard error."""
+    command = ["bnverify", "report", path, "-o", output, "--format", fmt]
+    document, result = report_of(
+        path, settings, shlex.join(command + _reproducing(settings)), fallback
+    )
+    report_files.write_report(document, output, fmt)
     for problem in [*result.problems, *(v.problem for v in result.verdicts if v.problem)]:
         click.echo(text_report.located(problem), err=True)
-    if to_pdf:
-        printed, failed = report_files.print_pdf(output, paper)
-        if failed is not None:
-            click.echo(text_report.located(failed), err=True)
-            return 2
-        click.echo(f"printed {printed}", err=True)
-    return exit_status([result])
+    return result
+
+
+def _printed(output: str, paper: str) -> bool:
+    printed, failed = report_files.print_pdf(output, paper)
+    if failed is not None:
+        click.echo(text_report.located(failed), err=True)
+        return False
+    click.echo(f"printed {printed}", err=True)
+    return True
+
+
+def _report_folder(
+    folder: Path,
+    output: str,
+    fmt: str,
+    fallback: Model | None,
+    settings: Settings,
+    paper: str,
+    to_pdf: bool,
+) -> int:
+    """One report per derivation file of a folder, and an index page with the class table."""
+    if output == STDOUT or (to_pdf and fmt != "html"):
+        raise click.UsageError(
+            "a folder's reports are files: give a folder, -o handouts/ (--pdf prints HTML)"
+        )
+    files, problems = derivation_files([folder])
+    for problem in problems:
+        click.echo(text_report.located(problem), err=True)
+    names = handouts.report_names(files, folder, fmt)
+    target = Path(output)
+    results = [
+        _report_file(str(path), str(target / name), fmt, fallback, settings)
+        for path, name in zip(files, names, strict=True)
+    ]
+    run = rows.run_of(results, problems)
+    pages = [handouts.Handout(row, name) for row, name in zip(run.files, names, strict=True)]
+    index = target / handouts.index_name(fmt)
+    emit(str(index), handouts.render_index(pages, run, fmt))
+    click.echo(f"wrote {len(results)} reports and {index}", err=True)
+    printed = [_printed(str(target / name), paper) for name in names] if to_pdf else []
+    return 2 if not all(printed) else exit_status(results, len(problems))
 
 
 def _reproducing(settings: Settings) -> list[str]:

@@ -64,3 +64,41 @@ def test_no_fraction_bar_touches_a_radical():
     css = CSS.read_text(encoding="utf-8")
     assert re.search(r"math mfrac > :last-child \{\s*padding-top: 0\.\d+em;", css)
     assert re.search(r"math msqrt > \* \{\s*padding-top: 0\.\d+em;", css)
+
+
+def classroom(folder: Path) -> None:
+    folder.mkdir()
+    right = "sum(g_y)"
+    for i, (title, expr) in enumerate([("Ann <b>Lee</b>", right), ("Bob", "g_y")]):
+        (folder / f"s{i}.toml").write_text(
+            f'title = "{title}"\n[[candidate]]\nname = "g_beta"\nwrt = "beta"\nexpr = "{expr}"\n',
+            encoding="utf-8",
+        )
+    (folder / "sub").mkdir()
+    (folder / "sub" / "s0.toml").write_text(
+        'model = "batchnorm"\n[[candidate]]\nname = "c"\nwrt = "beta"\nexpr = "g_y"\n',
+        encoding="utf-8",
+    )
+
+
+@pytest.mark.parametrize("fmt", ["html", "md", "tex"])
+def test_a_folder_gives_one_report_per_file_and_an_index(tmp_path, fmt):
+    classroom(tmp_path / "class")
+    out = tmp_path / "handouts"
+    args = ["report", str(tmp_path / "class"), "-o", str(out), "--model", "batchnorm"]
+    result = CliRunner().invoke(main, [*args, "--format", fmt, "--max-symbolic-batch", "2"])
+    assert result.exit_code == 1, result.output  # Bob's g_beta is per sample
+    reports = sorted(p.name for p in out.glob(f"*.{fmt}"))
+    assert reports == [f"index.{fmt}", f"s0.{fmt}", f"s1.{fmt}", f"sub-s0.{fmt}"]
+    index = (out / f"index.{fmt}").read_text(encoding="utf-8")
+    index = index.replace(r"\allowbreak{}", "").replace("-{}", "-")  # LaTeX's break points
+    for name in reports[1:]:
+        assert name in index
+    assert "1/1" in index and "0/1" in index
+    assert "<b>Lee</b>" not in index  # a title is text, never markup
+
+
+def test_a_folder_needs_an_output_folder(tmp_path):
+    classroom(tmp_path / "class")
+    result = CliRunner().invoke(main, ["report", str(tmp_path / "class")])
+    assert result.exit_code == 2 and "-o handouts/" in result.output
