@@ -73,11 +73,11 @@ def _char(c: str) -> str:
     return rf"\texttt{{[U+{ord(c):04X}]}}"  # no glyph in pdflatex's default fonts
 
 
-BREAK_AFTER = frozenset("/-_.=")
+BREAK_AFTER = frozenset("/_.")
 
 
 def code(value: str) -> str:
-    """A path or a command in a typewriter font, which may break after / - _ . and =."""
+    """A path or a command in a typewriter font, which may break after / _ and ."""
     # A long path has no space to break at; unbroken, it would run into the margin.
     line = " ".join(value.split())
     body = "".join(_char(c) + (r"\allowbreak{}" if c in BREAK_AFTER else "") for c in line)
