@@ -139,3 +139,15 @@ def test_merge_refuses_what_is_not_a_report_and_a_shard_given_twice(tmp_path, cl
 def test_a_bad_shard_is_a_usage_error(shard):
     result = CliRunner().invoke(main, ["check", "--shard", shard])
     assert result.exit_code == 2 and "K/N" in result.output
+
+
+def test_csv_shows_control_characters_and_defuses_formulas(tmp_path):
+    path = tmp_path / "evil.toml"
+    path.write_text(
+        'title = "=HYPERLINK(\\"x\\")"\nsource = "\\u001b[2Jwiped"\nmodel = "batchnorm"\n'
+        '[[candidate]]\nname = "c"\nwrt = "beta"\nexpr = "sum(g_y)"\n',
+        encoding="utf-8",
+    )
+    _, out = run("check", str(path), "--format", "csv")
+    (row,) = list(csv.DictReader(io.StringIO(out)))
+    assert row["title"].startswith("'=") and "\x1b" not in out

@@ -132,3 +132,17 @@ def test_missing_terms_in_latex_parse_back():
         # The residual is not the gradient, so it diverges; what matters is that it reads.
         again = check_formula(v.residual.latex, v.wrt, syntax="latex")
         assert again.kind == "diverge", again.problem
+
+
+@pytest.mark.parametrize("name", list(builtin_models()))
+def test_every_node_printed_element_wise_reads_back_in_its_shape(name):
+    from bnverify.engine import printing
+    from bnverify.language import shapes
+    from bnverify.model.notation import Names, resolve
+
+    model = load_model(name)
+    batch = frozenset(n for n, s in model.shape_of.items() if s == shapes.BATCH)
+    for node, expr in model.nodes:
+        printed = tree_printing.latex(expr, printing.latex_names(model), batch)
+        resolved = resolve(parser.parse(printed, "latex"), Names(model, {}), node)
+        assert resolved.shape == model.shape_of[node], (node, printed, resolved)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 
+from bnverify.report.inert import visible
 from bnverify.report.rows import Run
 
 COLUMNS = ("file", "title", "source", "name", "verdict", "expect", "ok", "headline")
@@ -26,7 +27,7 @@ def render(run: Run) -> str:
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
     for f in run.files:
-        who = [f.path, _cell(f.title), _cell(f.source)]
+        who = [_cell(f.path), _cell(f.title), _cell(f.source)]
         for p in f.problems:
             writer.writerow([*who, "", "error", "", "false", _cell(p.message)])
         for c in f.candidates:
@@ -38,4 +39,7 @@ def render(run: Run) -> str:
 
 
 def _cell(text: str) -> str:
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+    # Control characters are shown as their pictures, as in the text report, so a table
+    # printed on a terminal cannot move its cursor or recolour it.
+    shown = visible(text)
+    return "'" + shown if shown.startswith(_FORMULA_STARTS) else shown
