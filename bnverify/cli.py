@@ -623,7 +623,7 @@ def merge_command(reports: tuple[str, ...], fmt: str, output: str) -> int:
             return 2
     merged = merge_report.merge(texts)
     if isinstance(merged, Problem):
-        click.echo(f"error: {merged.message}", err=True)
+        click.echo(text_report.located(merged), err=True)
         return 2
     run = merged.run()
     emit(output, merged.json() if fmt == "json" else ROW_RENDERERS[fmt](run))

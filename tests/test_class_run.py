@@ -151,3 +151,12 @@ def test_csv_shows_control_characters_and_defuses_formulas(tmp_path):
     _, out = run("check", str(path), "--format", "csv")
     (row,) = list(csv.DictReader(io.StringIO(out)))
     assert row["title"].startswith("'=") and "\x1b" not in out
+
+
+def test_merge_locates_a_broken_json_file(tmp_path):
+    broken = tmp_path / "shard.json"
+    broken.write_text('{"files": [\n  oops\n]}', encoding="utf-8")
+    result = CliRunner().invoke(main, ["merge", str(broken)])
+    assert result.exit_code == 2
+    assert f"{broken}:2:3: error: not JSON" in result.output
+    assert "Traceback" not in result.output

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bnverify.problem import Problem
+from bnverify.problem import Problem, location_in_text
 from bnverify.report import json as json_report
 from bnverify.report.rows import Run, run_from_json
 
@@ -54,6 +54,10 @@ def merge(reports: Sequence[tuple[str, str]]) -> Merged | Problem:
 def _read(path: str, text: str) -> dict[str, Any] | Problem:
     try:
         document = json.loads(text)
+    except json.JSONDecodeError as err:
+        message = f"not JSON ({err.msg}); merge the reports of `bnverify check --format json`"
+        return Problem(message, location=location_in_text(path, text, err.pos))
+    try:
         entries = document["files"]
         for entry in entries:
             run_from_json([entry], [])  # every key the printers need is there
