@@ -146,3 +146,17 @@ def test_every_node_printed_element_wise_reads_back_in_its_shape(name):
         printed = tree_printing.latex(expr, printing.latex_names(model), batch)
         resolved = resolve(parser.parse(printed, "latex"), Names(model, {}), node)
         assert resolved.shape == model.shape_of[node], (node, printed, resolved)
+
+
+def test_the_reports_chain_rule_terms_read_back():
+    # A report labels each chain-rule term with \underbrace{...}_{\text{through } ...}.
+    from bnverify.engine.truth import truth_of
+    from bnverify.model.notation import Names, resolve
+    from bnverify.report.printable.passes import backward
+
+    model = load_model("batchnorm")
+    for step in backward(truth_of(model)):
+        if step.terms:
+            tree = parser.parse(step.chain, "latex")
+            resolved = resolve(tree, Names(model, {}), step.name.removeprefix("g_"))
+            assert not hasattr(resolved, "message"), (step.chain, resolved)

@@ -272,6 +272,9 @@ class LatexTree(SharedRules):
         wrt = _checked(_script(mark, item), span_of(command, command))
         return _gradient(loss, wrt.value, span_of(command, loss))
 
+    def underbrace(self, command: Token, inner: Expr, *_note: Token | Expr) -> Expr:
+        return replace(inner, span=span_of(command, inner))
+
     def sqrt(self, command: Token, arg: Expr) -> Apply:
         return Apply(Op.SQRT, (arg,), span_of(command, arg))
 
