@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from bnverify.judge.records import NOTEBOOK, FileResult, Verdict
@@ -43,34 +44,54 @@ def _math(latex: str) -> str:
         return f"<code>{html.escape(latex)}</code>"
 
 
-def verdict_html(v: Verdict) -> str:
-    """One verdict as an HTML fragment: name, verdict, message, formula and diagnosis."""
+@dataclass(frozen=True)
+class _Spelling:
+    """How one notebook format writes free text, maths, a verdict word and a new line."""
+
+    text: Callable[[str], str]
+    math: Callable[[str], str]
+    kind: Callable[[str], str]
+    newline: str
+    whole: Callable[[str], str]
+
+
+_HTML = _Spelling(
+    text=html.escape,
+    math=_math,
+    kind=lambda kind: f'<strong style="color:{COLOUR[kind]}">{kind}</strong>',
+    newline="<br/>",
+    whole=lambda body: f"<div>{body}</div>",
+)
+_MARKDOWN = _Spelling(
+    text=markdown.text,
+    math=lambda latex: f"${latex}$",
+    kind=lambda kind: f"**{kind}**",
+    newline="\n\n",
+    whole=lambda body: body + "\n",
+)
+
+
+def _verdict(v: Verdict, spell: _Spelling) -> str:
     c = v.candidate
     head = (
-        f"<strong>{html.escape(c.name)}</strong> (gradient of "
-        f"{html.escape(v.wrt or c.wrt or '?')}): "
-        f'<strong style="color:{COLOUR[v.kind]}">{v.kind}</strong>, expected {c.expect} '
-        f"({outcome(v)})<br/>{html.escape(v.message)}"
+        f"{spell.text(c.name)} (gradient of {spell.text(v.wrt or c.wrt or '?')}): "
+        f"{spell.kind(v.kind)}, expected {c.expect} ({outcome(v)})"
     )
-    rest = "".join(
-        f"<br/>{html.escape(label)}: {_math(text) if is_latex else html.escape(text)}"
+    lines = [head, spell.text(v.message)] + [
+        f"{spell.text(label)}: {spell.math(text) if is_latex else spell.text(text)}"
         for label, text, is_latex in _lines(v)
-    )
-    return f"<div>{head}{rest}</div>"
+    ]
+    return spell.whole(spell.newline.join(lines))
+
+
+def verdict_html(v: Verdict) -> str:
+    """One verdict as an HTML fragment: name, verdict, message, formula and diagnosis."""
+    return _verdict(v, _HTML)
 
 
 def verdict_markdown(v: Verdict) -> str:
     """One verdict as Markdown, formulas in $...$ as Jupyter's Markdown renders them."""
-    c = v.candidate
-    head = (
-        f"**{markdown.text(c.name)}** (gradient of {markdown.text(v.wrt or c.wrt or '?')}): "
-        f"**{v.kind}**, expected {c.expect} ({outcome(v)}). {markdown.text(v.message)}"
-    )
-    rest = [
-        f"{markdown.text(label)}: {f'${text}$' if is_latex else markdown.text(text)}"
-        for label, text, is_latex in _lines(v)
-    ]
-    return "\n\n".join([head, *rest]) + "\n"
+    return _verdict(v, _MARKDOWN)
 
 
 def file_html(result: FileResult) -> str:
