@@ -15,14 +15,21 @@ records, in the same order, whatever the number of jobs.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from bnverify.engine.truth import Truth, truth_of
 from bnverify.files.access import model_file_refusal
-from bnverify.files.derivation import Candidate, Derivation, inline_candidate, load_derivation
+from bnverify.files.derivation import (
+    Candidate,
+    Derivation,
+    NotationEntry,
+    inline_candidate,
+    load_derivation,
+)
+from bnverify.files.toml_strings import TextOrigin
 from bnverify.judge import budget, verdict, workers
 from bnverify.judge.records import FileResult, Verdict
 from bnverify.language import parser
@@ -30,7 +37,8 @@ from bnverify.language.limits import formula_problem
 from bnverify.language.tree import Formula
 from bnverify.model.graph import Model, load_model
 from bnverify.model.notation import Names, resolve, user_names
-from bnverify.problem import Location, Problem
+from bnverify.problem import Location, Problem, location_in_text
+from bnverify.report import notebook  # noqa: F401 (registers the records' notebook printers)
 from bnverify.settings import Settings, flag
 
 if TYPE_CHECKING:
@@ -40,25 +48,52 @@ T = TypeVar("T")
 
 
 Progress = Callable[[int, int], None]  # (candidates checked, candidates found so far)
+MISSING_MODEL = "missing model"  # how files.derivation reports a file without model =
+NOTATION_FLAG = "--notation"  # where a problem with an inline notation entry is shown
 
 
-def check_file(path: str | Path, settings: Settings) -> FileResult:
-    """Load a derivation file and judge each of its candidates."""
-    return check_derivation(load_derivation(path, settings.limits), settings)
+def check_file(path: str | Path, settings: Settings, fallback: Model | None = None) -> FileResult:
+    """Load a derivation file and judge each of its candidates.
+
+    `fallback` is the model of a file that names none (`check --model`).
+    """
+    derivation, model = _loaded(path, settings, fallback)
+    return check_derivation(derivation, settings, model)
+
+
+def _loaded(
+    path: str | Path, settings: Settings, fallback: Model | None
+) -> tuple[Derivation, Model | None]:
+    """A derivation file, and the fallback model when it names none (else None)."""
+    derivation = load_derivation(path, settings.limits)
+    if fallback is not None and not derivation.model and derivation.model_location is None:
+        return _without_missing_model(derivation), fallback
+    return derivation, None
+
+
+def _without_missing_model(derivation: Derivation) -> Derivation:
+    # The file names no model and the command line gives one: "missing model" is no problem.
+    kept = tuple(p for p in derivation.problems if not p.message.startswith(MISSING_MODEL))
+    return replace(derivation, problems=kept)
 
 
 def check_files(
-    paths: Sequence[str | Path], settings: Settings, jobs: int, progress: Progress | None = None
+    paths: Sequence[str | Path],
+    settings: Settings,
+    jobs: int,
+    progress: Progress | None = None,
+    fallback: Model | None = None,
 ) -> list[FileResult]:
     """Judge the candidates of many files in `jobs` worker processes, in the files' order.
 
     Files are read here and their candidates handed to the workers as each file is read;
-    `progress` hears of every candidate checked.
+    `progress` hears of every candidate checked. `fallback` is the model of a file that
+    names none.
     """
     plans: list[_Plan] = []
     with workers.Pool(jobs, settings.limits.max_memory) as pool:
         for path in paths:
-            plans.append(_plan(load_derivation(path, settings.limits)))
+            plans.append(_plan(*_loaded(path, settings, fallback)))
             for j, candidate in enumerate(plans[-1].candidates):
                 pool.submit(
                     _judge_job((len(plans) - 1, j), candidate, *plans[-1].judged_by, settings)
@@ -78,20 +113,25 @@ def check_formula(
     syntax: Literal["ascii", "latex"] = "ascii",
     settings: Settings | None = None,
     jobs: int | None = None,
+    notation: Mapping[str, str] | None = None,
 ) -> Verdict:
     """Judge one formula against the true gradient of a model, as `check --expr` does.
 
     `model` is a built-in model's name, the path of a model file or a loaded Model; a
     file that cannot be used gives an error verdict with its first problem (load_model
     gives them all). Without `wrt`, a LaTeX formula may name it on its left side. With
-    `jobs`, it is checked in a worker process (see check_files).
+    `jobs`, it is checked in a worker process (see check_files). `notation` maps the
+    formula's names to the model's, as a derivation's [notation] table does ({"q": "z"});
+    a bad entry gives an error verdict saying which.
     """
     settings = settings or Settings()
     loaded = load_model(model) if isinstance(model, str) else model
     candidate = inline_candidate(text, syntax, wrt)
     if isinstance(loaded, tuple):
         return verdict.error(candidate, loaded[0])
-    names = Names(loaded, {})
+    names, problems = user_names(loaded, _inline_notation(notation or {}))
+    if problems:
+        return verdict.error(candidate, problems[0])
     if jobs is None:
         return check_candidate(candidate, names, loaded, settings)
     with workers.Pool(jobs, settings.limits.max_memory) as pool:
@@ -99,20 +139,36 @@ def check_formula(
         return _collected(pool, {0: candidate}, settings)[0]
 
 
+def _inline_notation(notation: Mapping[str, str]) -> list[NotationEntry]:
+    """--notation KEY=VALUE entries, each located in its own `KEY=VALUE` text."""
+    entries = []
+    for key, value in notation.items():
+        shown = f"{key}={value}"
+        start = len(key) + 1
+        origin = TextOrigin(NOTATION_FLAG, shown, tuple(range(start, len(shown) + 1)))
+        where = location_in_text(NOTATION_FLAG, shown, 0, len(key))
+        entries.append(NotationEntry(key, value, where, origin))
+    return entries
+
+
 def report_of(
-    path: str | Path, settings: Settings, command: str, jobs: int | None = None
+    path: str | Path,
+    settings: Settings,
+    command: str,
+    jobs: int | None = None,
+    fallback: Model | None = None,
 ) -> tuple[Document | Problem, FileResult]:
     """Read and check a derivation file once: its printable report, and the check's result.
 
     With `jobs`, the candidates and then the report's derivation steps are worked out in
     worker processes (see check_files); steps that pass the budget give a Problem in
-    place of the report.
+    place of the report. `fallback` is the model of a file that names none.
     """
-    derivation = load_derivation(path, settings.limits)
+    derivation, model = _loaded(path, settings, fallback)
     if jobs is None:
-        result = check_derivation(derivation, settings)
+        result = check_derivation(derivation, settings, model)
         return _document(derivation, result, settings, command), result
-    plan = _plan(derivation)
+    plan = _plan(derivation, model)
     with workers.Pool(jobs, settings.limits.max_memory) as pool:
         for j, candidate in enumerate(plan.candidates):
             pool.submit(_judge_job(j, candidate, *plan.judged_by, settings))
@@ -132,9 +188,11 @@ def report_of(
     return built, result
 
 
-def check_derivation(derivation: Derivation, settings: Settings) -> FileResult:
-    """Judge every candidate of a loaded derivation."""
-    plan = _plan(derivation)
+def check_derivation(
+    derivation: Derivation, settings: Settings, fallback: Model | None = None
+) -> FileResult:
+    """Judge every candidate of a loaded derivation (by `fallback` when it names no model)."""
+    plan = _plan(derivation, fallback)
     if plan.model is None or plan.names is None:
         return plan.result(())
     verdicts = tuple(check_candidate(c, plan.names, plan.model, settings) for c in plan.candidates)
@@ -164,12 +222,14 @@ class _Plan:
     def result(self, verdicts: tuple[Verdict, ...], truth: Truth | None = None) -> FileResult:
         d = self.derivation
         notes = self.names.notes if self.names is not None else ()
-        return FileResult(d.path, d.title, self.problems, verdicts, truth, notes)
+        return FileResult(
+            d.path, d.title, self.problems, verdicts, truth, notes=notes, source=d.source
+        )
 
 
-def _plan(derivation: Derivation) -> _Plan:
+def _plan(derivation: Derivation, fallback: Model | None = None) -> _Plan:
     problems = list(derivation.problems)
-    model = model_of(derivation)
+    model = model_of(derivation) or fallback
     if isinstance(model, tuple):
         problems.extend(model)
         model = None

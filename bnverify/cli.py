@@ -14,8 +14,9 @@ import shlex
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 import click
@@ -29,11 +30,16 @@ from bnverify.files.access import derivation_files
 from bnverify.judge.records import FileResult, exit_status
 from bnverify.model.graph import Model, builtin_models, load_model
 from bnverify.problem import Problem
+from bnverify.report import csv as csv_report
 from bnverify.report import github as github_report
 from bnverify.report import json as json_report
 from bnverify.report import junit as junit_report
+from bnverify.report import merge as merge_report
+from bnverify.report import rows
+from bnverify.report import summary as summary_report
 from bnverify.report import text as text_report
 from bnverify.report.output import STDOUT, OutputError, append, emit
+from bnverify.report.printable import handouts
 from bnverify.report.printable import write as report_files
 from bnverify.report.schema import report_schema
 from bnverify.settings import LIMIT_NAMES, Limits, Settings, flag
@@ -46,6 +52,71 @@ RENDERERS = {
     "github": github_report.render,
 }
 
+# The formats printed from a run's rows (report.rows), which `bnverify merge` also prints.
+ROW_RENDERERS: dict[str, Callable[[rows.Run], str]] = {
+    "csv": csv_report.render,
+    "junit": junit_report.render_run,
+    "summary": summary_report.render,
+}
+
+EXIT_CODES = (
+    "Exit status: 0 when every verdict is its expect; 1 when one is not; 2 when a "
+    "candidate could not be checked or the input is bad (a located message says where)."
+)
+CHECK_EPILOG = f"""\b
+Examples:
+  bnverify check derivations/forum-post.toml
+  bnverify check submissions/ --model batchnorm --summary
+  bnverify check submissions/ --format csv -o grades.csv
+  bnverify check submissions/ --shard 2/4 --format json -o shard-2.json
+  bnverify check --wrt z --latex '\\frac{{\\gamma}}{{\\sqrt{{\\sigma^2+\\epsilon}}}} g_y'
+  bnverify check --wrt x --notation x=z --expr 'gamma*g_y'
+
+{EXIT_CODES}"""
+
+MERGE_EPILOG = f"""\b
+Examples (a CI matrix or a job array runs one shard per job):
+  bnverify check submissions/ --shard 1/2 --format json -o shard-1.json
+  bnverify check submissions/ --shard 2/2 --format json -o shard-2.json
+  bnverify merge shard-*.json                       # the class summary
+  bnverify merge shard-*.json --format csv -o grades.csv
+  bnverify merge shard-*.json --format junit -o bnverify.xml
+
+The output has the bytes a single run without --shard prints. {EXIT_CODES}"""
+
+MAIN_EPILOG = f"""\b
+Examples:
+  bnverify check derivations/
+  bnverify check submissions/ --model batchnorm --summary
+  bnverify check --wrt z --expr 'gamma/sqrt(var+eps)*g_y'
+  bnverify derive --wrt z --latex
+
+Run `bnverify COMMAND --help` for a command's options. {EXIT_CODES}"""
+REPORT_EPILOG = f"""\b
+Examples:
+  bnverify report derivations/forum-post.toml -o post.html --pdf
+  bnverify report submissions/ -o handouts/ --model batchnorm   # and handouts/index.html
+  bnverify report derivations/forum-post.toml -o post.tex && pdflatex post.tex
+  bnverify report derivations/forum-post.toml            # Markdown on standard output
+
+{EXIT_CODES}"""
+DERIVE_EPILOG = """\b
+Examples:
+  bnverify derive --wrt z
+  bnverify derive --wrt z --latex
+  bnverify derive --wrt zhat --batch-size 2
+
+Exit status: 0 when printed; 2 when the model or the name is unknown."""
+MODELS_EPILOG = """\b
+Example:
+  bnverify models
+
+Exit status: 0; 2 when a built-in model cannot be read (a bug)."""
+SCHEMA_EPILOG = """\b
+Example:
+  bnverify schema > report.schema.json
+
+Exit status: 0; 2 when the schema cannot be printed."""
 
 INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 
@@ -105,6 +176,8 @@ def _guarded(fn: Callable[..., int]) -> Callable[..., None]:
     def run(*args: Any, debug: bool = False, **kwargs: Any) -> None:
         try:
             status = fn(*args, **kwargs)
+        except click.ClickException:
+            raise  # a usage error: click prints it with the usage line and exits 2
         except KeyboardInterrupt:
             if debug:
                 raise
@@ -165,25 +238,79 @@ def limit_options(command: Callable[..., Any]) -> Callable[..., Any]:
     )(run)
 
 
-@click.group()
+def _notation_pairs(
+    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, str]:
+    pairs = {}
+    for value in values:
+        key, equals, name = value.partition("=")
+        if not equals or not key.strip() or not name.strip():
+            raise click.BadParameter(f"{value!r}: write NAME=MODEL_NAME, e.g. --notation x=z")
+        pairs[key.strip()] = name.strip()
+    return pairs
+
+
+def _shard(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    k, slash, n = value.partition("/")
+    if not (slash and k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
+        raise click.BadParameter(f"{value!r}: write K/N with 1 <= K <= N, e.g. --shard 2/4")
+    return int(k), int(n)
+
+
+def class_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--notation, --summary and --shard: the options for a class of files (and notation)."""
+    command = click.option(
+        "--shard",
+        metavar="K/N",
+        callback=_shard,
+        help="Check only shard K of N (every N-th file, from the K-th); merge the shards' "
+        "--format json reports with `bnverify merge`.",
+    )(command)
+    command = click.option(
+        "--summary",
+        is_flag=True,
+        help="Print one line per file (title or source, score k/n, failed candidates) "
+        "and a class total.",
+    )(command)
+    return click.option(
+        "--notation",
+        multiple=True,
+        metavar="NAME=MODEL_NAME",
+        callback=_notation_pairs,
+        help="With --expr/--latex: read NAME as the model's MODEL_NAME (repeatable), "
+        "e.g. --notation x=z.",
+    )(command)
+
+
+@click.group(epilog=MAIN_EPILOG)
 @click.version_option(__version__, prog_name="bnverify")
 def main() -> None:
     """Exact, tolerance-free verdicts on hand-derived gradients."""
 
 
-@main.command()
+@main.command(short_help="Check derivation files, or one formula.", epilog=CHECK_EPILOG)
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--model", "model_name", help="Model for an inline candidate (e.g. batchnorm).")
+@click.option(
+    "--model",
+    "model_name",
+    help="Model of an inline candidate, and of files that name none (e.g. batchnorm).",
+)
 @click.option("--wrt", help="What the inline candidate is the gradient of (e.g. z).")
 @click.option("--expr", help="An inline candidate in ASCII.")
 @click.option("--latex", help="An inline candidate in LaTeX.")
+@class_options
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", *RENDERERS]),
+    type=click.Choice(["text", "json", "junit", "github", "csv"]),
     default="text",
     show_default=True,
-    help="json and junit (JUnit XML) for programs and CI; github for GitHub annotations.",
+    help="json and junit (JUnit XML) for programs and CI; github for GitHub annotations; "
+    "csv for a spreadsheet (one row per candidate).",
 )
 @click.option(
     "-o",
@@ -193,6 +320,9 @@ def main() -> None:
     help="Write the report here (written whole or not at all); - is standard output.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Every layer of evidence, for matches too (text)."
+)
 @jobs_option
 @limit_options
 @_guarded
@@ -202,33 +332,137 @@ def check(
     wrt: str | None,
     expr: str | None,
     latex: str | None,
+    notation: dict[str, str],
+    summary: bool,
+    shard: tuple[int, int] | None,
     fmt: str,
     output: str,
     quiet: bool,
+    verbose: bool,
     jobs: int,
     settings: Settings,
 ) -> int:
-    """Check the candidates of derivation files (default: derivations/)."""
-    if expr is not None or latex is not None:
-        results, problems = [_inline(model_name, wrt, expr, latex, settings)], []
+    """Check the candidates of derivation files (default: derivations/), or one formula."""
+    inline = _refuse_mixed_inputs(_Asked(paths, expr, latex, notation, summary, shard, fmt))
+    positions = None
+    if inline:
+        results, problems = [_inline(model_name, wrt, expr, latex, notation, settings)], []
     else:
-        files, problems = derivation_files(paths or (DEFAULT_PATH,))
         with _progress(_shows_progress(quiet)) as progress:
-            results = check_files(files, settings, jobs, progress)
-    if fmt in RENDERERS:
+            results, problems, positions = _check_files(
+                paths, model_name, shard, settings, jobs, progress
+            )
+    if summary or fmt in ROW_RENDERERS:
+        run = rows.run_of(results, problems, positions)
+        emit(output, ROW_RENDERERS["summary" if summary else fmt](run))
+    elif fmt == "json":
+        emit(output, json_report.render(results, problems, positions))
+    elif fmt in RENDERERS:
         emit(output, RENDERERS[fmt](results, problems))
+    else:
+        _print_text(output, results, problems, verbose)
+    if fmt != "text" or summary:
         for problem in problems + [p for r in results for p in r.problems]:
             click.echo(text_report.located(problem), err=True)
-    elif output == STDOUT:
-        text_report.render(Console(highlight=False, soft_wrap=True), results, problems)
-    else:
-        buffer = io.StringIO()
-        text_report.render(Console(file=buffer, highlight=False, soft_wrap=True), results, problems)
-        emit(output, buffer.getvalue())
     summary_path = github_report.step_summary_path(os.environ)
     if summary_path:  # in GitHub Actions, whatever the format
         append(summary_path, github_report.step_summary(results, problems))
     return exit_status(results, len(problems))
+
+
+def _print_text(
+    output: str, results: list[FileResult], problems: list[Problem], verbose: bool
+) -> None:
+    if output == STDOUT:
+        console = Console(highlight=False, soft_wrap=True)
+        text_report.render(console, results, problems, terminal_width(console), verbose)
+        return
+    buffer = io.StringIO()
+    console = Console(file=buffer, highlight=False, soft_wrap=True)
+    text_report.render(console, results, problems, verbose=verbose)
+    emit(output, buffer.getvalue())
+
+
+def terminal_width(console: Console) -> int | None:
+    """The width text wraps to: the terminal's, or COLUMNS when set; None in a pipe or file.
+
+    A log or a file keeps whole lines, which a reader's own window wraps.
+    """
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) >= 20:
+        return int(columns)
+    return console.width if console.is_terminal else None
+
+
+def _check_files(
+    paths: tuple[str, ...],
+    model_name: str | None,
+    shard: tuple[int, int] | None,
+    settings: Settings,
+    jobs: int,
+    progress: Progress | None,
+) -> tuple[list[FileResult], list[Problem], list[int]]:
+    """Each file's result, the problems with the paths, and each file's place in the run.
+
+    The files' candidates are checked in `jobs` worker processes, in the files' order.
+    """
+    files, problems = derivation_files(paths or (DEFAULT_PATH,))
+    fallback = load_model(model_name) if model_name else None
+    if isinstance(fallback, tuple):  # --model names a model that cannot be used
+        return [], problems + list(fallback), []
+    positions = list(range(len(files)))
+    if shard is not None:
+        positions, problems = in_shard(positions, shard), problems if shard[0] == 1 else []
+    chosen = [files[at] for at in positions]
+    return check_files(chosen, settings, jobs, progress, fallback), problems, positions
+
+
+def in_shard(positions: list[int], shard: tuple[int, int]) -> list[int]:
+    """The files of shard K of N: every N-th file of the run, from the K-th.
+
+    The run's files are in a fixed order (paths as given, directories walked in sorted
+    order), so every shard run with the same arguments splits them the same way.
+    """
+    k, n = shard
+    return [at for at in positions if at % n == k - 1]
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """What `check` was asked for, for the rules on which flags go together."""
+
+    paths: tuple[str, ...]
+    expr: str | None
+    latex: str | None
+    notation: dict[str, str]
+    summary: bool
+    shard: tuple[int, int] | None
+    fmt: str
+
+
+def _refuse_mixed_inputs(asked: _Asked) -> bool:
+    """Whether the check is of one inline formula; a usage error when flags disagree."""
+    paths, expr, latex, notation = asked.paths, asked.expr, asked.latex, asked.notation
+    summary, shard, fmt = asked.summary, asked.shard, asked.fmt
+    inline = expr is not None or latex is not None
+    if inline and paths:
+        shown = " ".join(paths)
+        raise click.UsageError(
+            f"--expr/--latex check one formula, but paths were also given ({shown}); "
+            "check the formula alone, or the files without --expr/--latex"
+        )
+    if expr is not None and latex is not None:
+        raise click.UsageError("give --expr or --latex, not both")
+    if notation and not inline:
+        raise click.UsageError(
+            "--notation is for an inline formula (--expr/--latex); a derivation file "
+            "maps its names in its own [notation] table"
+        )
+    if inline and (summary or shard):
+        raise click.UsageError("--summary and --shard are for files, not an inline formula")
+    if summary and fmt != "text":
+        raise click.UsageError(f"--summary is its own format; drop --format {fmt}")
+    return inline
 
 
 def _inline(
@@ -236,34 +470,42 @@ def _inline(
     wrt: str | None,
     expr: str | None,
     latex: str | None,
+    notation: dict[str, str],
     settings: Settings,
 ) -> FileResult:
-    if expr is not None and latex is not None:
-        raise click.UsageError("give --expr or --latex, not both")
     ref = model_name or "batchnorm"
     model = load_model(ref)
     if isinstance(model, tuple):  # the model file's problems, each where it is written
         return FileResult(ref, "", model, ())
     text, syntax = (expr, "ascii") if expr is not None else (latex, "latex")
     # In a worker process, as every candidate the command line checks: see check_files.
-    verdict = check_formula(text, wrt, model=model, syntax=syntax, settings=settings, jobs=1)
+    verdict = check_formula(
+        text, wrt, model=model, syntax=syntax, settings=settings, jobs=1, notation=notation
+    )
     return FileResult(verdict.candidate.path, "", (), (verdict,))
 
 
-@main.command(name="report")
+@main.command(name="report", short_help="Write a printable report.", epilog=REPORT_EPILOG)
 @click.argument("path", type=click.Path())
 @click.option(
     "-o",
     "--output",
     default=STDOUT,
     show_default=True,
-    help="The report file (.html, .md or .tex); figures go beside it. - is standard output.",
+    help="The report file (.html, .md or .tex); figures go beside it. - is standard output. "
+    "For a folder of derivation files: the folder for their reports and index page.",
 )
 @click.option(
     "--format",
     "fmt",
     type=click.Choice(report_files.FORMATS),
-    help="Override the format the extension of -o names (md on standard output).",
+    help="Override the format the extension of -o names (md on standard output; html for "
+    "a folder).",
+)
+@click.option(
+    "--model",
+    "model_name",
+    help="The model of files that name none (e.g. batchnorm).",
 )
 @jobs_option
 @limit_options
@@ -280,32 +522,94 @@ def report_command(
     path: str,
     output: str,
     fmt: str | None,
+    model_name: str | None,
     settings: Settings,
     to_pdf: bool,
     paper: str,
     jobs: int,
 ) -> int:
-    """Write a printable report of one derivation file: the derivation, step by step."""
+    """Write a printable report of a derivation file, or one per file of a folder."""
+    fallback = load_model(model_name) if model_name else None
+    if isinstance(fallback, tuple):
+        for problem in fallback:
+            click.echo(text_report.located(problem), err=True)
+        return 2
+    if Path(path).is_dir():
+        folder = Path(path)
+        return _report_folder(
+            folder, output, fmt or "html", fallback, settings, paper, to_pdf, jobs
+        )
     chosen = report_files.request(path, output, fmt, to_pdf)
     if isinstance(chosen, Problem):
         click.echo(text_report.located(chosen), err=True)
         return 2
-    command = ["bnverify", "report", path, "-o", output, "--format", chosen]
+    result = _report_file(path, output, chosen, fallback, settings, jobs)
+    if result is None:  # its derivation steps ran out of their budget
+        return 2
+    if to_pdf and not _printed(output, paper):
+        return 2
+    return exit_status([result])
+
+
+def _report_file(
+    path: str, output: str, fmt: str, fallback: Model | None, settings: Settings, jobs: int
+) -> FileResult | None:
+    """Write one file's report; its problems go to standard error. None: none written."""
+    command = ["bnverify", "report", path, "-o", output, "--format", fmt]
     reproducing = shlex.join(command + _reproducing(settings))
-    document, result = report_of(path, settings, reproducing, jobs)
+    document, result = report_of(path, settings, reproducing, jobs, fallback)
     for problem in [*result.problems, *(v.problem for v in result.verdicts if v.problem)]:
         click.echo(text_report.located(problem), err=True)
-    if isinstance(document, Problem):  # its derivation steps ran out of their budget
+    if isinstance(document, Problem):
         click.echo(text_report.located(document), err=True)
-        return 2
-    report_files.write_report(document, output, chosen)
-    if to_pdf:
-        printed, failed = report_files.print_pdf(output, paper)
-        if failed is not None:
-            click.echo(text_report.located(failed), err=True)
-            return 2
-        click.echo(f"printed {printed}", err=True)
-    return exit_status([result])
+        return None
+    report_files.write_report(document, output, fmt)
+    return result
+
+
+def _printed(output: str, paper: str) -> bool:
+    printed, failed = report_files.print_pdf(output, paper)
+    if failed is not None:
+        click.echo(text_report.located(failed), err=True)
+        return False
+    click.echo(f"printed {printed}", err=True)
+    return True
+
+
+def _report_folder(
+    folder: Path,
+    output: str,
+    fmt: str,
+    fallback: Model | None,
+    settings: Settings,
+    paper: str,
+    to_pdf: bool,
+    jobs: int,
+) -> int:
+    """One report per derivation file of a folder, and an index page with the class table."""
+    if output == STDOUT or (to_pdf and fmt != "html"):
+        raise click.UsageError(
+            "a folder's reports are files: give a folder, -o handouts/ (--pdf prints HTML)"
+        )
+    files, problems = derivation_files([folder])
+    for problem in problems:
+        click.echo(text_report.located(problem), err=True)
+    names = handouts.report_names(files, folder, fmt)
+    target = Path(output)
+    written = [
+        _report_file(str(path), str(target / name), fmt, fallback, settings, jobs)
+        for path, name in zip(files, names, strict=True)
+    ]
+    results = [r for r in written if r is not None]
+    run = rows.run_of(results, problems)
+    kept = [name for r, name in zip(written, names, strict=True) if r is not None]
+    pages = [handouts.Handout(row, name) for row, name in zip(run.files, kept, strict=True)]
+    index = target / handouts.index_name(fmt)
+    emit(str(index), handouts.render_index(pages, run, fmt))
+    click.echo(f"wrote {len(results)} reports and {index}", err=True)
+    printed = [_printed(str(target / name), paper) for name in kept] if to_pdf else []
+    failed = len(written) - len(results)
+    return 2 if failed or not all(printed) else exit_status(results, len(problems))
 
 
 def _reproducing(settings: Settings) -> list[str]:
@@ -319,7 +623,9 @@ def _reproducing(settings: Settings) -> list[str]:
     return argv
 
 
-@main.command(name="schema")
+@main.command(
+    name="schema", short_help="Print the JSON Schema of check --format json.", epilog=SCHEMA_EPILOG
+)
 @_guarded
 def schema_command() -> int:
     """Print the JSON Schema of `check --format json`."""
@@ -327,8 +633,14 @@ def schema_command() -> int:
     return 0
 
 
-@main.command(name="derive")
-@click.option("--model", "model_name", default="batchnorm", show_default=True)
+@main.command(name="derive", short_help="Print the true gradient.", epilog=DERIVE_EPILOG)
+@click.option(
+    "--model",
+    "model_name",
+    default="batchnorm",
+    show_default=True,
+    help="A built-in model (see `bnverify models`) or a model file's path.",
+)
 @click.option("--wrt", required=True, help="The name whose gradient to print (e.g. z).")
 @click.option("--latex", "as_latex", is_flag=True, help="Print LaTeX instead of ASCII.")
 @click.option("--batch-size", type=click.IntRange(1, 8), help="Also print it for this N.")
@@ -351,7 +663,7 @@ def derive_command(model_name: str, wrt: str, as_latex: bool, batch_size: int | 
     return 0
 
 
-@main.command(name="models")
+@main.command(name="models", short_help="List the built-in models.", epilog=MODELS_EPILOG)
 @_guarded
 def models_command() -> int:
     """List the built-in models."""
@@ -366,3 +678,39 @@ def models_command() -> int:
             f"  upstream gradient: {model.upstream}"
         )
     return 0
+
+
+@main.command(name="merge", short_help="Combine --shard runs' JSON reports.", epilog=MERGE_EPILOG)
+@click.argument("reports", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([*ROW_RENDERERS, "json"]),
+    default="summary",
+    show_default=True,
+    help="What to print of the whole run.",
+)
+@click.option(
+    "-o",
+    "--output",
+    default=STDOUT,
+    show_default=True,
+    help="Write it here (written whole or not at all); - is standard output.",
+)
+@_guarded
+def merge_command(reports: tuple[str, ...], fmt: str, output: str) -> int:
+    """Combine the JSON reports of `check --shard K/N` runs into one run's report."""
+    texts = []
+    for path in reports:
+        try:
+            texts.append((path, Path(path).read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError) as err:
+            click.echo(f"error: cannot read {path}: {err}", err=True)
+            return 2
+    merged = merge_report.merge(texts)
+    if isinstance(merged, Problem):
+        click.echo(text_report.located(merged), err=True)
+        return 2
+    run = merged.run()
+    emit(output, merged.json() if fmt == "json" else ROW_RENDERERS[fmt](run))
+    return run.status

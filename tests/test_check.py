@@ -50,7 +50,7 @@ expect = "diverge"
 [[candidate]]
 name = "unknown name"
 wrt = "z"
-expr = "gamma*x"
+expr = "gamma*q"
 
 [[candidate]]
 name = "no formula"
@@ -110,7 +110,7 @@ def test_a_broken_candidate_is_located_in_the_file(mixed):
     assert broken.location.source == 'expr = "gamma*(g_y - "'
     assert broken.location.source[broken.location.column - 1] == "("  # the unclosed one
     unknown = result.verdicts[3].problem
-    assert unknown.message.startswith("unknown name 'x'")
+    assert unknown.message.startswith("unknown name 'q'")
     assert (unknown.location.line, unknown.location.column) == (25, 15)
 
 

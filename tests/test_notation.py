@@ -112,13 +112,13 @@ def test_unknown_name_suggests_a_close_one(plain):
 
 
 def test_bad_notation_entries_are_located_problems(model):
-    text = 'model = "batchnorm"\n[notation]\nx = "w + 1"\n"\\\\frac" = "z"\n'
+    text = 'model = "batchnorm"\n[notation]\nq = "w + 1"\n"\\\\frac" = "z"\n'
     text += '[[candidate]]\nname = "c"\nexpr = "z"\n'
     derivation = parse_derivation(text, "t.toml")
     names, problems = user_names(model, derivation.notation)
     assert len(problems) == 2
     assert problems[0].location.line == 3 and "uses" not in problems[1].message
-    assert names.lookup("x") is None
+    assert names.lookup("q") is None
 
 
 def test_sigma_alone_suggests_the_variance(plain):

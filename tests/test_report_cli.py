@@ -82,8 +82,9 @@ def test_bad_options_exit_2_and_write_nothing(tmp_path, monkeypatch, args, messa
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_directory_or_a_missing_file_exits_2(tmp_path):
-    assert "a report covers one derivation file" in run("report", str(DERIVATIONS)).output
+def test_a_directory_without_an_output_folder_or_a_missing_file_exits_2(tmp_path):
+    folder = run("report", str(DERIVATIONS))  # a folder's reports need -o handouts/
+    assert folder.exit_code == 2 and "-o handouts/" in folder.output
     missing = run("report", str(tmp_path / "nope.toml"), "-o", str(tmp_path / "r.md"))
     assert missing.exit_code == 2 and "no such file" in missing.output
     assert not (tmp_path / "r.md").exists()

@@ -15,7 +15,7 @@ from bnverify.engine.algebra import Algebra
 from bnverify.engine.backprop import Gradients, backprop
 from bnverify.language.names import gradient_name
 from bnverify.language.shapes import Shape
-from bnverify.language.tree import Expr
+from bnverify.language.tree import Expr, Sym
 from bnverify.model.graph import Model
 
 
@@ -42,6 +42,8 @@ class Truth:
 
     def formula(self, name: str) -> Expr:
         """The engine's formula for g_<name>."""
+        if name == self.model.output:  # given, not derived: L = sum(g_out * out)
+            return Sym(self.model.upstream)
         return self.definitions[gradient_name(name)]
 
     def frozen(self, nodes: tuple[str, ...]) -> Truth:

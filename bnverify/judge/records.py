@@ -8,9 +8,9 @@ error curve), so every report prints from these records and none computes anythi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 from bnverify.engine.truth import Truth
 from bnverify.files.derivation import Candidate
@@ -26,6 +26,27 @@ MEASURED = "measured"  # float64 sizes a difference; it never decides
 FAILED = "failed"  # the truth itself could not be confirmed: a bug, never a verdict
 
 Kind = Literal["match", "diverge", "error"]
+
+
+# (record type, "html" or "markdown") -> its notebook printer. bnverify.report.notebook
+# fills it when the library loads it, so records render in Jupyter while the judge
+# imports no report (a step imports only those below it).
+NOTEBOOK: dict[tuple[type, str], Callable[[Any], str]] = {}
+
+
+class Notebook:
+    """Rendering in Jupyter (`_repr_html_`, `_repr_markdown_`) by the registered printers."""
+
+    def _repr_html_(self) -> str | None:
+        return _notebook(self, "html")
+
+    def _repr_markdown_(self) -> str | None:
+        return _notebook(self, "markdown")
+
+
+def _notebook(record: object, kind: str) -> str | None:
+    printer = NOTEBOOK.get((type(record), kind))
+    return printer(record) if printer is not None else None  # None: Jupyter uses repr
 
 
 @dataclass(frozen=True)
@@ -101,7 +122,7 @@ class ErrorCurve:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class Verdict(Notebook):
     """What bnverify concluded about one candidate, why, and the formula it judged."""
 
     candidate: Candidate
@@ -128,7 +149,7 @@ class Verdict:
 
 
 @dataclass(frozen=True)
-class FileResult:
+class FileResult(Notebook):
     """The verdicts of one derivation file, and what was wrong with the file itself."""
 
     path: str
@@ -138,6 +159,7 @@ class FileResult:
     truth: Truth | None = None  # the model's truth (and model), when the model loaded
     # How the file's own notation changed a model spelling's meaning (model.notation.shadows).
     notes: tuple[str, ...] = ()
+    source: str = ""  # the file's free-text source, where students put their names
 
 
 def exit_status(results: Iterable[FileResult], extra_problems: int = 0) -> int:

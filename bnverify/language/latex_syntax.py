@@ -14,8 +14,8 @@ from fractions import Fraction
 from lark import Lark, Token, v_args
 
 from bnverify.language import syntax_errors
-from bnverify.language.names import gradient_name, hat_name
-from bnverify.language.operators import Op
+from bnverify.language.names import gradient_name, hat_name, statistic_name
+from bnverify.language.operators import Op, signature
 from bnverify.language.transform import SharedRules, span_of
 from bnverify.language.tree import Apply, Expr, IndexedSum, Num, Sym
 from bnverify.problem import Rejected, Span
@@ -37,6 +37,7 @@ class _Script:
     value: Expr | None
     span: Span
     digits: str = ""  # an unbraced number of several digits: x^23
+    element: str | None = None  # the j of g_{y,j}: an element index after a comma
 
 
 @dataclass(frozen=True)
@@ -130,17 +131,53 @@ def _checked(script: _Script, base: Span) -> _Script:
     raise Rejected(message, Span(script.span.end - len(digits), script.span.end))
 
 
-def _subscripted(base: Expr, sub: _Script, span: Span) -> Sym:
+def _subscripted(base: Expr, sub: _Script, span: Span) -> Expr:
+    power = _indexed_power(base, sub, span)
+    if power is not None:
+        return power
     if not isinstance(base, Sym) or base.index is not None or sub.value is None:
         raise Rejected("a subscript must follow a name, as in x_i or \\mu_B", sub.span)
     value = sub.value
-    if isinstance(value, Sym) and value.index is None and value.name in INDEX_LETTERS:
+    if _index_letter(value) and sub.element is None:
         return Sym(base.name, value.name, span)
     key = _subscript_key(value)
-    if key is None:
+    if key is None or (sub.element is not None and key[1] is not None):
         message = "a subscript must be an index (i, j, k) or a name, as in \\mu_B or x_{in}"
         raise Rejected(message, value.span)
-    return Sym(f"{base.name}_{key[0]}", key[1], span)
+    return Sym(f"{base.name}_{key[0]}", sub.element or key[1], span)
+
+
+def _index_letter(expr: Expr | None) -> bool:
+    return isinstance(expr, Sym) and expr.index is None and expr.name in INDEX_LETTERS
+
+
+def _indexed_power(base: Expr, sub: _Script, span: Span) -> Expr | None:
+    """{\\sigma_B^2}_{i}, an element of a name spelled with a power, else None."""
+    match base:
+        case Apply(op=Op.POW, args=(Sym(index=None) as name, Num() as power)) if _index_letter(
+            sub.value
+        ):
+            return Apply(Op.POW, (replace(name, index=sub.value.name), power), span)
+    return None
+
+
+def _upright_name(expr: Expr) -> str | None:
+    """The one name upright letters spell (\\mathrm{Var} is Var), else None.
+
+    One letter or number stays itself, so \\mathrm{d} and \\mathrm{1} keep their meaning.
+    """
+    if not (isinstance(expr, Apply) and expr.op == Op.MUL):
+        return None
+    key = _subscript_key(expr)
+    return key[0] if key is not None and key[1] is None else None
+
+
+def _operator_call(name: str, arg: Expr, span: Span) -> Expr | None:
+    """\\operatorname{mean}(x) as the operator mean applied to x, when name is one."""
+    op = next((op for op in Op if op.value == name), None)
+    if op is None or signature(op).arity != 1:
+        return None
+    return Apply(op, (arg,), span)
 
 
 def _sum_index(sub: _Script) -> str:
@@ -176,6 +213,26 @@ class LatexTree(SharedRules):
     def unknown_command(self, token: Token) -> Expr:
         message = syntax_errors.command_message(str(token), self._latex_parser())
         raise Rejected(message, span_of(token, token))
+
+    def upright(self, command: Token, arg: Expr) -> Expr:
+        name = _upright_name(arg)
+        if name is None:
+            return self.font(command, arg)
+        return Sym(name, span=span_of(command, arg))
+
+    def call(self, command: Token, arg: Expr, open_: Token, inner: Expr, close: Token) -> Expr:
+        # \operatorname{mean}(x) applies an operator; \mathrm{Var}[x], the paper's
+        # statistic of x, is one name that a notation maps; anything else multiplies.
+        head, span = self.upright(command, arg), span_of(command, close)
+        argument = self.group(open_, inner, close)
+        if isinstance(head, Sym) and head.index is None:
+            applied = _operator_call(head.name, argument, span)
+            if applied is not None:
+                return applied
+            key = atom_key(argument)
+            if open_[-1] == "[" and key is not None and key[1] is None:
+                return Sym(statistic_name(head.name, key[0]), span=span)
+        return self.mul(head, argument)
 
     def brace(self, open_: Token, inner: Expr, close: Token) -> Expr:
         return replace(inner, span=span_of(open_, close))
@@ -215,6 +272,9 @@ class LatexTree(SharedRules):
         wrt = _checked(_script(mark, item), span_of(command, command))
         return _gradient(loss, wrt.value, span_of(command, loss))
 
+    def underbrace(self, command: Token, inner: Expr, *_note: Token | Expr) -> Expr:
+        return replace(inner, span=span_of(command, inner))
+
     def sqrt(self, command: Token, arg: Expr) -> Apply:
         return Apply(Op.SQRT, (arg,), span_of(command, arg))
 
@@ -222,8 +282,11 @@ class LatexTree(SharedRules):
         message = "only square roots are supported: write \\sqrt{...}, or a power such as ^{1/3}"
         raise Rejected(message, span_of(token, token))
 
-    def subscript(self, mark: Token, item: Token | Expr) -> _Script:
-        return _script(mark, item)
+    def subscript(self, mark: Token, *rest: Token | Expr) -> _Script:
+        if len(rest) == 1:
+            return _script(mark, rest[0])
+        _open, value, _comma, index, close = rest  # _{y,j}
+        return _Script("_", value, span_of(mark, close), element=str(index))
 
     def superscript(self, mark: Token, *rest: Token | Expr) -> _Script:
         if len(rest) == 3 or rest[0] in ("\\top", "\\intercal"):

@@ -46,6 +46,11 @@ def gradient_of(name: str) -> str | None:
     return name[prefix:] if name.startswith(GRADIENT_PREFIX) and len(name) > prefix else None
 
 
+def statistic_name(statistic: str, of: str) -> str:
+    """The name of a statistic written as the paper does, Var[x]: "Var[x]"."""
+    return f"{statistic}[{of}]"
+
+
 def latex_name(name: str) -> str:
     """A LaTeX spelling of a plain name: gamma -> \\gamma, zhat -> \\hat{z}, g_y -> g_{y}.
 
@@ -55,6 +60,9 @@ def latex_name(name: str) -> str:
     target = gradient_of(name)
     if target is not None:
         return latex_gradient(latex_name(target))
+    statistic = re.fullmatch(r"([A-Za-z]+)\[(.+)\]", name)  # Var[x], as the parser names it
+    if statistic:
+        return rf"\mathrm{{{statistic.group(1)}}}\left[{latex_name(statistic.group(2))}\right]"
     power = re.fullmatch(r"(.+)\^(\d+)", name)  # sigma_B^2, as the LaTeX parser names it
     if power:
         base = latex_name(power.group(1))

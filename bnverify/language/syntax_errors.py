@@ -26,6 +26,7 @@ _TERMINAL_WORDS = {
     "CLOSE": "a closing bracket",
     "CMD": "a command",
     "NTH_ROOT": "\\sqrt",
+    "TEXT_NOTE": "a label such as \\text{through } \\hat{z}",
 }
 
 

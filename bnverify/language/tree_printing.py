@@ -88,8 +88,8 @@ class LatexTreePrinter:
     def _apply_mul(self, a: Expr, b: Expr) -> tuple[str, int]:
         # A reduction on the left would swallow the factor after it: (\sum_j x_j) y_i. A
         # leading minus needs no bracket: -2 (x - y) is (-2)(x - y) and -(2 (x - y)).
-        left = self._operand(a, ATOM if _is_reduction(a) else SUM if _negative(a) else PRODUCT)
-        right = self._right(b, PRODUCT)
+        left = self._operand(a, ATOM if _ends_open(a) else SUM if _negative(a) else PRODUCT)
+        right = self._right(b, PRODUCT)  # a (b c) prints as a b c: products associate
         between = r" \cdot " if right[0].isdigit() else " "
         return f"{left}{between}{right}", PRODUCT
 
@@ -125,7 +125,8 @@ class LatexTreePrinter:
 
     def _apply_dot(self, a: Expr, b: Expr) -> tuple[str, int]:
         if self._batch is None:
-            return f"{self._base(a)}^{{T}} {self._operand(b, PRODUCT)}", PRODUCT
+            # a^T b c reads back as (a^T b) c: a product after the transpose is bracketed.
+            return f"{self._base(a)}^{{T}} {self._right(b, POWER)}", PRODUCT
         return f"{self._sum_sign()} {self._inside(Apply(Op.MUL, (a, b)))}", PRODUCT
 
     def _apply_ones(self) -> tuple[str, int]:
@@ -171,6 +172,19 @@ def _negative(expr: Expr) -> bool:
     return (isinstance(expr, Num) and expr.value < 0) or (
         isinstance(expr, Apply) and expr.op == Op.NEG
     )
+
+
+def _ends_open(expr: Expr) -> bool:
+    """Whether the printed expression ends in a reduction that would swallow a factor
+    written after it: \\sum_j x_j, -\\sum_j x_j, a \\sum_j x_j."""
+    if _is_reduction(expr):
+        return True
+    match expr:
+        case Apply(op=Op.NEG, args=(inner,)):
+            return _ends_open(inner)
+        case Apply(op=Op.MUL, args=(_, right)):
+            return _ends_open(right)
+    return False
 
 
 def _is_reduction(expr: Expr) -> bool:

@@ -189,7 +189,8 @@ def resolve(formula: Formula, names: Names, wrt: str | None) -> Resolved | Probl
             f"the left side is indexed by {lhs_index} but the right side by {', '.join(free)}",
             body.span,
         )
-    if gradient_name(wrt) in _names(expr):
+    # The upstream gradient (g_y) is given, so a formula for it may use it.
+    if gradient_name(wrt) in _names(expr) and gradient_name(wrt) != names.model.upstream:
         return Problem(f"the formula uses g_{wrt}, the gradient it is meant to state", body.span)
     shape = shapes.infer(expr, names.model.shape_of)
     if isinstance(shape, Problem):
@@ -209,6 +210,9 @@ def wrt_name(wrt: str, names: Names) -> str | None:
 
 def _gradient_target(lhs: Expr, names: Names) -> str | Problem:
     found = names.lookup(lhs.name) if isinstance(lhs, Sym) else None
+    spelled = gradient_of(lhs.name) if isinstance(lhs, Sym) else None
+    if found is None and spelled is not None and names.lookup(spelled) is None:
+        return Problem(_unknown_target(spelled, names), lhs.span)
     target = gradient_of(found.name) if isinstance(found, Sym) else None
     if target is None or target not in names.model.primal_names():
         return Problem(
@@ -216,6 +220,17 @@ def _gradient_target(lhs: Expr, names: Names) -> str | Problem:
             lhs.span,
         )
     return target
+
+
+def _unknown_target(name: str, names: Names) -> str:
+    # \partial L / \partial q_i: the gradient's form is right, its name is unknown.
+    batch = [n for n, s in names.model.inputs if s == BATCH]
+    example = batch[0] if batch else names.model.primal_names()[0]
+    return (
+        f"unknown name {name!r} on the left side: the {names.model.name} model's names are "
+        f"{_listing(names)}; to use {name!r}, map it in the derivation's [notation] table, "
+        f'e.g. {name} = "{example}"'
+    )
 
 
 Free = frozenset[str]

@@ -13,26 +13,61 @@ from typing import Any
 from bnverify.judge.records import Counterexample, FileResult, Verdict, exit_status
 from bnverify.problem import Problem
 from bnverify.report.inert import escaped_document
+from bnverify.report.rows import headline
+from bnverify.report.text import located, verdict_text
 
 
-def render(results: Sequence[FileResult], problems: Sequence[Problem] = ()) -> str:
-    """The whole report as a JSON document (ends with a newline)."""
-    verdicts = [v for r in results for v in r.verdicts]
+def render(
+    results: Sequence[FileResult],
+    problems: Sequence[Problem] = (),
+    positions: Sequence[int] | None = None,
+) -> str:
+    """The whole report as a JSON document (ends with a newline).
+
+    `positions` place each file among the run's files before a --shard split.
+    """
+    places = positions if positions is not None else range(len(results))
+    files = [_file(r, at) for r, at in zip(results, places, strict=True)]
+    return assemble(files, [_problem(p) for p in problems])
+
+
+def assemble(files: Sequence[dict[str, Any]], problems: Sequence[dict[str, Any]]) -> str:
+    """The document of files' entries (as "files" holds them) and run-level problems.
+
+    `bnverify merge` assembles shards' entries here too, so a merged report has the bytes
+    of a single run's.
+    """
+    results = [r for f in files for r in f["results"]]
+    statuses = [f["status"] for f in files] + [2] * bool(problems)
     document = {
-        "results": [_result(v) for v in verdicts],
-        "problems": [_problem(p) for r in results for p in r.problems]
-        + [_problem(p) for p in problems],
+        "results": results,
+        "problems": [p for f in files for p in f["problems"]] + list(problems),
+        "files": list(files),
         "summary": {
-            "total": len(verdicts),
-            "match": sum(v.kind == "match" for v in verdicts),
-            "diverge": sum(v.kind == "diverge" for v in verdicts),
-            "error": sum(v.kind == "error" for v in verdicts),
-            "ok": sum(v.ok for v in verdicts),
-            "status": exit_status(results, len(problems)),
+            "total": len(results),
+            "match": sum(r["verdict"] == "match" for r in results),
+            "diverge": sum(r["verdict"] == "diverge" for r in results),
+            "error": sum(r["verdict"] == "error" for r in results),
+            "ok": sum(r["ok"] for r in results),
+            "status": max(statuses, default=0),
         },
     }
     text = json.dumps(document, indent=2, ensure_ascii=False)
     return escaped_document(text, lambda character: f"\\u{ord(character):04x}") + "\n"
+
+
+def _file(result: FileResult, position: int) -> dict[str, Any]:
+    return {
+        "file": result.path,
+        "title": result.title,
+        "source": result.source,
+        "position": position,
+        "ok": sum(v.ok for v in result.verdicts),
+        "total": len(result.verdicts),
+        "status": exit_status([result]),
+        "problems": [_problem(p) for p in result.problems],
+        "results": [_result(v) for v in result.verdicts],
+    }
 
 
 def _result(v: Verdict) -> dict[str, Any]:
@@ -55,6 +90,8 @@ def _result(v: Verdict) -> dict[str, Any]:
             {"layer": e.name, "outcome": e.outcome, "detail": e.detail} for e in v.evidence
         ],
         "error": _problem(v.problem) if v.problem else None,
+        "headline": headline(v),
+        "details": verdict_text(v),
     }
 
 
@@ -76,4 +113,5 @@ def _problem(problem: Problem) -> dict[str, Any]:
         "line": where.line if where else None,
         "column": where.column if where else None,
         "message": problem.message,
+        "shown": located(problem),
     }

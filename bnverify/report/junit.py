@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from pathlib import PurePath
 from xml.etree import ElementTree as ET
 
-from bnverify.judge.records import FileResult, Verdict
+from bnverify.judge.records import FileResult
 from bnverify.problem import Problem
 from bnverify.report.inert import escaped_document
-from bnverify.report.text import located, verdict_text
+from bnverify.report.rows import CandidateRow, FileRow, ProblemRow, Run, run_of
 
 RUN_SUITE = "bnverify"  # the suite and classname of problems that belong to no file
 
@@ -30,9 +30,15 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 def render(results: Sequence[FileResult], problems: Sequence[Problem] = ()) -> str:
     """The whole run as a JUnit XML document (ends with a newline)."""
-    suites = [_suite(r.path, _file_cases(r)) for r in results]
-    if problems:
-        suites.append(_suite(RUN_SUITE, [_problem_case(RUN_SUITE, p.message, p) for p in problems]))
+    return render_run(run_of(results, problems))
+
+
+def render_run(run: Run) -> str:
+    """The JUnit XML document of a run's rows (ends with a newline)."""
+    suites = [_suite(f.path, _file_cases(f)) for f in run.files]
+    if run.problems:
+        cases = [_problem_case(RUN_SUITE, p.message, p) for p in run.problems]
+        suites.append(_suite(RUN_SUITE, cases))
     root = ET.Element("testsuites", name=RUN_SUITE)
     for attribute in ("tests", "failures", "errors"):
         root.set(attribute, str(sum(int(s.get(attribute, "0")) for s in suites)))
@@ -57,30 +63,29 @@ def _suite(name: str, cases: list[ET.Element]) -> ET.Element:
     return suite
 
 
-def _file_cases(result: FileResult) -> list[ET.Element]:
-    cases = [_verdict_case(v) for v in result.verdicts]
-    if result.problems:
+def _file_cases(row: FileRow) -> list[ET.Element]:
+    cases = [_verdict_case(c) for c in row.candidates]
+    if row.problems:
         # One testcase for the file itself, named after it, listing all its problems.
-        name = PurePath(result.path).name
-        cases.insert(0, _problem_case(classname(result.path), name, *result.problems))
+        name = PurePath(row.path).name
+        cases.insert(0, _problem_case(classname(row.path), name, *row.problems))
     return cases
 
 
-def _verdict_case(v: Verdict) -> ET.Element:
-    c = v.candidate
-    case = _case(classname(c.path), c.name)
-    if v.kind == "error":
-        _child(case, "error", "not checked", v.message, verdict_text(v))
-    elif not v.ok:
-        message = f"{v.kind}, expected {c.expect}: {v.message}"
-        _child(case, "failure", f"unexpected {v.kind}", message, verdict_text(v))
+def _verdict_case(c: CandidateRow) -> ET.Element:
+    case = _case(classname(c.file), c.name)
+    if c.verdict == "error":
+        _child(case, "error", "not checked", c.message, c.details)
+    elif not c.ok:
+        message = f"{c.verdict}, expected {c.expect}: {c.message}"
+        _child(case, "failure", f"unexpected {c.verdict}", message, c.details)
     return case
 
 
-def _problem_case(cls: str, name: str, *problems: Problem) -> ET.Element:
+def _problem_case(cls: str, name: str, *problems: ProblemRow) -> ET.Element:
     case = _case(cls, name)
     message = "; ".join(p.message for p in problems)
-    _child(case, "error", "bad input", message, "\n".join(located(p) for p in problems))
+    _child(case, "error", "bad input", message, "\n".join(p.shown for p in problems))
     return case
 
 

@@ -8,6 +8,7 @@ drops colour when the output is not a terminal or NO_COLOR is set.
 from __future__ import annotations
 
 import io
+import textwrap
 from collections.abc import Sequence
 
 from rich.console import Console, Group
@@ -24,17 +25,47 @@ OUTCOME_STYLE = {"ok": "green", "UNEXPECTED": "bold red", "NOT CHECKED": STYLE["
 
 
 def render(
-    console: Console, results: Sequence[FileResult], problems: Sequence[Problem] = ()
+    console: Console,
+    results: Sequence[FileResult],
+    problems: Sequence[Problem] = (),
+    width: int | None = None,
+    verbose: bool = False,
 ) -> None:
-    """Print the report of a whole run, with no line a terminal or a CI runner would obey."""
+    """Print the report of a whole run, with no line a terminal or a CI runner would obey.
+
+    With a width (a terminal's), prose wraps at word boundaries with a hanging indent;
+    a located problem never wraps, so its caret stays under the text it marks. A match
+    is one line and a divergence says what decided it; `verbose` adds every layer of
+    evidence.
+    """
     with console.capture() as captured:
         for problem in problems:
             console.print(located(problem), markup=False, highlight=False)
         for result in results:
-            _file(console, result)
-        console.print(summary(results, problems), highlight=False)
-    console.file.write(no_commands(captured.get()))
+            _file(console, result, width, verbose)
+        console.print(_wrapped(summary(results, problems), width), highlight=False)
+    console.file.write(no_commands(_no_trailing_spaces(captured.get())))
     console.file.flush()
+
+
+def _no_trailing_spaces(text: str) -> str:
+    # rich pads table cells to the column's width, the last one too.
+    return "\n".join(line.rstrip() for line in text.split("\n"))
+
+
+def _wrapped(line: str, width: int | None) -> str:
+    """A line broken at spaces to fit the width, continued 2 further in than it starts."""
+    if width is None or len(line) <= width:
+        return line
+    indent = " " * (len(line) - len(line.lstrip(" ")) + 2)
+    return textwrap.fill(
+        line,
+        width,
+        subsequent_indent=indent[: max(0, width // 2)],
+        break_long_words=False,
+        break_on_hyphens=False,
+        drop_whitespace=True,
+    )
 
 
 def located(problem: Problem) -> str:
@@ -46,10 +77,10 @@ def located(problem: Problem) -> str:
     return no_commands(problem.format(visible, shown_path))
 
 
-def _file(console: Console, result: FileResult) -> None:
+def _file(console: Console, result: FileResult, width: int | None, verbose: bool) -> None:
     console.print()
     title = f" - {result.title}" if result.title else ""
-    console.print(Text(shown_path(result.path) + visible(title), style="bold"))
+    console.print(Text(_wrapped(shown_path(result.path) + visible(title), width), style="bold"))
     for problem in result.problems:
         console.print(located(problem), markup=False, highlight=False)
     for note in result.notes:
@@ -57,7 +88,7 @@ def _file(console: Console, result: FileResult) -> None:
     if result.verdicts:
         console.print(_table(result.verdicts))
         for verdict in result.verdicts:
-            console.print(_details(verdict))
+            console.print(_details(verdict, width, verbose))
 
 
 def _table(verdicts: Sequence[Verdict]) -> Table:
@@ -89,29 +120,71 @@ def _outcome(v: Verdict) -> Text:
     return Text(word, style=OUTCOME_STYLE[word])
 
 
+def _evidence_lines(v: Verdict, verbose: bool) -> list[Text | Table]:
+    """Every layer with -v; else what decided a divergence, and float64 where it is telling."""
+    if verbose:
+        return [Text(f"  {layer.name}: {layer.detail}") for layer in v.evidence]
+    decided = [layer for layer in v.evidence if layer.name in ("proof", "shape")][-1:]
+    lines: list[Text | Table] = [Text(f"  why: {layer.detail}") for layer in decided]
+    finite = [e.largest for e in v.float_errors if e.largest == e.largest]
+    if v.kind == "diverge" and finite and max(finite) < _QUIET_FLOAT:
+        lines.append(
+            Text(
+                f"  float64 sees a relative difference of only {max(finite):.1e}: a "
+                "finite-difference check could pass it"
+            )
+        )
+    return lines
+
+
 def verdict_text(v: Verdict) -> str:
     """One verdict and its reasons as plain text, as the terminal report prints them."""
     # JUnit, GitHub annotations and the pytest plugin show the same diagnosis as the terminal.
     console = Console(file=io.StringIO(), no_color=True, highlight=False, soft_wrap=True)
     console.print(_details(v))
-    return inert_lines(console.file.getvalue())
+    return inert_lines(_no_trailing_spaces(console.file.getvalue()))
 
 
-def _details(v: Verdict) -> Group:
+def _details(v: Verdict, width: int | None = None, verbose: bool = True) -> Group:
+    """A verdict's reasons, each prose line wrapped to the width (None: not wrapped)."""
+    return Group(*(_wrap_text(line, width) for line in _detail_lines(v, verbose, width)))
+
+
+def _wrap_text(line: Text | Table, width: int | None) -> Text | Table:
+    if not isinstance(line, Text) or width is None or line.cell_len <= width:
+        return line
+    if "\n" in line.plain or line.spans:  # a located problem, or a styled head: as it is
+        return line
+    return Text(_wrapped(line.plain, width), style=line.style)
+
+
+# float64 "tells something" about a divergence it sees this small: a finite-difference
+# check with the usual tolerances (1e-5 relative and less) could pass it.
+_QUIET_FLOAT = 1e-3
+
+
+def _detail_lines(v: Verdict, verbose: bool = True, width: int | None = None) -> list[Text | Table]:
     c = v.candidate
     # "candidate" first: a name from the file never starts a printed line.
+    said = v.headline or (v.message if v.kind == "match" else "")
     head = Text.assemble(
         "candidate ",
         (visible(c.name), "bold"),
         f" (line {c.location.line}): ",
         (v.kind, STYLE[v.kind]),
     )
-    lines: list[Text | Table | str] = [head]
+    lines: list[Text | Table] = [head]
+    if said and (width is None or head.cell_len + len(said) + 2 <= width):
+        head.append(f": {said}")
+    elif said:  # too long for the terminal beside the head: a line of its own, wrapped
+        head.append(":")
+        lines.append(Text(f"  {said}"))
     if v.problem is not None:
         lines.append(Text(located(v.problem)))
-        return Group(*lines)
-    for layer in v.evidence:
-        lines.append(Text(f"  {layer.name}: {layer.detail}"))
+        return lines
+    if v.kind == "match" and not verbose:
+        return lines  # a match is one line; -v gives its evidence
+    lines += _evidence_lines(v, verbose)
     if v.residual is not None:
         lines.append(Text("  missing terms (truth - candidate):"))
         lines.append(Text(f"    {v.residual.ascii}"))
@@ -126,7 +199,7 @@ def _details(v: Verdict) -> Group:
         lines.append(Text(f"  {v.diagnosis_note}; the verdict stands"))
     if c.note:
         lines.append(Text(f"  note: {visible(c.note)}", style="dim"))
-    return Group(*lines)
+    return lines
 
 
 def _counterexample(ce: Counterexample) -> Table:

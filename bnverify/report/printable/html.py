@@ -33,12 +33,13 @@ _SVG_METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.DOTALL)
 
 def render(document: Document) -> str:
     """The whole report as one HTML document."""
-    return _environment().get_template("report.html").render(doc=document)
+    return environment().get_template("report.html").render(doc=document)
 
 
 @functools.cache
-def _environment() -> Environment:
-    environment = Environment(
+def environment() -> Environment:
+    """The templates, autoescaped, with the filters that typeset maths and figures."""
+    templates = Environment(
         loader=PackageLoader("bnverify.report.printable", "templates"),
         autoescape=True,
         undefined=StrictUndefined,
@@ -46,9 +47,9 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    environment.filters.update(mathml=_inline, pieces=_pieces, figure=_figure)
-    environment.globals.update(prose=prose, verdict_labels=VERDICT_LABELS, math_font=_font_base64())
-    return environment
+    templates.filters.update(mathml=_inline, pieces=_pieces, figure=_figure)
+    templates.globals.update(prose=prose, verdict_labels=VERDICT_LABELS, math_font=_font_base64())
+    return templates
 
 
 # The formulas in a Document are LaTeX that bnverify printed from expression trees, and

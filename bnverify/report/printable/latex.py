@@ -54,6 +54,7 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 \setlength{\parindent}{0pt}
 \setlength{\parskip}{0.4\baselineskip}
 \allowdisplaybreaks
+\setlength{\emergencystretch}{3em}
 \newcommand{\badge}[1]{\fbox{\textbf{#1}}}
 """
 
@@ -72,6 +73,17 @@ def _char(c: str) -> str:
     return rf"\texttt{{[U+{ord(c):04X}]}}"  # no glyph in pdflatex's default fonts
 
 
+BREAK_AFTER = frozenset("/_.")
+
+
+def code(value: str) -> str:
+    """A path or a command in a typewriter font, which may break after / _ and ."""
+    # A long path has no space to break at; unbroken, it would run into the margin.
+    line = " ".join(value.split())
+    body = "".join(_char(c) + (r"\allowbreak{}" if c in BREAK_AFTER else "") for c in line)
+    return rf"\texttt{{{body}}}"
+
+
 def verbatim(value: str) -> str:
     """Preformatted lines (a located error with its caret) in a typewriter font."""
     # Each space is a control space: as wide as a character, so the caret stays under
@@ -88,7 +100,7 @@ def render(document: Document, figures: dict[str, str]) -> str:
     parts = [PREAMBLE, r"\begin{document}", rf"{{\LARGE\bfseries {title}\par}}"]
     if document.source:
         parts.append(rf"\textbf{{Source:}} {text(document.source)}")
-    path = rf"\texttt{{{text(document.path)}}}"
+    path = code(document.path)
     parts.append(rf"\textbf{{Model:}} {text(document.model)}. \textbf{{File:}} {path}.")
     parts += [verbatim(problem) for problem in document.problems]
     parts += [rf"\textbf{{Note:}} {text(note)}" for note in document.notes]
@@ -112,7 +124,7 @@ def render(document: Document, figures: dict[str, str]) -> str:
     parts += [
         r"\bigskip\hrule\smallskip",
         rf"{{\small bnverify {text(footer.version)}, seed {footer.seed}. Made by "
-        rf"\texttt{{{text(footer.command)}}}\par}}",
+        rf"{code(footer.command)}\par}}",
         r"\end{document}",
     ]
     return "\n\n".join(parts) + "\n"

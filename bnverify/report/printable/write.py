@@ -104,9 +104,17 @@ def render(document: Document, fmt: str, names: dict[str, str]) -> str:
     return markdown.render(document, names)
 
 
+def pdf_name(output: str) -> Path:
+    """Where --pdf prints an HTML report: post.html -> post.html.pdf, beside it.
+
+    Not post.pdf, which is what `pdflatex post.tex` writes for the LaTeX report.
+    """
+    return Path(output).with_suffix(".html.pdf")
+
+
 def print_pdf(output: str, paper: str) -> tuple[str, Problem | None]:
-    """Print a written HTML report to a PDF of the same stem beside it."""
+    """Print a written HTML report to a PDF beside it (see pdf_name)."""
     from bnverify.report.printable import pdf
 
-    target = Path(output).with_suffix(".pdf")
+    target = pdf_name(output)
     return str(target), pdf.print_pdf(Path(output), target, pdf.PAPERS[paper])
