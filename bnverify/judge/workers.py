@@ -20,10 +20,10 @@ import faulthandler
 import math
 import multiprocessing
 import os
-import pickle
 import resource
 import shutil
 import signal
+import sys
 import tempfile
 import traceback
 from collections import deque
@@ -200,6 +200,9 @@ class _Worker:
 
     def __init__(self, folder: str, memory_mb: int | None) -> None:
         self.folder = folder
+        # A fork copies unwritten output too, and a worker that exits would write it again.
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
         context = multiprocessing.get_context("fork")
         self.conn, theirs = context.Pipe()
         self.process = context.Process(target=_serve, args=(theirs, folder, memory_mb))
@@ -290,8 +293,8 @@ def _serve(conn: Connection, folder: str, memory_mb: int | None) -> None:
         outcome = _outcome(job)
         try:
             conn.send(outcome)
-        except Exception as err:  # a result that cannot be pickled is a bug
-            conn.send(("raised", (f"{job.work.__name__}'s result cannot be sent: {err!r}", None)))
+        except Exception as err:  # it cannot be pickled (nothing is written then)
+            conn.send(_unsendable(job, outcome, err))
         if outcome[0] == "memory":
             return  # what a MemoryError leaves behind is not to be trusted: start afresh
 
@@ -302,17 +305,16 @@ def _outcome(job: Job) -> tuple[str, object]:
     except MemoryError:
         return ("memory", None)
     except BaseException as err:
-        return ("raised", ("".join(traceback.format_exception(err)), _sendable(err)))
+        return ("raised", ("".join(traceback.format_exception(err)), err))
     finally:
         _limit_cpu(None)
 
 
-def _sendable(error: BaseException) -> BaseException | None:
-    try:
-        pickle.loads(pickle.dumps(error))
-    except Exception:
-        return None
-    return error
+def _unsendable(job: Job, outcome: tuple[str, object], error: Exception) -> tuple[str, object]:
+    # An exception that cannot be pickled still sends its traceback; a result is a bug.
+    if outcome[0] == "raised" and isinstance(outcome[1], tuple):
+        return ("raised", (outcome[1][0], None))
+    return ("raised", (f"{job.work.__name__}'s result cannot be sent: {error!r}", None))
 
 
 def _limit(which: int, soft: int | None) -> None:
