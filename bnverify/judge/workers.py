@@ -20,7 +20,6 @@ import faulthandler
 import math
 import multiprocessing
 import os
-import resource
 import shutil
 import signal
 import sys
@@ -34,6 +33,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
+try:
+    import resource
+except ImportError:  # Windows: no resource limits and no fork, so no worker processes
+    resource = None  # type: ignore[assignment]
+
+# Where workers cannot be forked, a Pool runs its jobs in this process, one at a time,
+# within the in-process budget alone (as the library does).
+FORKS = resource is not None and "fork" in multiprocessing.get_all_start_methods()
 POLL = 0.05  # seconds between two looks at the busy workers' CPU time
 # CPU seconds a stage may run past its budget before its worker is killed: the budget in
 # the worker stops Python code first, with a message naming the layer it was in.
@@ -124,10 +131,15 @@ class Pool:
     def submit(self, job: Job) -> None:
         """Queue a job; it starts at once when a worker is free."""
         self._queue.append((job, False))
-        self._dispatch()
+        if FORKS:
+            self._dispatch()
 
     def completed(self) -> Iterator[tuple[Hashable, object]]:
         """(key, outcome) of every submitted job, in the order they finish."""
+        while not FORKS and self._queue:
+            job, _ = self._queue.popleft()
+            kind, value = _outcome(job)
+            yield job.key, _Worker.received(kind, value, _in_process_memory)
         while self._queue or self._busy():
             yield from self._poll()
 
@@ -239,9 +251,15 @@ class _Worker:
 
     def _finish(self, message: tuple[str, object]) -> object:
         self.job, self.done = None, self.done + 1
-        kind, value = message
+        return self.received(
+            *message, lambda: self._stopped("memory", "Python could not allocate memory")
+        )
+
+    @staticmethod
+    def received(kind: str, value: Any, out_of_memory: Callable[[], Stopped]) -> object:
+        """A job's outcome from what its worker sent: the result, Raised or a memory stop."""
         if kind == "memory":
-            return self._stopped("memory", "Python could not allocate memory")
+            return out_of_memory()
         return Raised(*value) if kind == "raised" else value
 
     def _overrun(self) -> Stopped | None:
@@ -272,6 +290,10 @@ class _Worker:
         self.process.join()
         self.conn.close()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _in_process_memory() -> Stopped:
+    return Stopped("memory", "setup", None, "Python could not allocate memory")
 
 
 def _serve(conn: Connection, folder: str, memory_mb: int | None) -> None:
@@ -327,6 +349,8 @@ def _limit(which: int, soft: int | None) -> None:
 
 def _limit_cpu(seconds: float | None) -> None:
     """RLIMIT_CPU for the stage: a backstop should the parent not kill the worker in time."""
+    if resource is None:
+        return
     if seconds is None:
         _limit(resource.RLIMIT_CPU, None)
         return
