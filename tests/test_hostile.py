@@ -281,7 +281,13 @@ def test_ctrl_c_in_a_real_process_exits_130_and_keeps_the_old_output(tmp_path):
     command += ["--format", "json", "-o", str(report), str(folder)]
     env = {**os.environ, "NO_COLOR": "1"}
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        # A shell starts background jobs with SIGINT ignored, and a child inherits that.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         # Past start-up (about 1 s of CPU) and into the candidates.

@@ -32,7 +32,13 @@ def bnverify(args: list[str], tmp: Path, **env: str) -> subprocess.Popen[str]:
         text=True,
         cwd=REPO,
         env={**os.environ, "NO_COLOR": "1", "TMPDIR": str(folder), **env},
+        preexec_fn=default_ctrl_c,
     )
+
+
+def default_ctrl_c() -> None:
+    # A shell starts background jobs with SIGINT ignored, and a child inherits that.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def children(pid: int) -> list[int]:

@@ -127,6 +127,14 @@ def test_closing_the_pool_ends_its_workers_and_removes_their_folders():
     assert not root.exists()
 
 
+def test_where_nothing_forks_the_jobs_run_in_this_process(monkeypatch):
+    monkeypatch.setattr(workers, "FORKS", False)
+    with Pool(2, 1_000) as pool:
+        found = outcomes(pool, Job("here", pid, ()), Job("bug", broken, ()))
+    assert found["here"] == os.getpid()
+    assert isinstance(found["bug"], Raised)
+
+
 def test_outside_a_worker_a_stage_is_nothing():
     assert not workers.in_worker()
     workers.stage("anything", 0.001)

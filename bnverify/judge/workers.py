@@ -20,10 +20,9 @@ import faulthandler
 import math
 import multiprocessing
 import os
-import pickle
-import resource
 import shutil
 import signal
+import sys
 import tempfile
 import traceback
 from collections import deque
@@ -34,6 +33,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
+try:
+    import resource
+except ImportError:  # Windows: no resource limits and no fork, so no worker processes
+    resource = None  # type: ignore[assignment]
+
+# Where workers cannot be forked, a Pool runs its jobs in this process, one at a time,
+# within the in-process budget alone (as the library does).
+FORKS = resource is not None and "fork" in multiprocessing.get_all_start_methods()
 POLL = 0.05  # seconds between two looks at the busy workers' CPU time
 # CPU seconds a stage may run past its budget before its worker is killed: the budget in
 # the worker stops Python code first, with a message naming the layer it was in.
@@ -124,10 +131,15 @@ class Pool:
     def submit(self, job: Job) -> None:
         """Queue a job; it starts at once when a worker is free."""
         self._queue.append((job, False))
-        self._dispatch()
+        if FORKS:
+            self._dispatch()
 
     def completed(self) -> Iterator[tuple[Hashable, object]]:
         """(key, outcome) of every submitted job, in the order they finish."""
+        while not FORKS and self._queue:
+            job, _ = self._queue.popleft()
+            kind, value = _outcome(job)
+            yield job.key, _Worker.received(kind, value, _in_process_memory)
         while self._queue or self._busy():
             yield from self._poll()
 
@@ -200,6 +212,9 @@ class _Worker:
 
     def __init__(self, folder: str, memory_mb: int | None) -> None:
         self.folder = folder
+        # A fork copies unwritten output too, and a worker that exits would write it again.
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
         context = multiprocessing.get_context("fork")
         self.conn, theirs = context.Pipe()
         self.process = context.Process(target=_serve, args=(theirs, folder, memory_mb))
@@ -236,9 +251,15 @@ class _Worker:
 
     def _finish(self, message: tuple[str, object]) -> object:
         self.job, self.done = None, self.done + 1
-        kind, value = message
+        return self.received(
+            *message, lambda: self._stopped("memory", "Python could not allocate memory")
+        )
+
+    @staticmethod
+    def received(kind: str, value: Any, out_of_memory: Callable[[], Stopped]) -> object:
+        """A job's outcome from what its worker sent: the result, Raised or a memory stop."""
         if kind == "memory":
-            return self._stopped("memory", "Python could not allocate memory")
+            return out_of_memory()
         return Raised(*value) if kind == "raised" else value
 
     def _overrun(self) -> Stopped | None:
@@ -271,6 +292,10 @@ class _Worker:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def _in_process_memory() -> Stopped:
+    return Stopped("memory", "setup", None, "Python could not allocate memory")
+
+
 def _serve(conn: Connection, folder: str, memory_mb: int | None) -> None:
     """A worker's life: run jobs from the parent until it closes the pipe."""
     _parent.append(conn)
@@ -290,8 +315,8 @@ def _serve(conn: Connection, folder: str, memory_mb: int | None) -> None:
         outcome = _outcome(job)
         try:
             conn.send(outcome)
-        except Exception as err:  # a result that cannot be pickled is a bug
-            conn.send(("raised", (f"{job.work.__name__}'s result cannot be sent: {err!r}", None)))
+        except Exception as err:  # it cannot be pickled (nothing is written then)
+            conn.send(_unsendable(job, outcome, err))
         if outcome[0] == "memory":
             return  # what a MemoryError leaves behind is not to be trusted: start afresh
 
@@ -302,17 +327,16 @@ def _outcome(job: Job) -> tuple[str, object]:
     except MemoryError:
         return ("memory", None)
     except BaseException as err:
-        return ("raised", ("".join(traceback.format_exception(err)), _sendable(err)))
+        return ("raised", ("".join(traceback.format_exception(err)), err))
     finally:
         _limit_cpu(None)
 
 
-def _sendable(error: BaseException) -> BaseException | None:
-    try:
-        pickle.loads(pickle.dumps(error))
-    except Exception:
-        return None
-    return error
+def _unsendable(job: Job, outcome: tuple[str, object], error: Exception) -> tuple[str, object]:
+    # An exception that cannot be pickled still sends its traceback; a result is a bug.
+    if outcome[0] == "raised" and isinstance(outcome[1], tuple):
+        return ("raised", (outcome[1][0], None))
+    return ("raised", (f"{job.work.__name__}'s result cannot be sent: {error!r}", None))
 
 
 def _limit(which: int, soft: int | None) -> None:
@@ -325,6 +349,8 @@ def _limit(which: int, soft: int | None) -> None:
 
 def _limit_cpu(seconds: float | None) -> None:
     """RLIMIT_CPU for the stage: a backstop should the parent not kill the worker in time."""
+    if resource is None:
+        return
     if seconds is None:
         _limit(resource.RLIMIT_CPU, None)
         return
