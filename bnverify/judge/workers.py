@@ -27,6 +27,7 @@ import tempfile
 import traceback
 from collections import deque
 from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -230,13 +231,15 @@ class _Worker:
     def start(self, job: Job) -> None:
         self.job, self.stage = job, ("setup", None)
         self.cpu_at_stage = _cpu_seconds(self.process.pid) or 0.0
-        self.conn.send(job)
+        with _deep_trees():  # a report's job carries the check's verdicts, trees and all
+            self.conn.send(job)
 
     def check(self, ready: set[object]) -> object | None:
         """The job's outcome if it has one now (a result, Stopped, Raised), else None."""
         while self.conn in ready or self.conn.poll():
             try:
-                message = self.conn.recv()
+                with _deep_trees():
+                    message = self.conn.recv()
             except (EOFError, OSError):
                 break  # the worker died: its sentinel says how
             ready.discard(self.conn)
@@ -309,16 +312,34 @@ def _serve(conn: Connection, folder: str, memory_mb: int | None) -> None:
         _limit(resource.RLIMIT_AS, memory_mb * MEGABYTE)
     while True:
         try:
-            job = conn.recv()
+            with _deep_trees():
+                job = conn.recv()
         except EOFError:
             return
         outcome = _outcome(job)
         try:
-            conn.send(outcome)
+            with _deep_trees():
+                conn.send(outcome)
         except Exception as err:  # it cannot be pickled (nothing is written then)
             conn.send(_unsendable(job, outcome, err))
         if outcome[0] == "memory":
             return  # what a MemoryError leaves behind is not to be trusted: start afresh
+
+
+# A verdict carries its formula's trees, nested up to --max-nesting (at most 400) levels;
+# pickling recurses a few frames per level, past Python's default limit of 1,000.
+_PICKLING_DEPTH = 10_000
+
+
+@contextmanager
+def _deep_trees() -> Iterator[None]:
+    """Room on the stack to pickle (or unpickle) a deeply nested tree, then as before."""
+    saved = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(saved, _PICKLING_DEPTH))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(saved)
 
 
 def _outcome(job: Job) -> tuple[str, object]:
