@@ -73,13 +73,24 @@ def residual(case: Case) -> Residual | None:
     difference = sp.expand(algebra.convert(truth.formula(case.wrt)) - algebra.convert(case.expr))
     if difference.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         return None  # the candidate divides by zero for every input
-    simplified = sp.factor_terms(sp.together(difference))
+    # Factored, so a common factor shows: (N - 1)*(...) for a formula N times the truth.
+    simplified = _factored(sp.together(difference))
     try:
         return Residual(
             printing.ascii(simplified), printing.latex(simplified, truth.model, algebra)
         )
     except ValueError:  # Python will not print an integer of more than 4,300 digits
         return None
+
+
+def _factored(expr: sp.Expr) -> sp.Expr:
+    """The residual with its numerator factored over the rationals (collected, if not)."""
+    num, den = sp.fraction(expr)
+    try:
+        num = sp.factor(num)
+    except (sp.PolynomialError, NotImplementedError):
+        num = sp.factor_terms(num)
+    return sp.factor_terms(num / den)
 
 
 @budget.layer("diagnosis")
