@@ -119,6 +119,7 @@ Example:
 Exit status: 0; 2 when the schema cannot be printed."""
 
 INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
+BROKEN_PIPE = 141  # 128 + SIGPIPE, as shells report a reader that closed the pipe
 
 
 def _cpus() -> int:
@@ -183,6 +184,11 @@ def _guarded(fn: Callable[..., int]) -> Callable[..., None]:
                 raise
             click.echo("bnverify: interrupted", err=True)
             status = INTERRUPTED
+        except BrokenPipeError:
+            # The reader went away (`bnverify derive ... | head -1`): nothing is left to
+            # say to it, and Python must not complain when it flushes stdout at exit.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            status = BROKEN_PIPE
         except OutputError as err:
             if debug:
                 raise

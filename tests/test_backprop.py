@@ -28,7 +28,7 @@ def test_batchnorm_gradients_sum_over_consumers(truth, formula):
 @pytest.mark.parametrize(
     ("name", "closed"),
     [
-        ("z", "gamma*(-sum(g_y) + g_y*N - zhat*sum(g_y*zhat))/(N*sqrt(var + eps))"),
+        ("z", "gamma*(g_y*N - sum(g_y) - zhat*sum(g_y*zhat))/(N*sqrt(var + eps))"),
         ("gamma", "sum(g_y*zhat)"),
         ("beta", "sum(g_y)"),
         ("zhat", "g_y*gamma"),

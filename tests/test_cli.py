@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -150,7 +152,7 @@ def test_derive_prints_the_closed_form():
     result = run("derive", "--model", "batchnorm", "--wrt", "z")
     assert result.exit_code == 0
     assert result.output.splitlines() == [
-        "g_z = gamma*(-sum(g_y) + g_y*N - zhat*sum(g_y*zhat))/(N*sqrt(var + eps))",
+        "g_z = gamma*(g_y*N - sum(g_y) - zhat*sum(g_y*zhat))/(N*sqrt(var + eps))",
         "proved equal to the derivative of L for every N ≥ 1",
     ]
     latex = run("derive", "--wrt", "z", "--latex")
@@ -186,3 +188,11 @@ def test_internal_errors_never_show_a_traceback(monkeypatch, fmt):
     assert "internal error" in result.output
     debug = run("check", "--debug", str(DERIVATIONS / "forum-post.toml"))
     assert isinstance(debug.exception, RuntimeError)
+
+
+def test_a_reader_that_closes_the_pipe_gets_no_complaint():
+    # `bnverify derive --wrt z | head -1`: the second line meets a closed pipe.
+    command = f"{sys.executable} -m bnverify derive --wrt z | head -1"
+    done = subprocess.run(command, shell=True, capture_output=True, text=True, check=False)
+    assert done.stdout.startswith("g_z = ")
+    assert done.stderr == ""

@@ -12,7 +12,7 @@ import pytest
 from bnverify.engine.closed_form import derive, proof_statement
 from bnverify.problem import Problem
 
-G_Z = "g_z = gamma*(-sum(g_y) + g_y*N - zhat*sum(g_y*zhat))/(N*sqrt(var + eps))"
+G_Z = "g_z = gamma*(g_y*N - sum(g_y) - zhat*sum(g_y*zhat))/(N*sqrt(var + eps))"
 
 
 @pytest.mark.parametrize(
@@ -53,7 +53,7 @@ def test_what_is_not_a_name_of_the_model_is_a_problem(model, wrt):
 def test_latex(model):
     assert derive(model, "beta", as_latex=True) == r"g_{\beta} = \sum_{j} g_{y,j}"
     assert derive(model, "z", as_latex=True) == (
-        r"g_{z} = \frac{\gamma \left(- \sum_{j} g_{y,j} + g_{y,i} N - \hat{z}_{i} "
+        r"g_{z} = \frac{\gamma \left(g_{y,i} N - \sum_{j} g_{y,j} - \hat{z}_{i} "
         r"\sum_{j} g_{y,j} \hat{z}_{j}\right)}{N \sqrt{\sigma_B^2 + \epsilon}}"
     )
 

@@ -17,7 +17,23 @@ from bnverify.language.names import gradient_of, latex_gradient, latex_name, wit
 from bnverify.model.graph import Model
 
 
-class AsciiPrinter(StrPrinter):
+def _sums_in(term: sp.Expr) -> int:
+    return sum(1 for node in sp.preorder_traversal(term) if isinstance(node, BatchSum))
+
+
+class ReadingOrder:
+    """A SymPy printer mixin: the terms of a sum in the order a person reads them."""
+
+    def _as_ordered_terms(self, expr: sp.Expr, order: str | None = None) -> list[sp.Expr]:
+        # The order a person writes a gradient in: the upstream term first, then terms
+        # through one sum (the mean), then through more (the variance); otherwise as
+        # SymPy keeps them (var + eps).
+        if isinstance(expr, sp.Add):
+            return sorted(expr.args, key=_sums_in)  # a stable sort keeps ties in place
+        return super()._as_ordered_terms(expr, order=order)  # type: ignore[misc]
+
+
+class AsciiPrinter(ReadingOrder, StrPrinter):
     """SymPy's str printer, with sums over the batch written sum(...)."""
 
     def _print_BatchSum(self, expr: BatchSum) -> str:
@@ -32,7 +48,7 @@ def ascii(expr: sp.Expr) -> str:
     return AsciiPrinter({"order": "none"}).doprint(expr)
 
 
-class ElementLatexPrinter(LatexPrinter):
+class ElementLatexPrinter(ReadingOrder, LatexPrinter):
     """LaTeX with element indices: batch names get i, names inside a batch sum get j."""
 
     def __init__(self, names: dict[str, str], batch: frozenset[sp.Symbol]) -> None:
