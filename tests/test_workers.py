@@ -240,10 +240,13 @@ HUGE_POWER = "(1e999*1e999*z)^999*g_y"  # about 2,000,000 digits, in GMP calls
 
 @pytest.mark.slow
 def test_a_power_of_a_huge_number_times_a_name_ends_in_its_budget():
-    # The digits limit refuses it now; raised, the worker's budget must still stop it.
+    # The digits limit refuses it now; raised, it is decided (a counterexample at small N)
+    # or stopped by its budget, within the cap and the time either way.
     done = capped("check", "--max-digits", "4000", "--wrt", "z", "--expr", HUGE_POWER)
-    assert_stopped_with_a_located_message(done)
-    assert "ran out of its" in done.stdout
+    assert done.returncode in (1, 2), done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    decided = "diverge" in done.stdout and "proved different" in done.stdout
+    assert decided or "ran out of its" in done.stdout
 
 
 @pytest.mark.slow
@@ -251,7 +254,9 @@ def test_powers_composed_across_a_models_nodes_end_in_their_limits(tmp_path):
     path = derivation(tmp_path, "tower", 'a = "z^1000"\nb = "a^1000"\ny = "b^1000"')
     done = capped("check", str(path))
     assert_stopped_with_a_located_message(done)
-    assert re.search(r"ran out of its .*(time budget|memory limit)", done.stdout)
+    # Refused where it is written (the limits compose along the chain), or stopped.
+    found = r"ran out of its .*(time budget|memory limit)|the limit is"
+    assert re.search(found, done.stdout)
 
 
 @pytest.mark.slow
