@@ -144,3 +144,9 @@ def test_a_root_of_eps_is_defined_because_eps_is_positive(decide):
     undecided = decide(f"{T}*sqrt(var + 2*eps)/sqrt(var + 2*eps)")
     assert undecided.outcome == UNAVAILABLE
     assert "var + 2*eps, under a square root" in undecided.detail
+
+
+def test_a_root_of_a_square_is_defined_whatever_its_sign(decide):
+    assert decide(f"{T}*sqrt(z^2)/sqrt(z^2)").outcome == EQUAL
+    # (z - mu)^2 is 0 for every input at N = 1: undefined there, equal elsewhere.
+    assert decide(f"{T}*sqrt((z - mu)^2)/sqrt((z - mu)^2)").undefined_at == (1,)

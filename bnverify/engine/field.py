@@ -136,6 +136,18 @@ class Field:
         # sqrt(num/den) = sqrt(num*den)/den, for den > 0.
         return self._sqrt_poly(self.reduce(num * den)) / Value(self, den)
 
+    def is_square(self, poly: Poly) -> bool:
+        """Whether a polynomial is the square of one with rational coefficients."""
+        poly = self.lift(poly)
+        if poly.is_constant():
+            value = Fraction(str(poly.leading_coefficient()))
+            return value >= 0 and _square_part(value.numerator * value.denominator)[1] == 1
+        try:
+            poly.sqrt()
+        except DomainError:
+            return False
+        return True
+
     def provably_positive(self, poly: Poly) -> bool:
         """Positive for all inputs: positive coefficients of positive generators only."""
         poly = self.lift(poly)

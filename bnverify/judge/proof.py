@@ -264,11 +264,13 @@ def _independent(point: General, value: Value) -> bool:
 
 
 def _never_negative(point: General, value: Value) -> bool:
-    """Whether a root's argument is provably >= 0: positive coefficients of positive
-    symbols, once r^2 is written back as base + eps (so sqrt(eps) is defined)."""
+    """Whether a root's argument is provably >= 0: a square, or positive coefficients of
+    positive symbols once r^2 is written back as base + eps (so sqrt(eps) is defined)."""
     field = point.field
     if field.provably_positive(value.num) and field.provably_positive(value.den):
         return True
+    if field.is_square(field.lift(value.num) * field.lift(value.den)):
+        return True  # sqrt(z^2): a square is never negative, whatever the sign of z
     model = point.model
     if model.square is None or point.square_base is None:
         return False
