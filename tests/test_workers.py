@@ -14,6 +14,7 @@ import re
 import resource
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import gmpy2
@@ -125,6 +126,37 @@ def test_closing_the_pool_ends_its_workers_and_removes_their_folders():
         root = Path(pool._root)
     assert not any(p.is_alive() for p in processes)
     assert not root.exists()
+
+
+ORPHANING = """
+import os
+from bnverify.judge.workers import Job, Pool
+pool = Pool(1, 1_000)
+pool.submit(Job(0, os.getpid, ()))
+(_, worker), = pool.completed()
+print(worker, flush=True)
+os._exit(0)  # as a SIGKILL would: no clean-up
+"""
+
+
+def test_a_worker_whose_parent_dies_outright_exits_and_removes_its_folder(tmp_path):
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    argv = [sys.executable, "-c", ORPHANING]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=REPO)
+    worker = int(done.stdout)
+    for _ in range(200):  # a guard against a hang, not a timing
+        if not Path(f"/proc/{worker}").exists() or "Z" in stat_state(worker):
+            break
+        time.sleep(0.05)
+    assert not Path(f"/proc/{worker}").exists() or "Z" in stat_state(worker)
+    assert list(tmp_path.iterdir()) == []
+
+
+def stat_state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"
 
 
 def test_where_nothing_forks_the_jobs_run_in_this_process(monkeypatch):

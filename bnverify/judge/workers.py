@@ -16,6 +16,7 @@ temporary folders. Jobs and results are pickled, between our own processes only.
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import math
 import multiprocessing
@@ -218,7 +219,8 @@ class _Worker:
             stream.flush()
         context = multiprocessing.get_context("fork")
         self.conn, theirs = context.Pipe()
-        self.process = context.Process(target=_serve, args=(theirs, folder, memory_mb))
+        args = (theirs, self.conn, folder, memory_mb)
+        self.process = context.Process(target=_serve, args=args)
         self.process.daemon = True
         self.process.start()
         theirs.close()
@@ -295,12 +297,21 @@ class _Worker:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def _remove(folder: str) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    with contextlib.suppress(OSError):  # the pool's folder, once no other worker has one
+        os.rmdir(Path(folder).parent)
+
+
 def _in_process_memory() -> Stopped:
     return Stopped("memory", "setup", None, "Python could not allocate memory")
 
 
-def _serve(conn: Connection, folder: str, memory_mb: int | None) -> None:
-    """A worker's life: run jobs from the parent until it closes the pipe."""
+def _serve(conn: Connection, parents: Connection, folder: str, memory_mb: int | None) -> None:
+    """A worker's life: run jobs from the parent until it closes the pipe (or dies)."""
+    # The fork copied the parent's end of the pipe: closed here, so that a parent killed
+    # outright (SIGKILL, a crash) leaves the pipe at end of file, and the worker exits.
+    parents.close()
     _parent.append(conn)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     os.environ["TMPDIR"] = tempfile.tempdir = folder
@@ -314,7 +325,8 @@ def _serve(conn: Connection, folder: str, memory_mb: int | None) -> None:
         try:
             with _deep_trees():
                 job = conn.recv()
-        except EOFError:
+        except EOFError:  # the parent closed the pipe, or died without cleaning up
+            _remove(folder)
             return
         outcome = _outcome(job)
         try:
