@@ -93,18 +93,43 @@ def evaluate(expr: Expr, point: Point) -> Any:
 
 
 def _eval(expr: Expr, point: Point) -> Any:
+    return fold(expr, point, point, (OPERATIONS, "evaluate.OPERATIONS"), point.arith.constant)
+
+
+# What an operator's arguments were and became, for a caller that keeps notes of them.
+Note = Callable[[Op, tuple[Expr, ...], list[Any]], None]
+
+
+def fold(
+    expr: Expr,
+    names: Mapping[str, Any],
+    context: Any,
+    table: tuple[Mapping[Op, Callable[..., Any]], str],
+    constant: Callable[[Fraction], Any],
+    note: Note | None = None,
+) -> Any:
+    """A resolved tree's value in one number system: the evaluators' common walk.
+
+    A number becomes `constant(value)`, a name `names[name]`, and an operator's row of
+    `table` (a table and its name, for a missing row's message) gets `context` and the
+    argument values; an exponent comes as the exact Fraction it stands for.
+    """
     match expr:
         case Num(value=value):
-            return point.arith.constant(value)
+            return constant(value)
         case Sym(name=name):
-            return point[name]
+            return names[name]
         case Apply(op=op, args=args):
             exponent = signature(op).exponent
             values = [
-                _exponent(arg) if at == exponent else _eval(arg, point)
+                _exponent(arg)
+                if at == exponent
+                else fold(arg, names, context, table, constant, note)
                 for at, arg in enumerate(args)
             ]
-            return row(OPERATIONS, op, "evaluate.OPERATIONS")(point, *values)
+            if note is not None:
+                note(op, args, values)
+            return row(table[0], op, table[1])(context, *values)
     raise ValueError(f"cannot evaluate {expr!r}")
 
 

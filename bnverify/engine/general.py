@@ -21,11 +21,12 @@ from typing import Any
 
 from bnverify.engine.arithmetic import Undefined
 from bnverify.engine.backprop import Gradients
+from bnverify.engine.evaluate import fold
 from bnverify.engine.field import Field, Value
 from bnverify.language.names import BATCH_SIZE, gradient_name
-from bnverify.language.operators import Op, row, signature
+from bnverify.language.operators import Op
 from bnverify.language.shapes import BATCH
-from bnverify.language.tree import Apply, Expr, Num, Sym, constant_value
+from bnverify.language.tree import Expr
 from bnverify.model.graph import Model
 
 ROOT = "root#"  # the generator r = sqrt(square expression), named apart from any input
@@ -173,21 +174,14 @@ GENERAL: dict[Op, Callable[..., Value]] = {
 
 
 def _eval(expr: Expr, point: General, notes: list[Obligation] | None) -> Value:
-    match expr:
-        case Num(value=value):
-            return point.field.constant(value)
-        case Sym(name=name):
-            return point[name]
-        case Apply(op=op, args=args):
-            exponent = signature(op).exponent
-            values = [
-                _exponent(arg) if at == exponent else _eval(arg, point, notes)
-                for at, arg in enumerate(args)
-            ]
-            if notes is not None:
-                _note(op, args, values, notes)
-            return row(GENERAL, op, "general.GENERAL")(point, *values)
-    raise ValueError(f"cannot evaluate {expr!r}")
+    def noted(op: Op, args: tuple[Expr, ...], values: list[Any]) -> None:
+        assert notes is not None
+        _note(op, args, values, notes)
+
+    table = (GENERAL, "general.GENERAL")
+    return fold(
+        expr, point, point, table, point.field.constant, noted if notes is not None else None
+    )
 
 
 def _note(op: Op, args: tuple[Expr, ...], values: list[Any], notes: list[Obligation]) -> None:
@@ -197,12 +191,6 @@ def _note(op: Op, args: tuple[Expr, ...], values: list[Any], notes: list[Obligat
         notes.append(Obligation("divisor", values[0], args[0]))
     if op == Op.SQRT or (op == Op.POW and values[1].denominator == 2):
         notes.append(Obligation("root", values[0], args[0]))
-
-
-def _exponent(arg: Expr) -> Fraction:
-    value = constant_value(arg)
-    assert value is not None, "shapes.infer admits constant exponents only"
-    return value
 
 
 def general_point(model: Model, gradients: Gradients, free: str | None = None) -> General:

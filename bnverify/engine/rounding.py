@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from bnverify.engine.evaluate import Point
+from bnverify.engine.evaluate import Point, fold
 from bnverify.language.names import BATCH_SIZE
-from bnverify.language.operators import Op, row, signature
-from bnverify.language.tree import Apply, Expr, Num, Sym, constant_value
+from bnverify.language.operators import Op
+from bnverify.language.tree import Expr
 
 UNIT = 2.0**-53  # float64's unit roundoff
 
@@ -129,18 +129,10 @@ class Bounds:
             return self._eval(expr)
 
     def _eval(self, expr: Expr) -> Bounded:
-        match expr:
-            case Num(value=value):
-                exact = float(value) if abs(value) < 1e308 else np.inf * np.sign(value)
-                # (1, 1), as every number system gives a constant: it broadcasts as a scalar.
-                return _rounded(np.full((1, 1), exact), np.zeros((1, 1)))
-            case Sym(name=name):
-                return self[name]
-            case Apply(op=op, args=args):
-                exponent = signature(op).exponent
-                values = [
-                    constant_value(arg) if at == exponent else self._eval(arg)
-                    for at, arg in enumerate(args)
-                ]
-                return row(ROUNDING, op, "rounding.ROUNDING")(self.point, *values)
-        raise ValueError(f"cannot evaluate {expr!r}")
+        return fold(expr, self, self.point, (ROUNDING, "rounding.ROUNDING"), _number)
+
+
+def _number(value: Fraction) -> Bounded:
+    # (1, 1), as every number system gives a constant: it broadcasts as a scalar.
+    exact = float(value) if abs(value) < 1e308 else np.inf * np.sign(value)
+    return _rounded(np.full((1, 1), exact), np.zeros((1, 1)))

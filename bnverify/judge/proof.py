@@ -37,6 +37,7 @@ from bnverify.engine.general import (
 from bnverify.engine.sampling import WIDE, exact_point
 from bnverify.engine.truth import Truth
 from bnverify.judge import budget
+from bnverify.judge.evidence import counterexample_at, rng_for, shared_exact_point
 from bnverify.judge.records import DIFFERENT, EQUAL, UNAVAILABLE, Case, Counterexample
 from bnverify.language import tree_printing
 from bnverify.language.names import BATCH_SIZE
@@ -313,8 +314,6 @@ def _by_other_generators(num: object, index: int) -> list[flint.fmpq_poly]:
 
 def _defined_somewhere(case: Case, n: int) -> bool | None:
     """True at a point where the candidate is defined; False if proved defined nowhere."""
-    from bnverify.judge.evidence import rng_for, shared_exact_point
-
     truth, settings = case.truth, case.settings
     for attempt in range(POINTS_PER_SIZE):
         if attempt == 0:
@@ -373,8 +372,6 @@ def _search(
     equal_where_defined: bool = False,
 ) -> Decision:
     """A counterexample at sizes where the residual is not identically zero, or undecided."""
-    from bnverify.judge.evidence import counterexample_at
-
     skip = set(content_roots(residual)) if residual is not None else set()
     tried: list[int] = []
     # Past the bound the residual is nonzero as a function at every N but its content's
