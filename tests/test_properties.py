@@ -13,6 +13,7 @@ from fractions import Fraction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bnverify.language.shapes import BATCH, SCALAR
 from bnverify.files.derivation import inline_candidate
 from bnverify.judge.verdict import judge
 from bnverify.language import build
@@ -112,4 +113,4 @@ def test_tiny_perturbations_diverge(formula, truth, start, choices, digits, how)
 
 def judge_kind(truth, tree: Expr) -> str:
     candidate = inline_candidate("(generated)", "ascii", "z")
-    return judge(candidate, Resolved(tree, "z", "batch"), truth, FAST).kind
+    return judge(candidate, Resolved(tree, "z", BATCH), truth, FAST).kind

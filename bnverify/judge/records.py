@@ -96,12 +96,28 @@ class Residual:
 
 @dataclass(frozen=True)
 class Counterexample:
-    """A small exact point where candidate and truth differ; values as exact strings."""
+    """A small exact point where candidate and truth differ; values as exact strings.
 
-    n: int
+    Each column lists a value's elements in the model's axis order (row-major).
+    """
+
+    sizes: tuple[tuple[str, int], ...]  # the size of each axis by its name: (("N", 2),)
     inputs: tuple[tuple[str, tuple[str, ...]], ...]
     truth: tuple[str, ...]
     candidate: tuple[str, ...]
+
+    @property
+    def n(self) -> int:
+        """The number of elements of every axis together (N in a one-axis model)."""
+        out = 1
+        for _, size in self.sizes:
+            out *= size
+        return out
+
+    @property
+    def where(self) -> str:
+        """The sizes as a reader writes them: "N = 2", "B = 2, D = 3"."""
+        return ", ".join(f"{name} = {size}" for name, size in self.sizes)
 
 
 def sample_value(values: tuple[str, ...], i: int) -> str:
