@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from bnverify.language.shapes import BATCH, SCALAR
 from bnverify.engine.elements import element_point
 from bnverify.engine.evaluate import evaluate
 from bnverify.engine.sampling import exact_point
 from bnverify.files.toml_source import parse_toml
 from bnverify.judge.evidence import rng_for
+from bnverify.language.shapes import BATCH, SCALAR
 from bnverify.model.graph import Model, builtin_models, load_model, parse_model, read_model
 from bnverify.problem import Problem
 

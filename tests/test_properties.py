@@ -13,10 +13,10 @@ from fractions import Fraction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bnverify.language.shapes import BATCH, SCALAR
 from bnverify.files.derivation import inline_candidate
 from bnverify.judge.verdict import judge
 from bnverify.language import build
+from bnverify.language.shapes import BATCH
 from bnverify.language.tree import Apply, Expr, Num, Sym
 from bnverify.model.notation import Resolved
 from bnverify.settings import Settings

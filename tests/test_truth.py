@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sympy as sp
 
-from bnverify.language.shapes import BATCH, SCALAR
 from bnverify.engine.algebra import BatchSum
 from bnverify.engine.truth import Truth, truth_of
 from bnverify.judge.evidence import _truth_proof
+from bnverify.language.shapes import BATCH, SCALAR
 from bnverify.model.graph import load_model
 
 NODES = {"mu", "var", "zhat", "y"}

@@ -27,7 +27,7 @@ class BatchSum(sp.Function):
     """The sum of an element expression over the batch, or over the axis given second
     (a symbol named as the axis) in a model with several axes; kept unevaluated."""
 
-    nargs = (1, 2)
+    nargs = (1, 2, 3, 4, 5)
 
 
 @dataclass(frozen=True)
@@ -153,32 +153,35 @@ class Algebra:
     def batch_sum(self, element_expr: sp.Expr, axes: tuple[str, ...], sums: dict) -> sp.Expr:
         """sum over axes, with constant factors pulled out and known sums replaced."""
         model = self.gradients.model
-        for axis in axes or model.order:
-            element_expr = self._sum_over(element_expr, axis, sums)
-        return element_expr
-
-    def _sum_over(self, element_expr: sp.Expr, axis: str, sums: dict) -> sp.Expr:
-        model = self.gradients.model
+        summed = frozenset(axes or model.order)
         total = sp.Integer(0)
         for term in sp.Add.make_args(sp.expand(element_expr)):
             constant, varying = sp.Integer(1), sp.Integer(1)
             for factor in sp.Mul.make_args(term):
-                if axis in self._axes(factor):
+                if summed & self._axes(factor):
                     varying *= factor
                 else:
                     constant *= factor
-            if varying == 1:
-                total += constant * self.symbols[model.sizes[axis]]
+            # Axes the varying part does not vary along count their elements instead.
+            along = [a for a in model.order if a in summed & self._axes(varying)]
+            for axis in model.order:
+                if axis in summed and axis not in along:
+                    constant *= self.symbols[model.sizes[axis]]
+            if not along:
+                total += constant * varying
+                continue
+            if len(model.order) == 1:
+                atom = BatchSum(varying)
             else:
-                atom = BatchSum(varying) if len(model.order) == 1 else BatchSum(varying, sp.Symbol(axis))
-                total += constant * sums.get(atom, atom)
+                atom = BatchSum(varying, *(sp.Symbol(a) for a in along))
+            total += constant * sums.get(atom, atom)
         return total
 
     def _axes(self, expr: sp.Expr) -> frozenset[str]:
         # The axes an expression varies over: its element symbols', but a sum's own axis.
         if isinstance(expr, BatchSum):
             inner = self._axes(expr.args[0])
-            return inner - {str(expr.args[1])} if len(expr.args) > 1 else frozenset()
+            return inner - {str(a) for a in expr.args[1:]} if len(expr.args) > 1 else frozenset()
         if expr in self.axes_of:
             return self.axes_of[expr]
         return frozenset().union(*(self._axes(arg) for arg in expr.args))

@@ -81,7 +81,7 @@ def value_of(expr: sp.Expr, point: General) -> Value:
     """A closed form (SymPy, with BatchSum) as a value of the every-N field."""
     field = point.field
     if isinstance(expr, BatchSum):
-        axes = (str(expr.args[1]),) if len(expr.args) > 1 else ()
+        axes = tuple(str(axis) for axis in expr.args[1:])
         return point.total(value_of(expr.args[0], point), axes)
     if isinstance(expr, sp.Symbol):
         return point[expr.name]

@@ -44,9 +44,9 @@ class Unsupported(ArithmeticError):
 
 @dataclass(frozen=True)
 class Sum:
-    """An atom: the sum over `axis` of `argument`, a monomial when `monomial` is set."""
+    """An atom: the sum over `axes` of `argument`, a monomial when `monomial` is set."""
 
-    axis: str
+    axes: frozenset[str]
     argument: Value
     monomial: tuple[tuple[str, int], ...] | None  # (generator, power) pairs, or None
 
@@ -77,7 +77,7 @@ class Atoms:
 
     def over(self, axis: str) -> list[str]:
         """The atoms that sum over an axis."""
-        return [atom for atom, s in self.sums.items() if s.axis == axis]
+        return [atom for atom, s in self.sums.items() if axis in s.axes]
 
     @property
     def count(self) -> int:
@@ -197,20 +197,50 @@ class General(Mapping[str, Value]):
 
     def _atom(self, axis: str, monomial: tuple[tuple[str, int], ...], divisor: Poly) -> Value:
         field_ = self.field
+        plain = divisor.is_constant()
+        axes = frozenset({axis})
+        if plain:
+            axes, monomial = self._flattened(axes, monomial)
         term = field_.constant(1)
         for name, power in monomial:
             term = term * field_.gen(name) ** power
         argument = term / Value(field_, divisor)
-        if not argument.axes() & {axis}:
-            return argument * self.size_of(axis)
-        plain = divisor.is_constant()
-        key = (axis, monomial) if plain else (axis, str(argument.num), str(argument.den))
+        if not argument.axes() & axes:
+            return argument * self.count(tuple(a for a in self.model.order if a in axes))
+        key = (axes, monomial) if plain else (axis, str(argument.num), str(argument.den))
 
         def make(atom: str) -> None:
-            self.atoms.sums[atom] = Sum(axis, argument, monomial if plain else None)
-            field_.gen(atom, axes=argument.axes() - {axis})
+            self.atoms.sums[atom] = Sum(axes, argument, monomial if plain else None)
+            field_.gen(atom, axes=argument.axes() - axes)
 
         return field_.gen(self.atoms.named(key, make))
+
+    def _flattened(
+        self, axes: frozenset[str], monomial: tuple[tuple[str, int], ...]
+    ) -> tuple[frozenset[str], tuple[tuple[str, int], ...]]:
+        """A sum of a sum as one sum over both axes: sum_s(sum_n(g_y)) is sum_{n,s}(g_y).
+
+        So the same double sum is one atom whichever axis was summed first. It applies
+        when the inner sum is of a monomial, appears once (power 1), and nothing else in
+        the monomial varies along the inner sum's axes.
+        """
+        inner = [
+            (name, self.atoms.sums[name])
+            for name, power in monomial
+            if power == 1 and name in self.atoms.sums and self.atoms.sums[name].monomial is not None
+        ]
+        for name, found in inner:
+            rest = [(n, p) for n, p in monomial if n != name]
+            if any(found.axes & self.field.varying.get(n, frozenset()) for n, _ in rest):
+                continue
+            assert found.monomial is not None
+            merged: dict[str, int] = dict(rest)
+            for n, p in found.monomial:
+                merged[n] = merged.get(n, 0) + p
+            names = self.field.ctx.names()
+            ordered = tuple(sorted(merged.items(), key=lambda item: names.index(item[0])))
+            return axes | found.axes, ordered
+        return axes, monomial
 
 
 def _split_divisor(field_: Field, den: Poly, axis: str) -> tuple[Poly, Poly]:

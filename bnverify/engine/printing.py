@@ -71,7 +71,8 @@ class ElementLatexPrinter(ReadingOrder, LatexPrinter):
             body = self._print(expr.args[0])
             if isinstance(expr.args[0], sp.Add):
                 body = rf"\left({body}\right)"
-            return rf"\sum_{{{latex_name(str(expr.args[1]))}}} {body}"
+            axes = ",".join(latex_name(str(axis)) for axis in expr.args[1:])
+            return rf"\sum_{{{axes}}} {body}"
         outer, self._index = self._index, "j"
         try:
             body = self._print(expr.args[0])

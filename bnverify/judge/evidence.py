@@ -166,11 +166,21 @@ def counterexample_from(point: Point, case: Case, by_value: bool = False) -> Cou
         and compare_at(point, case.expr, name, by_value) != DIFFERENT
     ):
         return None
+    model = case.truth.model
+    leaves = shown(case.truth, point)
+    shapes = {
+        leaf: model.shape_of[model.output if leaf == model.upstream else leaf] for leaf in leaves
+    }
+    shapes |= {"truth": model.shape_of[case.wrt], "candidate": model.shape_of_expr(case.expr)}
     return Counterexample(
         sizes=tuple((point.size_names[axis], n) for axis, n in point.sizes.items()),
-        inputs=tuple((leaf, _column(point.leaves[leaf])) for leaf in shown(case.truth, point)),
+        inputs=tuple((leaf, _column(point.leaves[leaf])) for leaf in leaves),
         truth=truth,
         candidate=value,
+        shapes=tuple(
+            (name, tuple(n if axis in axes else 1 for axis, n in point.sizes.items()))
+            for name, axes in shapes.items()
+        ),
     )
 
 

@@ -200,7 +200,11 @@ def at_size(point: General, value: Value, axis: str, n: int) -> Value | None:
     if n != 1:
         return value if value.is_zero() else None  # zero proves it; else not known here
     for atom in reversed(point.atoms.over(axis)):
-        value = field.substitute(value, atom, point.atoms.sums[atom].argument)
+        found = point.atoms.sums[atom]
+        # At size 1 the sum over this axis is its one term; over the others it stays.
+        rest = tuple(a for a in point.model.order if a in found.axes - {axis})
+        term = point.total(found.argument, rest) if rest else found.argument
+        value = field.substitute(value, atom, term)
         value = field.substitute(value, size, field.constant(1))
     return value
 
@@ -230,7 +234,7 @@ def independence_bound(point: General, *values: Value) -> Sizes:
     used = _used(point, values)
     sums = point.atoms.sums
     return {
-        axis: 1 + sum(1 for atom in used if atom in sums and sums[atom].axis == axis)
+        axis: 1 + sum(1 for atom in used if atom in sums and axis in sums[atom].axes)
         for axis in point.model.order
     }
 
@@ -239,7 +243,9 @@ def _used(point: General, values: tuple[Value, ...]) -> set[str]:
     """The generators the values use, and those their atoms are made of, transitively."""
     field = point.field
     found: set[str] = set()
-    todo = [g for v in values for g in field.uses(field.lift(v.num)) | field.uses(field.lift(v.den))]
+    todo = [
+        g for v in values for g in field.uses(field.lift(v.num)) | field.uses(field.lift(v.den))
+    ]
     while todo:
         gen = todo.pop()
         if gen in found:
@@ -278,7 +284,9 @@ def _domain(
                 "quotient or of a square root, so where it is defined is not decided",
             )
         for axis in model.order:
-            undefined |= {(axis, n) for n in content_roots(point, note.value, axis) if n >= start[axis]}
+            undefined |= {
+                (axis, n) for n in content_roots(point, note.value, axis) if n >= start[axis]
+            }
     small = list(_small_sizes(model, start, bound, undefined))
     if len(small) > MOST_DOMAIN_SIZES:
         return Decision(
@@ -519,7 +527,9 @@ def _search(
             )
     where = _listed(model, tried)
     if skipped:
-        shown = [_format(model, sizes) for sizes in sorted(skipped, key=lambda s: tuple(s.values()))]
+        shown = [
+            _format(model, sizes) for sizes in sorted(skipped, key=lambda s: tuple(s.values()))
+        ]
         where += f" (not at {_listed(model, shown)}, where it is proved equal)"
     if equal_where_defined:
         return Decision(UNAVAILABLE, f"proved equal where defined, but {why}")

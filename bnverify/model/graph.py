@@ -10,6 +10,7 @@ is read section by section (bnverify.model.sections) with every problem located.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -41,6 +42,7 @@ __all__ = [
 ]
 
 MAX_MODEL_BYTES = 256 * 1024
+_BUILTIN_NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")  # batchnorm, batchnorm-eval
 _T = TypeVar("_T")
 
 
@@ -160,7 +162,10 @@ def _load_uncached(ref: str, base: Path | None) -> Model | tuple[Problem, ...]:
     builtin = resources.files("bnverify.model.layers") / f"{ref}.toml"
     path = (base or Path.cwd()) / ref
     try:
-        is_builtin, exists = ref.isidentifier() and builtin.is_file(), path.exists()
+        is_builtin, exists = (
+            _BUILTIN_NAME.fullmatch(ref) is not None and builtin.is_file(),
+            path.exists(),
+        )
     except (OSError, ValueError) as error:  # too long for the file system, a NUL byte
         shown = ref if len(ref) <= 60 else ref[:57] + "..."
         why = error.strerror if isinstance(error, OSError) else str(error)

@@ -186,9 +186,9 @@ def _axes(data: Mapping) -> tuple[Axis, ...]:
             raise Rejected(f"axis {name} must be a table such as {example}", where=spec)
         size, word = spec["size"], spec.get("word", name)
         if not isinstance(size, str) or not size.isidentifier():
-            raise Rejected(f"axis {name}: size must be a name such as \"D\"", where=size)
+            raise Rejected(f'axis {name}: size must be a name such as "D"', where=size)
         if not isinstance(word, str) or not word.replace(" ", "").isalpha():
-            raise Rejected(f"axis {name}: word must be a word such as \"feature\"", where=word)
+            raise Rejected(f'axis {name}: word must be a word such as "feature"', where=word)
         for given in (name, size):
             _check_name(given, dict.fromkeys(seen, shapes.SCALAR), spec)
             seen.add(given)
