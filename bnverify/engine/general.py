@@ -414,9 +414,11 @@ def _inside(point: General, atom: str) -> tuple[Value | None, Value]:
 
 
 def loss(point: General) -> Value:
-    """L = sum(g_out * out) over every axis, for every size."""
+    """L = sum(g_out * out) over the output's axes (none for a scalar output), every size."""
     model = point.model
-    return point.total(point[model.upstream] * point[model.output])
+    axes = model.in_order(model.shape_of[model.output])
+    value = point[model.upstream] * point[model.output]
+    return point.total(value, axes) if axes else value
 
 
 def engine_gradient(point: General, name: str) -> Value:

@@ -137,11 +137,27 @@ def equal_under(case: Case, probe: Probe) -> bool:
         for name, value in probe.set:
             point = _with_constant(point, name, value)
         residual: Value | None = _residual(point, case)
+        for expr, value in probe.hold:
+            residual = _held(point, residual, expr, value) if residual is not None else None
         for axis, size in probe.sizes:
             residual = at_size(point, residual, axis, size) if residual is not None else None
     except (Undefined, Inexact, Unsupported, ZeroDivisionError):
         return False
     return residual is not None and residual.is_zero()
+
+
+def _held(point: General, residual: Value, expr: Expr, value: Fraction) -> Value | None:
+    """The residual with a formula held at a number: its atom replaced by the number.
+
+    A held formula must be one generator of the field (a sum such as sum(t, k)), so
+    that holding it is a substitution; anything else is not known here (None).
+    """
+    field = point.field
+    held = point.evaluate(expr)
+    used = field.uses(field.lift(held.num))
+    if len(used) != 1 or not held.den.is_constant() or held != field.gen(next(iter(used))):
+        return None
+    return field.substitute(residual, next(iter(used)), field.constant(value))
 
 
 def _with_constant(point: General, name: str, value: Fraction) -> General:

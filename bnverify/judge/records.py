@@ -129,6 +129,8 @@ class Counterexample:
         grids = []
         for name, values in varying:
             shape = shapes.get(name) or (len(values), *(1,) * (len(full) - 1))
+            if int(np.prod(shape)) != len(values):  # one entry stands for all ("undefined")
+                shape = (1,) * len(full)
             grid = np.broadcast_to(np.array(values, dtype=object).reshape(shape), full)
             grids.append(grid.reshape(-1))
         labels = [",".join(str(i + 1) for i in index) for index in np.ndindex(*full)]

@@ -25,7 +25,7 @@ from bnverify.settings import DEFAULT_LIMITS
 
 _SQUARE_KEYS = KeyTable("in square", dict.fromkeys(("expr", "solve")))
 _PROBE_KEYS = KeyTable(
-    "in a [[probe]] table", dict.fromkeys(("condition", "set", "freeze", "batch", "sizes"))
+    "in a [[probe]] table", dict.fromkeys(("condition", "set", "hold", "freeze", "batch", "sizes"))
 )
 # A probe compares candidate and truth in exact rationals at its batch size, as the exact
 # layer does; 256 is the largest size that layer uses, and `batch = 100000000` once
@@ -67,6 +67,8 @@ class Probe:
     set: tuple[tuple[str, Fraction], ...] = ()
     freeze: tuple[str, ...] = ()
     sizes: tuple[tuple[str, int], ...] = ()  # axis -> its size, e.g. (("d", 1),)
+    # Formulas held at a number: targets that sum to one, hold = { "sum(t, k)" = "1" }.
+    hold: tuple[tuple[Expr, Fraction], ...] = ()
 
     @property
     def sized(self) -> bool:
@@ -273,6 +275,13 @@ def probe(spec: object, graph: ForwardPass) -> Probe:
             message = f"probe sets {name!r} to {text!r}: need a known name and a number"
             raise Rejected(message, where=text)
         settings.append((str(name), value))
+    held = []
+    wanted = 'a table of formulas, e.g. hold = { "sum(t, k)" = "1" }'
+    for text, number in _part(spec, "hold", dict, wanted).items():
+        value = constant_value(_formula(number, f"probe value for {text}", known, graph.order))
+        if value is None:
+            raise Rejected(f"probe holds {text!r} at {number!r}: need a number", where=number)
+        held.append((_formula(str(text), "a probe's held formula", known, graph.order), value))
     freeze = tuple(_part(spec, "freeze", list, 'an array, e.g. freeze = ["mu"]'))
     for name in freeze:
         if not isinstance(name, str) or name not in known:
@@ -295,7 +304,8 @@ def probe(spec: object, graph: ForwardPass) -> Probe:
             message = f"{what} must be between 1 and {MAX_PROBE_BATCH}, not {size:,}"
             raise Rejected(message, where=size)
     ordered = tuple((axis, int(sizes[axis])) for axis in graph.order if axis in sizes)
-    return Probe(str(spec["condition"]), tuple(settings), tuple(map(str, freeze)), ordered)
+    condition = str(spec["condition"])
+    return Probe(condition, tuple(settings), tuple(map(str, freeze)), ordered, tuple(held))
 
 
 def _spelled(key: str) -> str:
