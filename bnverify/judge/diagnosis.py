@@ -30,7 +30,8 @@ REDUCTIONS = {Op.SUM: "summing it over {axes}", Op.MEAN: "averaging it over {axe
 
 
 def over(model: Model, axes: tuple[str, ...]) -> str:
-    """Axes in the model's words: "the batch" (one axis), "the features", "the samples and positions"."""
+    """Axes in the model's words: "the batch" (one axis), "the features", "the samples and
+    positions"."""
     if len(model.axes) == 1:
         return "the batch"
     words = {axis.name: _plural(axis.word) for axis in model.axes}
