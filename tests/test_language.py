@@ -111,6 +111,10 @@ ASCII_CASES = [
     ("2*-x", mul(N(2), neg(S("x")))),
     ("a - -b", sub(S("a"), neg(S("b")))),
     ("sqrt(x)", sqrt(S("x"))),
+    ("exp(x)", op("exp", S("x"))),
+    ("log(x*y)", op("log", mul(S("x"), S("y")))),
+    ("-exp(-x)^2", neg(pow_(op("exp", neg(S("x"))), N(2)))),
+    ("exp(z)/sum(exp(z))", div(op("exp", S("z")), op("sum", op("exp", S("z"))))),
     ("sum(x)", op("sum", S("x"))),
     ("mean(x - mu)", op("mean", sub(S("x"), S("mu")))),
     ("dot(a, b)", dot(S("a"), S("b"))),
@@ -539,7 +543,7 @@ PROBLEMS = [
     ("latex", "x = y ,", "unexpected ',' after the formula", (6, 7)),
     ("latex", "x = y = z", "a formula has at most one '='", (6, 7)),
     ("latex", "1" * 1001, "number too large", (0, 1001)),
-    ("ascii", "foo(x)", "unknown function foo; accepted: sqrt, sum, mean, dot", (0, 3)),
+    ("ascii", "foo(x)", "unknown function foo; accepted: sqrt, exp, log, sum, mean, dot", (0, 3)),
     ("ascii", "gamma(z - mu)", "did you mean gamma*(...)?", (0, 5)),
     ("ascii", "dot(a)", "dot takes 2 arguments, found 1", (0, 6)),
     ("ascii", "sqrt(a, b)", "sqrt takes 1 argument, found 2", (0, 10)),
@@ -769,7 +773,7 @@ def trees(leaves, unary, binary):
 
 ASCII_TREES = trees(
     st.one_of(NUMBERS, IDENTIFIERS.map(Sym)),
-    ["neg", "sqrt", "sum", "mean"],
+    ["neg", "sqrt", "exp", "log", "sum", "mean"],
     ["add", "sub", "mul", "div", "pow", "dot"],
 )
 LATEX_TREES = trees(

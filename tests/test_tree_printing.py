@@ -81,6 +81,17 @@ def test_brackets_follow_the_tree():
     assert tree_printing.latex(Apply("mul", (Num(2), Num(3))), {}) == r"2 \cdot 3"
 
 
+def test_exp_and_log_print_as_functions():
+    softmax = Apply("div", (Apply("exp", (Sym("z"),)), Apply("sum", (Apply("exp", (Sym("z"),)),))))
+    assert tree_printing.ascii(softmax) == "exp(z)/sum(exp(z))"
+    assert tree_printing.latex(softmax, {}, frozenset({"z"})) == (
+        r"\frac{\exp\left(z_{i}\right)}{\sum_{j} \exp\left(z_{j}\right)}"
+    )
+    squared = Apply("pow", (Apply("log", (Sym("x"),)), Num(2)))
+    assert tree_printing.ascii(squared) == "log(x)^2"
+    assert tree_printing.latex(squared, {}) == r"\left(\log\left(x\right)\right)^{2}"
+
+
 def test_a_name_with_a_superscript_is_braced_before_a_power():
     power = Apply("pow", (Sym("var"), Num(2)))
     assert tree_printing.latex(power, {"var": r"\sigma_B^2"}) == r"{\sigma_B^2}^{2}"

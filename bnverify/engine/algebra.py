@@ -53,6 +53,8 @@ CLOSED_FORMS: dict[Op, Callable[..., sp.Expr]] = {
     Op.POW: _elementwise(operator.pow),
     Op.NEG: _elementwise(operator.neg),
     Op.SQRT: _elementwise(sp.sqrt),
+    Op.EXP: _elementwise(sp.exp),
+    Op.LOG: _elementwise(sp.log),
     Op.SUM: lambda reducer, a: reducer.total(a),
     Op.MEAN: lambda reducer, a: reducer.total(a) / reducer.size,
     Op.DOT: lambda reducer, a, b: reducer.total(a * b),

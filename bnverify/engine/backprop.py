@@ -45,6 +45,8 @@ VJP: dict[Op, tuple[Rule | None, ...]] = {
     Op.POW: (_pow_rule, None),
     Op.NEG: (lambda g, a: build.neg(g),),
     Op.SQRT: (lambda g, a: build.div(g, build.mul(TWO, build.sqrt(a[0]))),),
+    Op.EXP: (lambda g, a: build.mul(g, build.exp(a[0])),),
+    Op.LOG: (lambda g, a: build.div(g, a[0]),),
     Op.SUM: (lambda g, a: g,),
     Op.MEAN: (lambda g, a: build.div(g, BATCH_SIZE_SYM),),
     Op.DOT: (lambda g, a: build.mul(g, a[1]), lambda g, a: build.mul(g, a[0])),

@@ -41,6 +41,8 @@ OPERATIONS: dict[Op, Callable[..., Any]] = {
     Op.POW: lambda p, a, exponent: p.arith.power(a, exponent),
     Op.NEG: lambda p, a: -a,
     Op.SQRT: lambda p, a: p.arith.sqrt(a),
+    Op.EXP: lambda p, a: p.arith.exp(a),
+    Op.LOG: lambda p, a: p.arith.log(a),
     Op.SUM: lambda p, a: _reduce(a, p.n),
     Op.MEAN: lambda p, a: _reduce(a, p.n) / p.arith.constant_int(p.n),
     Op.DOT: lambda p, a, b: _reduce(a * b, p.n),

@@ -96,6 +96,11 @@ def sqrt(a: Expr) -> Expr:
     return Apply(Op.SQRT, (a,))
 
 
+def exp(a: Expr) -> Expr:
+    """exp(a)."""
+    return Apply(Op.EXP, (a,))
+
+
 def total(a: Expr) -> Expr:
     """sum(a) over the batch."""
     if _is(a, 0):

@@ -42,6 +42,8 @@ RULES: dict[Op, Callable[[tuple[Shape, ...]], Shape]] = {
     Op.POW: _elementwise,
     Op.NEG: _elementwise,
     Op.SQRT: _elementwise,
+    Op.EXP: _elementwise,
+    Op.LOG: _elementwise,
     Op.SUM: _reduction,
     Op.MEAN: _reduction,
     Op.DOT: _reduction,
