@@ -61,6 +61,7 @@ def test_ascii_round_trip_of_the_model(model):
         r"a - (b - c) - (-d) \cdot e^{-3/2} + (x_i - \mu_B)^2",
         r"\sum_{i=1}^{m} -2 (x_i - \mu_B) + a (-b) - -c d",
         r"\sum_{i=1}^{m} (x_i - \mu_B) \cdot \frac{-1}{2} (\sigma_B^2 + \epsilon)^{-3/2}",
+        r"\frac{e^{z_i}}{\sum_j e^{z_j}} - \exp(-x) \ln(x)^2 + \log x_i \cdot \exp{2}",
     ],
 )
 def test_latex_as_written_parses_back_to_the_same_tree(text):

@@ -4,8 +4,9 @@ Resolution looks a spelling up in the derivation's [notation] table, then in the
 names and the model's own notation (`\\mu_B` is mu): the author's notation wins, and
 where it shadows a spelling of the model's, a note says so. It understands two patterns:
 `g_<name>` is the gradient of <name>, and a hat carries over (with x = "z", `\\hat{x}` is
-zhat). It also checks the LaTeX element indices (x_i) and turns indexed sums into sums
-over the batch, so the result is a plain vector-language tree.
+zhat). It also checks the LaTeX element indices (x_i), reads e^{x} as exp(x) where e is
+no name, and turns indexed sums into sums over the batch, so the result is a plain
+vector-language tree.
 """
 
 from __future__ import annotations
@@ -17,7 +18,15 @@ from fractions import Fraction
 
 from bnverify.files.derivation import NotationEntry
 from bnverify.language import build, parser, shapes
-from bnverify.language.names import BATCH_SIZE, ONES, gradient_name, gradient_of, hat_name, hat_of
+from bnverify.language.names import (
+    BATCH_SIZE,
+    EULER,
+    ONES,
+    gradient_name,
+    gradient_of,
+    hat_name,
+    hat_of,
+)
 from bnverify.language.operators import Op, signature
 from bnverify.language.shapes import BATCH, Shape
 from bnverify.language.tree import (
@@ -247,7 +256,9 @@ def _resolve(expr: Expr, names: Names) -> tuple[Expr, Free] | Problem:
             alias = names.power(base.name, _integer(exponent))
             if alias is not None:
                 return _indexed(alias, base, names)
-            return _apply(expr, names)
+            return _power(expr, names)
+        case Apply(op=Op.POW):
+            return _power(expr, names)
         case Apply(op=Op.TRANSPOSE):
             return Problem(
                 "a transpose must be followed by a vector, as in \\hat{z}^T g_y (an inner product)",
@@ -258,6 +269,22 @@ def _resolve(expr: Expr, names: Names) -> tuple[Expr, Free] | Problem:
         case IndexedSum():
             return _indexed_sum(expr, names)
     return Problem("this cannot be part of a gradient formula", expr.span)
+
+
+def _power(expr: Apply, names: Names) -> tuple[Expr, Free] | Problem:
+    """A power, where e^{x} is exp(x) unless e is a name of the derivation or the model."""
+    base, exponent = expr.args
+    if base != Sym(EULER):
+        return _apply(expr, names)
+    if names.lookup(EULER) is None:
+        return _apply(Apply(Op.EXP, (exponent,), expr.span), names)
+    if constant_value(exponent) is None:
+        return Problem(
+            f"{EULER} is a name here, so {EULER}^{{...}} is a power of it, whose exponent "
+            "must be a number; write the exponential function as \\exp(...) or exp(...)",
+            exponent.span,
+        )
+    return _apply(expr, names)
 
 
 def _integer(expr: Expr) -> int | None:
