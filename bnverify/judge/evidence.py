@@ -40,7 +40,7 @@ from bnverify.judge.records import (
     Layer,
 )
 from bnverify.language.names import gradient_name, gradient_of
-from bnverify.language.tree import Expr, names
+from bnverify.language.tree import Expr, Sym, names
 
 CONSISTENT = "consistent"  # intervals overlap: no difference found, none proved
 SMALL_FIRST = 24  # small-number points tried at a size before random ones
@@ -146,9 +146,11 @@ def counterexample_from(point: Point, case: Case, by_value: bool = False) -> Cou
     """
     name = case.truth_name
     try:
-        truth_value = point[name]
+        truth_value = _column(point[name])
     except Undefined:
         return None
+    except Inexact:
+        truth_value = _interval_column(point, Sym(name))
     try:
         value = _column(evaluate(case.expr, point))
     except NegativeArgument as err:
@@ -165,7 +167,7 @@ def counterexample_from(point: Point, case: Case, by_value: bool = False) -> Cou
     return Counterexample(
         n=point.n,
         inputs=tuple((leaf, _column(point.leaves[leaf])) for leaf in shown(case.truth, point)),
-        truth=_column(truth_value),
+        truth=truth_value,
         candidate=value,
     )
 
