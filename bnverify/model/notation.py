@@ -251,14 +251,13 @@ def _resolve(expr: Expr, names: Names) -> tuple[Expr, Free] | Problem:
             return expr, frozenset()
         case Sym():
             return _symbol(expr, names)
-        case Apply(op=Op.POW, args=(Sym() as base, exponent)) if _integer(exponent) is not None:
-            # \sigma_B^2 is the variance, not sigma_B squared, when a notation says so.
-            alias = names.power(base.name, _integer(exponent))
+        case Apply(op=Op.POW, args=(base, exponent)):
+            alias = _power_alias(base, exponent, names)
             if alias is not None:
                 return _indexed(alias, base, names)
-            return _power(expr, names)
-        case Apply(op=Op.POW):
-            return _power(expr, names)
+            # Rewritten first, then resolved: a tower of 400 powers must not add stack frames.
+            power = _exponential(expr, names)
+            return power if isinstance(power, Problem) else _apply(power, names)
         case Apply(op=Op.TRANSPOSE):
             return Problem(
                 "a transpose must be followed by a vector, as in \\hat{z}^T g_y (an inner product)",
@@ -271,20 +270,31 @@ def _resolve(expr: Expr, names: Names) -> tuple[Expr, Free] | Problem:
     return Problem("this cannot be part of a gradient formula", expr.span)
 
 
-def _power(expr: Apply, names: Names) -> tuple[Expr, Free] | Problem:
-    """A power, where e^{x} is exp(x) unless e is a name of the derivation or the model."""
+def _power_alias(base: Expr, exponent: Expr, names: Names) -> Expr | None:
+    """What a name to a whole power stands for as one spelling, else None.
+
+    \\sigma_B^2 is the variance, not sigma_B squared, when a notation says so.
+    """
+    power = _integer(exponent)
+    if not isinstance(base, Sym) or power is None:
+        return None
+    return names.power(base.name, power)
+
+
+def _exponential(expr: Apply, names: Names) -> Apply | Problem:
+    """A power as written, or e^{x} as exp(x) where e is no name of the derivation or model."""
     base, exponent = expr.args
     if base != Sym(EULER):
-        return _apply(expr, names)
+        return expr
     if names.lookup(EULER) is None:
-        return _apply(Apply(Op.EXP, (exponent,), expr.span), names)
+        return Apply(Op.EXP, (exponent,), expr.span)
     if constant_value(exponent) is None:
         return Problem(
             f"{EULER} is a name here, so {EULER}^{{...}} is a power of it, whose exponent "
             "must be a number; write the exponential function as \\exp(...) or exp(...)",
             exponent.span,
         )
-    return _apply(expr, names)
+    return expr
 
 
 def _integer(expr: Expr) -> int | None:
