@@ -1,8 +1,9 @@
 """The number systems: exact rationals stay exact, intervals enclose, float64 never raises.
 
 Exact arithmetic must be a field with rational square roots where they exist and a
-named refusal (Inexact, Undefined) where they do not; intervals must contain the exact
-value at the working precision; float64 gives inf and nan where the others refuse.
+named refusal (Inexact, Undefined) where they do not, exp and log included; intervals
+must contain the exact value at the working precision; float64 gives inf and nan where
+the others refuse.
 """
 
 from __future__ import annotations
@@ -19,15 +20,20 @@ from hypothesis import strategies as st
 
 from bnverify.engine.arithmetic import (
     EXACT,
+    EXP_REACH,
     FLOAT,
     INTERVAL,
     INTERVAL_BITS,
     Inexact,
+    NegativeArgument,
+    NegativeLog,
     Undefined,
     bounded,
     disjoint,
     to_interval,
 )
+from bnverify.engine.elements import FieldArithmetic
+from bnverify.engine.field import Field
 
 FRACTIONS = st.fractions(max_denominator=10**6).filter(lambda q: abs(q) < 10**12)
 NONZERO = FRACTIONS.filter(bool)
@@ -113,6 +119,47 @@ def test_a_power_of_zero():
         EXACT.power(zero, Fraction(-1))
 
 
+def test_exp_and_log_are_exact_at_their_one_rational_point():
+    assert EXACT.exp(column(Fraction(0)))[0, 0] == 1
+    assert EXACT.log(column(Fraction(1)))[0, 0] == 0
+
+
+@given(NONZERO)
+def test_exp_of_a_nonzero_rational_is_inexact(q):
+    # Lindemann-Weierstrass: e^q is irrational for every rational q != 0.
+    with pytest.raises(Inexact):
+        EXACT.exp(column(q))
+
+
+@given(FRACTIONS.filter(lambda q: q > 0 and q != 1))
+def test_log_of_a_positive_rational_but_one_is_inexact(q):
+    with pytest.raises(Inexact):
+        EXACT.log(column(q))
+
+
+def test_log_of_a_negative_number_is_undefined_on_an_open_set_and_of_zero_at_a_point():
+    with pytest.raises(NegativeLog):
+        EXACT.log(column(Fraction(1), Fraction(-1, 3)))
+    assert issubclass(NegativeLog, NegativeArgument) and issubclass(NegativeLog, Undefined)
+    with pytest.raises(Undefined) as at_zero:
+        EXACT.log(column(Fraction(0)))
+    assert not isinstance(at_zero.value, NegativeArgument)
+
+
+def test_exp_and_log_in_the_element_field_are_exact_only_at_constants():
+    field = Field()
+    arith = FieldArithmetic(field)
+    assert arith.exponential(field.constant(0)) == 1
+    assert arith.logarithm(field.constant(1)) == 0
+    for value in (field.gen("x"), field.constant(2)):
+        with pytest.raises(Inexact):
+            arith.exponential(value)
+        with pytest.raises(Inexact):
+            arith.logarithm(value)
+    with pytest.raises(NegativeLog):
+        arith.logarithm(field.constant(-2))
+
+
 def test_a_constant_is_a_one_by_one_array_that_broadcasts():
     third = EXACT.constant(Fraction(1, 3))
     assert third.shape == (1, 1)
@@ -160,6 +207,62 @@ def test_an_interval_reaching_below_zero_has_no_root():
         assert around_zero.a <= 0 <= around_zero.b
         with pytest.raises(Undefined):
             INTERVAL.sqrt(np.array([[INTERVAL.scalar(Fraction(-1))]], dtype=object))
+
+
+def precise(fn, q: Fraction) -> Fraction:
+    """fn(q) to 2,048 bits, as the exact binary fraction that approximation is."""
+    with mpmath.mp.workprec(2048):
+        value = fn(mpmath.mp.mpf(q.numerator) / q.denominator)
+        mantissa, exponent = value.man_exp
+    magnitude = Fraction(int(mantissa)) * Fraction(2) ** int(exponent)
+    return -magnitude if value < 0 else magnitude
+
+
+SMALL = st.fractions(min_value=-50, max_value=50, max_denominator=1000)
+
+
+@given(SMALL)
+def test_an_interval_exp_encloses_the_real_exp(q):
+    with INTERVAL.context():
+        enclosure = INTERVAL.exp(np.array([[INTERVAL.scalar(q)]], dtype=object))[0, 0]
+    assert contains(enclosure, precise(mpmath.exp, q))
+    assert endpoint(enclosure.b) - endpoint(enclosure.a) < endpoint(enclosure.b) / 2**200
+
+
+@given(SMALL.filter(lambda q: q > 0))
+def test_an_interval_log_encloses_the_real_log(q):
+    with INTERVAL.context():
+        enclosure = INTERVAL.log(np.array([[INTERVAL.scalar(q)]], dtype=object))[0, 0]
+    assert contains(enclosure, precise(mpmath.log, q))
+    assert endpoint(enclosure.b) - endpoint(enclosure.a) < Fraction(1, 2**200)
+
+
+def test_exp_and_log_of_different_values_are_disjoint_intervals():
+    third, close = Fraction(1, 3), Fraction(1, 3) + Fraction(1, 10**40)
+    with INTERVAL.context():
+        for fn in (INTERVAL.exponential, INTERVAL.logarithm):
+            a, b = fn(INTERVAL.scalar(third)), fn(INTERVAL.scalar(close))
+            assert disjoint(a, b)
+            assert not disjoint(a, fn(INTERVAL.scalar(third)))
+
+
+def test_an_interval_log_reaching_zero_is_undefined():
+    with INTERVAL.context():
+        for reaching in (mpmath.iv.mpf([-1, 2]), mpmath.iv.mpf([0, 2])):
+            with pytest.raises(Undefined):
+                INTERVAL.logarithm(reaching)
+
+
+def test_an_interval_exp_past_its_reach_keeps_one_rigorous_end():
+    # exp(exp(z)) at z = 1000 has 10^434 digits: past EXP_REACH, exp is bounded, not computed.
+    huge = mpmath.iv.mpf([EXP_REACH * 4, EXP_REACH * 8])
+    with INTERVAL.context():
+        above = INTERVAL.exponential(huge)
+        below = INTERVAL.exponential(-huge)
+        reach = INTERVAL.exponential(INTERVAL.scalar(Fraction(EXP_REACH)))
+        back = INTERVAL.exponential(INTERVAL.scalar(Fraction(-EXP_REACH)))
+    assert above.a == reach.a and above.b == mpmath.inf and not bounded(above)
+    assert below.a == 0 and below.b == back.b and bounded(below)
 
 
 def test_the_interval_context_sets_and_restores_the_precision():
@@ -214,6 +317,15 @@ def test_float_roots_and_powers_give_nan_without_a_warning():
         powers = FLOAT.power(x, Fraction(-1, 2))
     assert np.isnan(roots[0, 0]) and roots[1, 0] == 2.0 and roots[2, 0] == 0.0
     assert np.isnan(powers[0, 0]) and powers[1, 0] == 0.5 and powers[2, 0] == np.inf
+
+
+def test_float_exp_and_log_give_inf_and_nan_without_a_warning():
+    x = np.array([[-1.0], [0.0], [1000.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        logs, exps = FLOAT.log(x), FLOAT.exp(x)
+    assert np.isnan(logs[0, 0]) and logs[1, 0] == -np.inf and exps[2, 0] == np.inf
+    assert FLOAT.exp(np.array([[0.0]]))[0, 0] == 1.0 and FLOAT.log(np.array([[1.0]]))[0, 0] == 0
 
 
 @given(st.floats(min_value=1e-3, max_value=1e3))

@@ -25,6 +25,10 @@ from bnverify.settings import DEFAULT_LIMITS, Limits, flag
         "z^(-1000)",
         "z^1.5",
         "(z^10)^100",
+        "exp(z)^1000",  # exp and log count as their argument, at least as a name
+        "exp(z^1000)",
+        "log(exp(2))^1000",
+        "exp(z)/sum(exp(z))*g_y",
     ],
 )
 def test_within_the_limits(text):
@@ -46,6 +50,9 @@ def test_within_the_limits(text):
         ),
         ("(1e999*1e1)^1000", "about 1,002,000 digits", Span(0, 16)),
         ("(1e999*1e999*z)^999*g_y", "about 1,998,000 digits", Span(0, 19)),
+        ("exp(2)^600*exp(3)^401", "power 1,001", Span(0, 21)),  # an exp counts as a name
+        ("z*exp(z^1000)", "power 1,001", Span(0, 13)),
+        ("log(z^2)^501", "power 1,002", Span(0, 12)),
     ],
 )
 def test_past_the_limits(text, words, span):

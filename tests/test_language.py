@@ -111,6 +111,10 @@ ASCII_CASES = [
     ("2*-x", mul(N(2), neg(S("x")))),
     ("a - -b", sub(S("a"), neg(S("b")))),
     ("sqrt(x)", sqrt(S("x"))),
+    ("exp(x)", op("exp", S("x"))),
+    ("log(x*y)", op("log", mul(S("x"), S("y")))),
+    ("-exp(-x)^2", neg(pow_(op("exp", neg(S("x"))), N(2)))),
+    ("exp(z)/sum(exp(z))", div(op("exp", S("z")), op("sum", op("exp", S("z"))))),
     ("sum(x)", op("sum", S("x"))),
     ("mean(x - mu)", op("mean", sub(S("x"), S("mu")))),
     ("dot(a, b)", dot(S("a"), S("b"))),
@@ -204,6 +208,26 @@ LATEX_CASES = [
     ("a/b", div(S("a"), S("b"))),
     (r"\sqrt{x}", sqrt(S("x"))),
     (r"\sqrt2", sqrt(N(2))),
+    (r"\exp(x)", op("exp", S("x"))),
+    (r"\exp{x}", op("exp", S("x"))),
+    (r"\exp\left(-\frac{x}{2}\right)", op("exp", neg(div(S("x"), N(2))))),
+    (r"\exp x", op("exp", S("x"))),
+    (r"\log(x)", op("log", S("x"))),
+    (r"\ln(x)", op("log", S("x"))),
+    (r"\log{x}", op("log", S("x"))),
+    (r"\ln x", op("log", S("x"))),
+    (r"\operatorname{exp}(x)", op("exp", S("x"))),
+    # A bare atom takes its scripts along; after a bracket a script is the function's.
+    (r"\log x_i", op("log", S("x", "i"))),
+    (r"\log \hat{x}_i", op("log", S("xhat", "i"))),
+    (r"\exp x^2", op("exp", pow_(S("x"), N(2)))),
+    (r"\log(x)^2", pow_(op("log", S("x")), N(2))),
+    (r"\log{\left(x \right)}^{2}", pow_(op("log", S("x")), N(2))),  # as SymPy prints it
+    (r"2 \log x \, y", mul(mul(N(2), op("log", S("x"))), S("y"))),
+    (r"\sum_i \log x_i", bare_sum(op("log", S("x", "i")))),
+    (r"-\ln \gamma + 1", add(neg(op("log", S("gamma"))), N(1))),
+    # e^{x} stays a power until resolution, which knows whether e is a name.
+    ("e^{x}", pow_(S("e"), S("x"))),
     ("(a)", S("a")),
     ("[a]", S("a")),
     (r"\{a\}", S("a")),
@@ -312,6 +336,8 @@ SAME = [
     (r"\mathbf{1}^T g_y", "ones^T @ g_y"),
     (r"x^{-2}", "x^-2"),
     (r"a - b - c", "a - b - c"),
+    (r"\frac{\exp(z)}{\exp(z) + 1}", "exp(z)/(exp(z) + 1)"),
+    (r"\ln\left(z^2 + 1\right)", "log(z^2 + 1)"),
 ]
 
 
@@ -539,7 +565,7 @@ PROBLEMS = [
     ("latex", "x = y ,", "unexpected ',' after the formula", (6, 7)),
     ("latex", "x = y = z", "a formula has at most one '='", (6, 7)),
     ("latex", "1" * 1001, "number too large", (0, 1001)),
-    ("ascii", "foo(x)", "unknown function foo; accepted: sqrt, sum, mean, dot", (0, 3)),
+    ("ascii", "foo(x)", "unknown function foo; accepted: sqrt, exp, log, sum, mean, dot", (0, 3)),
     ("ascii", "gamma(z - mu)", "did you mean gamma*(...)?", (0, 5)),
     ("ascii", "dot(a)", "dot takes 2 arguments, found 1", (0, 6)),
     ("ascii", "sqrt(a, b)", "sqrt takes 1 argument, found 2", (0, 10)),
@@ -769,12 +795,12 @@ def trees(leaves, unary, binary):
 
 ASCII_TREES = trees(
     st.one_of(NUMBERS, IDENTIFIERS.map(Sym)),
-    ["neg", "sqrt", "sum", "mean"],
+    ["neg", "sqrt", "exp", "log", "sum", "mean"],
     ["add", "sub", "mul", "div", "pow", "dot"],
 )
 LATEX_TREES = trees(
     st.one_of(NUMBERS, st.sampled_from(sorted(LATEX_NAMES)).map(Sym)),
-    ["neg", "sqrt"],
+    ["neg", "sqrt", "exp", "log"],
     ["add", "sub", "mul", "div", "pow", "dot"],
 )
 ASCII_INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "^"}
@@ -808,6 +834,10 @@ def to_latex(node):
             return rf"\left(-{to_latex(a)}\right)"
         case Apply(op="sqrt", args=(a,)):
             return rf"\sqrt{{{to_latex(a)}}}"
+        case Apply(op="exp", args=(a,)):
+            return rf"\exp\left({to_latex(a)}\right)"
+        case Apply(op="log", args=(a,)):
+            return rf"\log{{{to_latex(a)}}}"
         case Apply(op="div", args=(a, b)):
             return rf"\frac{{{to_latex(a)}}}{{{to_latex(b)}}}"
         case Apply(op="pow", args=(a, b)):

@@ -39,7 +39,7 @@ def _apply(op: Op, *args: Expr) -> Expr:
 
 def _branches(inner: st.SearchStrategy[Expr]) -> st.SearchStrategy[Expr]:
     binary = (Op.ADD, Op.SUB, Op.MUL, Op.DIV, Op.DOT)
-    unary = (Op.NEG, Op.SQRT, Op.SUM, Op.MEAN)
+    unary = (Op.NEG, Op.SQRT, Op.EXP, Op.LOG, Op.SUM, Op.MEAN)
     return st.one_of(
         st.builds(_apply, st.sampled_from(binary), inner, inner),
         st.builds(_apply, st.sampled_from(unary), inner),

@@ -132,6 +132,44 @@ def test_ones_is_the_all_ones_vector_in_both_syntaxes(plain):
     assert ascii_form.expr == latex_form.expr == Apply("dot", (Apply("ones", ()), Sym("g_y")))
 
 
+EXP_ZHAT = Apply("exp", (Sym("zhat"),))
+
+
+@pytest.mark.parametrize(
+    ("text", "wrt", "expr"),
+    [
+        (r"e^{\hat{z}_i} g_{y,i}", "z", Apply("mul", (EXP_ZHAT, Sym("g_y")))),
+        (r"\exp(\hat{z}_i) g_{y,i}", "z", Apply("mul", (EXP_ZHAT, Sym("g_y")))),
+        (
+            r"\frac{e^{\hat{z}_i}}{\sum_j e^{\hat{z}_j}}",
+            "z",
+            Apply("div", (EXP_ZHAT, Apply("sum", (EXP_ZHAT,)))),
+        ),
+        ("e^2", "gamma", Apply("exp", (Num(2),))),
+        ("e**zhat", "z", EXP_ZHAT),  # the ASCII syntax reads it the same way
+    ],
+)
+def test_e_to_a_power_is_the_exponential_where_e_is_no_name(plain, text, wrt, expr):
+    syntax = "ascii" if "**" in text else "latex"
+    assert resolved(plain, text, syntax, wrt).expr == expr
+
+
+def test_the_authors_e_wins_over_the_exponential(model):
+    names = names_with(model, e="eps")
+    assert resolved(names, "e^{2}", wrt="gamma").expr == Apply("pow", (Sym("eps"), Num(2)))
+    text = r"e^{\hat{z}_i} g_{y,i}"
+    problem = resolved(names, text, wrt="z")
+    assert isinstance(problem, Problem)
+    assert "e is a name here" in problem.message and "\\exp(...)" in problem.message
+    assert text[problem.span.start : problem.span.end] == r"{\hat{z}_i}"
+
+
+def test_only_the_bare_letter_e_is_eulers_number(plain):
+    # An element e_i is a name, here an unknown one.
+    problem = resolved(plain, r"e_i^{\hat{z}_i}", wrt="z")
+    assert isinstance(problem, Problem) and "unknown name 'e'" in problem.message
+
+
 def notation_of(model, text):
     derivation = parse_derivation(
         f'model = "batchnorm"\n[notation]\n{text}\n[[candidate]]\nname = "x"\nexpr = "z"\n',

@@ -2,7 +2,8 @@
 
 The coverage tests find each table keyed by `Op` in the package and name any operator it
 misses. The systematic tests (after autograd's tests/test_systematic.py) take each operator
-in turn: its VJP is SymPy's derivative, and its value, exact and in float64, is SymPy's.
+in turn: its VJP is SymPy's derivative; its exact value is SymPy's where that is rational
+and Inexact where it is not; an interval encloses it and float64 is close to it.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ import pkgutil
 from collections.abc import Callable
 from fractions import Fraction
 
+import mpmath
 import numpy as np
 import pytest
 import sympy as sp
 
 import bnverify
 from bnverify.engine.algebra import CLOSED_FORMS, Reducer
-from bnverify.engine.arithmetic import EXACT, FLOAT, Arithmetic
+from bnverify.engine.arithmetic import EXACT, FLOAT, INTERVAL, Arithmetic, Inexact
 from bnverify.engine.backprop import VJP
 from bnverify.engine.evaluate import OPERATIONS, Point, evaluate
 from bnverify.language.operators import SIGNATURES, MissingRow, Op, row
@@ -155,6 +157,8 @@ SYMPY: dict[Op, Callable[..., list[sp.Expr]]] = {
     Op.POW: lambda base, exponent: [element**exponent for element in base],
     Op.NEG: _each(operator.neg),
     Op.SQRT: _each(sp.sqrt),
+    Op.EXP: _each(sp.exp),
+    Op.LOG: _each(sp.log),
     Op.SUM: lambda a: [sp.Add(*a)],
     Op.MEAN: lambda a: [sp.Add(*a) / N],
     Op.DOT: lambda a, b: [sp.Add(*(x * y for x, y in zip(a, b, strict=True)))],
@@ -212,6 +216,12 @@ class _SymPy(Arithmetic):
     def root(self, x: sp.Expr) -> sp.Expr:
         return sp.sqrt(x)
 
+    def exponential(self, x: sp.Expr) -> sp.Expr:
+        return sp.exp(x)
+
+    def logarithm(self, x: sp.Expr) -> sp.Expr:
+        return sp.log(x)
+
 
 SYMPY_ARITHMETIC = _SymPy("sympy", object)
 
@@ -245,7 +255,8 @@ def test_the_vjp_is_sympys_derivative(op, exponent):
             assert sp.simplify(found[k] - sp.diff(loss, element)) == 0, (op, i, k)
 
 
-# Points where every operator is defined and exact: positive squares, so roots are rational.
+# Points where every operator is defined: positive squares, so roots are rational, and
+# ones, where log is rational too (exp is rational only at 0, where 1/x is not defined).
 POINTS = [
     (
         [Fraction(4), Fraction(9, 4), Fraction(1, 16)],
@@ -255,6 +266,10 @@ POINTS = [
         [Fraction(1), Fraction(49, 25), Fraction(100)],
         [Fraction(9), Fraction(1, 9), Fraction(36, 49)],
     ),
+    (
+        [Fraction(1), Fraction(1), Fraction(1)],
+        [Fraction(1), Fraction(4), Fraction(1, 4)],
+    ),
 ]
 
 
@@ -262,27 +277,47 @@ def _at(op: Op, point: tuple[list, list]) -> dict[int, list[Fraction]]:
     return {i: point[n] for n, i in enumerate(_value_arguments(op))}
 
 
-@pytest.mark.parametrize("point", POINTS)
-@pytest.mark.parametrize(("op", "exponent"), CASES)
-def test_the_exact_value_is_sympys(op, exponent, point):
-    batches = _at(op, point)
-    leaves = {f"a{i}": values for i, values in batches.items()}
-    exact = _evaluate(_tree(op, exponent), EXACT, leaves)
+def _expected(op: Op, exponent: Fraction | None, point: tuple[list, list]) -> list[sp.Expr]:
+    """SymPy's value of the operator at a point, one per element (a reduction repeated)."""
     rationals = {
-        i: [sp.Rational(v.numerator, v.denominator) for v in b] for i, b in batches.items()
+        i: [sp.Rational(v.numerator, v.denominator) for v in b] for i, b in _at(op, point).items()
     }
     expected = _reference(op, exponent, rationals)
-    expected = expected * N if len(expected) == 1 else expected
+    return expected * N if len(expected) == 1 else expected
+
+
+def _leaves(op: Op, point: tuple[list, list]) -> dict[str, list[Fraction]]:
+    return {f"a{i}": values for i, values in _at(op, point).items()}
+
+
+@pytest.mark.parametrize("point", POINTS)
+@pytest.mark.parametrize(("op", "exponent"), CASES)
+def test_the_exact_value_is_sympys_or_inexact(op, exponent, point):
+    expected = _expected(op, exponent, point)
+    if not all(value.is_rational for value in expected):
+        with pytest.raises(Inexact):  # exp(4), log(9/4): the caller moves to intervals
+            _evaluate(_tree(op, exponent), EXACT, _leaves(op, point))
+        return
+    exact = _evaluate(_tree(op, exponent), EXACT, _leaves(op, point))
     assert [sp.Rational(int(v.numerator), int(v.denominator)) for v in exact] == expected
 
 
 @pytest.mark.parametrize("point", POINTS)
 @pytest.mark.parametrize(("op", "exponent"), CASES)
-def test_float64_agrees_with_the_exact_value(op, exponent, point):
-    leaves = {f"a{i}": values for i, values in _at(op, point).items()}
-    exact = _evaluate(_tree(op, exponent), EXACT, leaves)
-    floats = _evaluate(_tree(op, exponent), FLOAT, leaves)
-    assert np.allclose(np.array(floats, dtype=float), [float(v) for v in exact], rtol=1e-14)
+def test_an_interval_encloses_sympys_value(op, exponent, point):
+    enclosures = _evaluate(_tree(op, exponent), INTERVAL, _leaves(op, point))
+    with mpmath.workprec(1024):
+        for enclosure, value in zip(enclosures, _expected(op, exponent, point), strict=True):
+            precise = mpmath.mpf(str(sp.N(value, 200)))
+            assert enclosure.a <= precise <= enclosure.b, (op, value, enclosure)
+
+
+@pytest.mark.parametrize("point", POINTS)
+@pytest.mark.parametrize(("op", "exponent"), CASES)
+def test_float64_agrees_with_sympys_value(op, exponent, point):
+    floats = _evaluate(_tree(op, exponent), FLOAT, _leaves(op, point))
+    expected = [float(value) for value in _expected(op, exponent, point)]
+    assert np.allclose(np.array(floats, dtype=float), expected, rtol=1e-14)
 
 
 @pytest.mark.parametrize(("op", "exponent"), CASES)

@@ -26,6 +26,13 @@ FORMULAS = [
     "sqrt(sum((z - mu)^2))/N",
     "1/(z - mu + 1e-12)",
     "(sum(0) + mean(1))*g_y",  # constants reduced over the batch keep their (1, 1) shape
+    "exp(zhat)/sum(exp(zhat))*g_y",  # a softmax
+    "log(z*z + 1)*g_y",
+    "log(sum(exp(30*z - 30*mu)))",  # exp of a rounded argument: the error it moves
+    "exp(log(z*z + 1e-8))",
+    "log(var + eps) - log(eps)",  # log near 1: the libm's error is relative to its result
+    "exp(-1000*z*z)",  # underflow: subnormal and zero results
+    "log(exp(800*z*z))",  # overflow: an infinite exp has an infinite bound
 ]
 
 
@@ -57,6 +64,17 @@ def test_the_bound_covers_the_true_rounding_error(truth, formula, text):
     gap = np.abs(value - np.broadcast_to(middle, value.shape))
     allowed = error * (1 + 1e-9) + np.broadcast_to(radius, value.shape) + 1e-300
     assert np.all(gap <= allowed), (text, gap.max(), error.max())
+
+
+def test_exp_and_log_have_an_infinite_bound_where_they_may_leave_float64(truth, formula):
+    point = shared_float_point(truth, 0, 16, 4)
+    bounds = Bounds(point)
+    overflowed = bounds.evaluate(formula("exp(800*z*z)"))
+    assert np.all(np.isinf(overflowed.error[np.isinf(overflowed.value)]))
+    argument = bounds.evaluate(formula("(z + 1e16) - 1e16"))
+    logged = bounds.evaluate(formula("log((z + 1e16) - 1e16)"))
+    reaching_zero = argument.value - argument.error <= 0  # the argument may be 0 or below
+    assert reaching_zero.any() and np.all(np.isinf(logged.error[reaching_zero]))
 
 
 def test_the_bound_is_tight_on_a_stable_formula(truth, formula):

@@ -61,6 +61,7 @@ def test_ascii_round_trip_of_the_model(model):
         r"a - (b - c) - (-d) \cdot e^{-3/2} + (x_i - \mu_B)^2",
         r"\sum_{i=1}^{m} -2 (x_i - \mu_B) + a (-b) - -c d",
         r"\sum_{i=1}^{m} (x_i - \mu_B) \cdot \frac{-1}{2} (\sigma_B^2 + \epsilon)^{-3/2}",
+        r"\frac{e^{z_i}}{\sum_j e^{z_j}} - \exp(-x) \ln(x)^2 + \log x_i \cdot \exp{2}",
     ],
 )
 def test_latex_as_written_parses_back_to_the_same_tree(text):
@@ -79,6 +80,17 @@ def test_brackets_follow_the_tree():
         r"b + \left(-2 a\right)"
     )
     assert tree_printing.latex(Apply("mul", (Num(2), Num(3))), {}) == r"2 \cdot 3"
+
+
+def test_exp_and_log_print_as_functions():
+    softmax = Apply("div", (Apply("exp", (Sym("z"),)), Apply("sum", (Apply("exp", (Sym("z"),)),))))
+    assert tree_printing.ascii(softmax) == "exp(z)/sum(exp(z))"
+    assert tree_printing.latex(softmax, {}, frozenset({"z"})) == (
+        r"\frac{\exp\left(z_{i}\right)}{\sum_{j} \exp\left(z_{j}\right)}"
+    )
+    squared = Apply("pow", (Apply("log", (Sym("x"),)), Num(2)))
+    assert tree_printing.ascii(squared) == "log(x)^2"
+    assert tree_printing.latex(squared, {}) == r"\left(\log\left(x\right)\right)^{2}"
 
 
 def test_a_name_with_a_superscript_is_braced_before_a_power():

@@ -53,6 +53,8 @@ CLOSED_FORMS: dict[Op, Callable[..., sp.Expr]] = {
     Op.POW: _elementwise(operator.pow),
     Op.NEG: _elementwise(operator.neg),
     Op.SQRT: _elementwise(sp.sqrt),
+    Op.EXP: _elementwise(sp.exp),
+    Op.LOG: _elementwise(sp.log),
     Op.SUM: lambda reducer, a, axes: reducer.total(a, axes),
     Op.MEAN: lambda reducer, a, axes: reducer.total(a, axes) / reducer.count(axes),
     Op.DOT: lambda reducer, a, b, axes: reducer.total(a * b, axes),

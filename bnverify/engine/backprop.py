@@ -47,6 +47,8 @@ VJP: dict[Op, tuple[Rule | None, ...]] = {
     Op.POW: (_pow_rule, None),
     Op.NEG: (lambda g, a, n: build.neg(g),),
     Op.SQRT: (lambda g, a, n: build.div(g, build.mul(TWO, build.sqrt(a[0]))),),
+    Op.EXP: (lambda g, a, n: build.mul(g, build.exp(a[0])),),
+    Op.LOG: (lambda g, a, n: build.div(g, a[0]),),
     Op.SUM: (lambda g, a, n: g,),
     Op.MEAN: (lambda g, a, n: build.div(g, n),),
     Op.DOT: (lambda g, a, n: build.mul(g, a[1]), lambda g, a, n: build.mul(g, a[0])),

@@ -91,6 +91,12 @@ def value_of(expr: sp.Expr, point: General) -> Value:
         return functools.reduce(operator.add, (value_of(a, point) for a in expr.args))
     if isinstance(expr, sp.Mul):
         return functools.reduce(operator.mul, (value_of(a, point) for a in expr.args))
+    if isinstance(expr, sp.exp):
+        return point.function("exp", value_of(expr.args[0], point))
+    if isinstance(expr, sp.log):
+        return point.function("log", value_of(expr.args[0], point))
+    if expr == sp.E:
+        return point.function("exp", field.constant(1))
     if isinstance(expr, sp.Pow) and isinstance(expr.exp, sp.Rational) and expr.exp.q in (1, 2):
         base = value_of(expr.base, point)
         root = field.sqrt(base) if expr.exp.q == 2 else base

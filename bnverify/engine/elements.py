@@ -15,7 +15,13 @@ from typing import Any
 import numpy as np
 
 from bnverify.engine import arithmetic, sampling
-from bnverify.engine.arithmetic import Arithmetic, Inexact, Undefined
+from bnverify.engine.arithmetic import (
+    Arithmetic,
+    Inexact,
+    Undefined,
+    exact_exponential,
+    exact_logarithm,
+)
 from bnverify.engine.backprop import Gradients
 from bnverify.engine.evaluate import Point, evaluate
 from bnverify.engine.field import Field, Value
@@ -37,6 +43,26 @@ class FieldArithmetic(Arithmetic):
 
     def root(self, x: Value) -> Value:
         return self.field.sqrt(x)
+
+    def exponential(self, x: Value) -> Value:
+        return self.field.constant(exact_exponential(_rational(x)))
+
+    def logarithm(self, x: Value) -> Value:
+        return self.field.constant(exact_logarithm(_rational(x)))
+
+
+def _rational(x: Value) -> Fraction:
+    """The one rational a value is for every input, else Inexact.
+
+    exp and log of a function of the inputs are no rational functions of them (nor of
+    the field's square roots), so only a constant argument can have an exact value.
+    """
+    if x.is_zero():
+        return Fraction(0)
+    if not (x.num.is_constant() and x.den.is_constant()):
+        raise Inexact("exp or log of a function of the inputs has no exact value here")
+    num, den = (Fraction(str(p.leading_coefficient())) for p in (x.num, x.den))
+    return num / den
 
 
 @cache

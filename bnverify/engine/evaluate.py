@@ -61,6 +61,8 @@ OPERATIONS: dict[Op, Callable[..., Any]] = {
     Op.POW: lambda p, a, exponent: p.arith.power(a, exponent),
     Op.NEG: lambda p, a: -a,
     Op.SQRT: lambda p, a: p.arith.sqrt(a),
+    Op.EXP: lambda p, a: p.arith.exp(a),
+    Op.LOG: lambda p, a: p.arith.log(a),
     Op.SUM: lambda p, a, axes: _reduce(p, a, axes),
     Op.MEAN: lambda p, a, axes: _reduce(p, a, axes) / _count(p, axes),
     Op.DOT: lambda p, a, b, axes: _reduce(p, a * b, axes),

@@ -51,11 +51,20 @@ class Sum:
     monomial: tuple[tuple[str, int], ...] | None  # (generator, power) pairs, or None
 
 
+@dataclass(frozen=True)
+class Function:
+    """An atom: exp or log of `argument`, varying as the argument does."""
+
+    name: str  # "exp" or "log"
+    argument: Value
+
+
 @dataclass
 class Atoms:
-    """The sums over an axis met so far, by atom name, in the order they were made."""
+    """The sums over an axis, and the exp and log, met so far, by atom name, in order."""
 
     sums: dict[str, Sum] = field(default_factory=dict)
+    functions: dict[str, Function] = field(default_factory=dict)
     _keys: dict[object, str] = field(default_factory=dict)
 
     def named(self, key: object, make: Callable[[str], None]) -> str:
@@ -89,7 +98,7 @@ class Atoms:
 class Obligation:
     """Where a formula needs something to be defined: a divisor nonzero, a root's argument >= 0."""
 
-    kind: str  # "divisor" or "root"
+    kind: str  # "divisor", "root" or "logarithm" (whose argument must be positive)
     value: Value
     expr: Expr  # the operand as written, for messages
 
@@ -215,6 +224,32 @@ class General(Mapping[str, Value]):
 
         return field_.gen(self.atoms.named(key, make))
 
+    def function(self, name: str, value: Value) -> Value:
+        """exp(u) or log(u): an atom that varies as u does (exp of anything is positive).
+
+        exp and log of an element are independent of the element's other atoms (exp is
+        transcendental), which is what treating them as generators assumes; their few
+        exact values (exp(0) = 1, log(1) = 0) and log(exp(u)) = u are used.
+        """
+        field_ = self.field
+        if name == "exp" and value.is_zero():
+            return field_.constant(1)
+        if name == "log" and value == 1:
+            return field_.constant(0)
+        used = field_.uses(field_.lift(value.num))
+        if name == "log" and len(used) == 1 and value.den.is_constant():
+            (gen,) = used
+            inner = self.atoms.functions.get(gen)
+            if inner is not None and inner.name == "exp" and value == field_.gen(gen):
+                return inner.argument
+        key = (name, str(value.num), str(value.den))
+        if key not in self.atoms._keys:
+            atom = f"{name}#{len(self.atoms.functions)}"
+            self.atoms._keys[key] = atom
+            self.atoms.functions[atom] = Function(name, value)
+            field_.gen(atom, positive=name == "exp", axes=value.axes())
+        return field_.gen(self.atoms._keys[key])
+
     def _flattened(
         self, axes: frozenset[str], monomial: tuple[tuple[str, int], ...]
     ) -> tuple[frozenset[str], tuple[tuple[str, int], ...]]:
@@ -309,6 +344,8 @@ GENERAL: dict[Op, Callable[..., Value]] = {
     Op.POW: _power,
     Op.NEG: lambda p, a: -a,
     Op.SQRT: lambda p, a: p.field.sqrt(a),
+    Op.EXP: lambda p, a: p.function("exp", a),
+    Op.LOG: lambda p, a: p.function("log", a),
     Op.SUM: lambda p, a, axes: p.total(a, axes),
     Op.MEAN: lambda p, a, axes: p.total(a, axes) / p.count(axes),
     Op.DOT: lambda p, a, b, axes: p.total(a * b, axes),
@@ -334,6 +371,8 @@ def _note(op: Op, args: tuple[Expr, ...], values: list[Any], notes: list[Obligat
         notes.append(Obligation("divisor", values[0], args[0]))
     if op == Op.SQRT or (op == Op.POW and values[1].denominator == 2):
         notes.append(Obligation("root", values[0], args[0]))
+    if op == Op.LOG:
+        notes.append(Obligation("logarithm", values[0], args[0]))
 
 
 def general_point(model: Model, gradients: Gradients, free: str | None = None) -> General:
@@ -406,6 +445,11 @@ def _inside(point: General, atom: str) -> tuple[Value | None, Value]:
     field_ = point.field
     if atom in point.atoms.sums:
         return point.atoms.sums[atom].argument, field_.constant(1)
+    if atom in point.atoms.functions:
+        found = point.atoms.functions[atom]
+        # d exp(u) = exp(u) du; d log(u) = du / u.
+        scale = field_.gen(atom) if found.name == "exp" else 1 / found.argument
+        return found.argument, scale
     if atom in field_.roots:
         return Value(field_, field_.roots[atom]), 1 / (2 * field_.gen(atom))
     if atom == ROOT and point.square_base is not None:

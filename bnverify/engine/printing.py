@@ -3,7 +3,8 @@
 ASCII output is bnverify's own formula language, so a printed result can be pasted back
 into a derivation file. LaTeX output is element-wise, as in papers: a batch name carries
 the index i, and a sum over the batch runs over j (`\\sum_j g_{y,j} \\hat{z}_j`). The LaTeX
-spelling of each name comes from the model's notation table.
+spelling of each name comes from the model's notation table, and exp is written \\exp, as
+bnverify's own trees print it.
 """
 
 from __future__ import annotations
@@ -43,13 +44,33 @@ class AsciiPrinter(ReadingOrder, StrPrinter):
     def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
         return super()._print_Pow(expr, rational).replace("**", "^")
 
+    def _print_Exp1(self, expr: sp.Expr) -> str:
+        return "exp(1)"  # SymPy's E is no name of the formula language
+
 
 def ascii(expr: sp.Expr) -> str:
     """A general-N expression in bnverify's ASCII formula language."""
     return AsciiPrinter({"order": "none"}).doprint(expr)
 
 
-class ElementLatexPrinter(ReadingOrder, LatexPrinter):
+class FunctionLatexPrinter(LatexPrinter):
+    """SymPy's LaTeX with exp(x) as \\exp(x) and e as \\exp(1), as the parser reads them.
+
+    SymPy writes e^{x}, which reads back as a power of the name e in a model that has one
+    (softmax code names exp(z) e).
+    """
+
+    def _print(self, expr: object, **kwargs: object) -> str:
+        # E prints itself through its own _latex method, before any _print_Exp1 is asked.
+        if expr is sp.E:
+            return r"\exp\left(1\right)"
+        return super()._print(expr, **kwargs)
+
+    def _print_ExpBase(self, expr: sp.Expr, exp: str | None = None) -> str:
+        return self._do_exponent(rf"\exp\left({self._print(expr.args[0])}\right)", exp)
+
+
+class ElementLatexPrinter(ReadingOrder, FunctionLatexPrinter):
     """LaTeX with element indices: batch names get i, names inside a batch sum get j."""
 
     def __init__(self, names: dict[str, str], batch: frozenset[sp.Symbol]) -> None:
@@ -102,7 +123,7 @@ def concrete_latex(expr: sp.Expr, model: Model) -> str:
             symbol_names[symbol] = with_index(spelled, index)
         else:
             symbol_names[symbol] = names.get(symbol.name) or latex_name(symbol.name)
-    return sp.latex(expr, symbol_names=symbol_names)
+    return FunctionLatexPrinter({"symbol_names": symbol_names}).doprint(expr)
 
 
 def latex_names(model: Model) -> dict[str, str]:

@@ -56,6 +56,8 @@ SIGNS: dict[Op, Callable[..., Sign]] = {
     Op.POW: _power,
     Op.NEG: _unknown,
     Op.SQRT: lambda a: a,
+    Op.EXP: lambda a: Sign.POSITIVE,
+    Op.LOG: _unknown,
     Op.SUM: lambda a: a,
     Op.MEAN: lambda a: a,
     Op.DOT: _both,
@@ -87,7 +89,7 @@ def _name_sign(name: str, model: Model) -> Sign:
 
 
 def settled(kind: str, expr: Expr, model: Model) -> bool:
-    """Whether an obligation holds by construction: a divisor positive, a root's argument
-    never negative."""
-    needed = Sign.POSITIVE if kind == "divisor" else Sign.NONNEGATIVE
+    """Whether an obligation holds by construction: a divisor or a logarithm's argument
+    positive, a root's argument never negative."""
+    needed = Sign.NONNEGATIVE if kind == "root" else Sign.POSITIVE
     return sign(expr, model) >= needed

@@ -21,7 +21,7 @@ import gmpy2
 import numpy as np
 
 from bnverify.engine import arithmetic
-from bnverify.engine.arithmetic import Inexact, NegativeRoot, Undefined
+from bnverify.engine.arithmetic import Inexact, NegativeArgument, Undefined
 from bnverify.engine.evaluate import Point, evaluate
 from bnverify.engine.general import Unsupported, general_point, loss, total_derivative
 from bnverify.engine.rounding import Bounds
@@ -141,8 +141,8 @@ def counterexample_at(case: Case, n: int, tries: int) -> Counterexample | None:
 def counterexample_from(point: Point, case: Case, by_value: bool = False) -> Counterexample | None:
     """The point as a counterexample, if the candidate differs from the truth there.
 
-    A candidate that takes the square root of a negative number where the truth is
-    defined differs on an open set around the point, so that counts too.
+    A candidate that takes the square root or the logarithm of a negative number where
+    the truth is defined differs on an open set around the point, so that counts too.
     """
     name = case.truth_name
     try:
@@ -155,7 +155,7 @@ def counterexample_from(point: Point, case: Case, by_value: bool = False) -> Cou
             return None
     try:
         value = _column(evaluate(case.expr, point))
-    except NegativeRoot as err:
+    except NegativeArgument as err:
         value = (f"undefined ({err})",)
     except Undefined:
         return None

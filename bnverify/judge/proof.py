@@ -269,8 +269,9 @@ def _used(point: General, values: tuple[Value, ...]) -> set[str]:
         found.add(gen)
         if gen in field.roots:
             todo.extend(field.uses(field.roots[gen]))
-        if gen in point.atoms.sums:
-            argument = point.atoms.sums[gen].argument
+        inside = point.atoms.sums.get(gen) or point.atoms.functions.get(gen)
+        if inside is not None:
+            argument = inside.argument
             todo.extend(field.uses(field.lift(argument.num)) | field.uses(field.lift(argument.den)))
     return found
 
@@ -284,6 +285,10 @@ def _domain(
         if note.kind == "root" and not _never_negative(point, note.value):
             written = tree_printing.ascii(note.expr)
             reason = f"bnverify cannot prove that {written}, under a square root, is never negative"
+            return _search(case, None, start, reason, bound, equal_where_defined=True)
+        if note.kind == "logarithm" and not _positive(point, note.value):
+            written = tree_printing.ascii(note.expr)
+            reason = f"bnverify cannot prove that {written}, under a logarithm, is positive"
             return _search(case, None, start, reason, bound, equal_where_defined=True)
     divisors = [note for note in open_notes if note.kind == "divisor"]
     if not divisors:
@@ -365,12 +370,21 @@ def _independent(point: General, value: Value) -> bool:
     """
     field = point.field
     for gen in _used(point, (value,)):
+        if gen in point.atoms.functions:
+            return False  # exp and log of an element: not among the independent sums
         atom = point.atoms.sums.get(gen)
         if atom is not None and (
             atom.monomial is None or any(name in field.roots for name, _ in atom.monomial)
         ):
             return False
     return True
+
+
+def _positive(point: General, value: Value) -> bool:
+    """Whether a logarithm's argument is provably > 0: positive coefficients of positive
+    symbols (exp atoms, sizes, constants) in its numerator and denominator."""
+    field = point.field
+    return field.provably_positive(value.num) and field.provably_positive(value.den)
 
 
 def _never_negative(point: General, value: Value) -> bool:

@@ -96,6 +96,11 @@ def sqrt(a: Expr) -> Expr:
     return Apply(Op.SQRT, (a,))
 
 
+def exp(a: Expr) -> Expr:
+    """exp(a)."""
+    return Apply(Op.EXP, (a,))
+
+
 def total(a: Expr, axes: tuple[str, ...] = ()) -> Expr:
     """sum(a) over some axes; over every axis of the model when none are named."""
     if _is(a, 0):

@@ -27,6 +27,8 @@ LOSS_NAMES = frozenset({"L", "ell"})
 INDEX_LETTERS = frozenset("ijk")
 # \mathbf{1} is the vector of ones, not the number one in bold.
 ONES_FONTS = frozenset({"\\mathbf", "\\mathbb"})
+# The commands of grammar/latex.lark's `function` rule: \ln is the natural log, as \log.
+FUNCTIONS = {"\\exp": Op.EXP, "\\log": Op.LOG, "\\ln": Op.LOG}
 
 
 @dataclass(frozen=True)
@@ -277,6 +279,15 @@ class LatexTree(SharedRules):
 
     def sqrt(self, command: Token, arg: Expr) -> Apply:
         return Apply(Op.SQRT, (arg,), span_of(command, arg))
+
+    def function(self, command: Token) -> Token:
+        return command
+
+    def function_apply(self, command: Token, arg: Expr) -> Apply:
+        return Apply(FUNCTIONS[str(command)], (arg,), span_of(command, arg))
+
+    def function_call(self, command: Token, open_: Token, inner: Expr, close: Token) -> Apply:
+        return self.function_apply(command, self.group(open_, inner, close))
 
     def nth_root(self, token: Token) -> Expr:
         message = "only square roots are supported: write \\sqrt{...}, or a power such as ^{1/3}"

@@ -143,6 +143,16 @@ def _power(node: Apply, inner: tuple[int, ...], limits: Limits) -> int:
     return inner[0] * math.ceil(abs(power))
 
 
+def _transcendental(node: Apply, inner: tuple[int, ...], limits: Limits) -> int:
+    # exp and log have no degree; they count as their argument's, and at least as a name.
+    # No polynomial bounds e^z, but what a degree protects never builds it: exact
+    # arithmetic stops there (exp(0) = 1 and log(1) = 0 are its only exact values) and a
+    # proof's field can hold exp(a) or log(a) only as an atom defined by a, whose degree
+    # was bounded at a. A number too large for exp to be computed, exp(exp(z)), intervals
+    # bound without computing (engine.arithmetic.EXP_REACH); float64 overflows to inf.
+    return max(inner[0], LEAF.degree)
+
+
 # Operator -> its degree from (node, its arguments' degrees, limits), as for polynomials:
 # a sum keeps the largest degree, a product adds them, a power multiplies.
 DEGREES: dict[Op, Callable[[Apply, tuple[int, ...], Limits], int]] = {
@@ -153,6 +163,8 @@ DEGREES: dict[Op, Callable[[Apply, tuple[int, ...], Limits], int]] = {
     Op.POW: _power,
     Op.NEG: _total,
     Op.SQRT: _total,
+    Op.EXP: _transcendental,
+    Op.LOG: _transcendental,
     Op.SUM: _total,
     Op.MEAN: _total,
     Op.DOT: _total,

@@ -11,6 +11,7 @@ import re
 
 BATCH_SIZE = "N"  # the number of samples in a batch, a positive integer
 ONES = "ones"  # a batch of ones, for sums written as a product with ones
+EULER = "e"  # e^{x} is exp(x), unless a derivation or its model gives e a meaning
 GRADIENT_PREFIX = "g_"
 HAT_SUFFIX = "hat"
 # The letters LaTeX spells as commands (gamma as \\gamma): the LaTeX grammar's letter rule.

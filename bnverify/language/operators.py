@@ -3,7 +3,7 @@
 Every per-operator table of bnverify is keyed by `Op`, and `row` fetches a rule from one,
 failing by naming the table and the operator it lacks (as autograd's "VJP of f not defined").
 
-Adding an operator such as exp or log means one member of `Op` and its `Signature` here,
+Adding an operator such as tanh means one member of `Op` and its `Signature` here,
 then one row in each table that follows; tests/test_operators.py names any it misses:
 - bnverify.language.shapes.RULES: the shape of its result;
 - bnverify.language.limits.DEGREES: how it raises the degree of a formula;
@@ -11,6 +11,8 @@ then one row in each table that follows; tests/test_operators.py names any it mi
 - bnverify.engine.backprop.VJP: what flows back into each argument;
 - bnverify.engine.evaluate.OPERATIONS: its value in every number system;
 - bnverify.engine.algebra.CLOSED_FORMS: its SymPy form, valid for every batch size;
+- bnverify.engine.general.GENERAL: its value for every batch size, in a proof;
+- bnverify.engine.rounding.ROUNDING: a bound on its float64 rounding error;
 - tests/test_operators.py SYMPY: its meaning in SymPy, against which VJP and value are tested.
 The ASCII syntax reads it as a function, exp(x), once its signature says `called=True`;
 the LaTeX syntax reads a command by a rule of grammar/latex.lark and the transformer
@@ -37,6 +39,8 @@ class Op(StrEnum):
     POW = "pow"
     NEG = "neg"
     SQRT = "sqrt"
+    EXP = "exp"
+    LOG = "log"  # the natural logarithm
     SUM = "sum"
     MEAN = "mean"
     DOT = "dot"
@@ -63,6 +67,8 @@ SIGNATURES: dict[Op, Signature] = {
     Op.POW: Signature(2, exponent=1),
     Op.NEG: Signature(1),
     Op.SQRT: Signature(1, called=True),
+    Op.EXP: Signature(1, called=True),
+    Op.LOG: Signature(1, called=True),
     Op.SUM: Signature(1, reduces=True, called=True),
     Op.MEAN: Signature(1, reduces=True, called=True),
     Op.DOT: Signature(2, reduces=True, called=True),

@@ -47,6 +47,8 @@ RULES: dict[Op, Callable[[Apply, tuple[Shape, ...]], Shape]] = {
     Op.POW: _elementwise,
     Op.NEG: _elementwise,
     Op.SQRT: _elementwise,
+    Op.EXP: _elementwise,
+    Op.LOG: _elementwise,
     Op.SUM: _reduction,
     Op.MEAN: _reduction,
     Op.DOT: _reduction,

@@ -109,15 +109,22 @@ class LatexTreePrinter:
         return f"{self._base(base)}^{{{power}}}", POWER
 
     def _base(self, base: Expr) -> str:
-        # A root or a power is bracketed before a superscript; a spelled name that already
-        # has one (\sigma_B^2) is braced, since TeX rejects a double superscript.
-        if isinstance(base, Apply) and base.op == Op.SQRT:
+        # A root, exp, log or a power is bracketed before a superscript; a spelled name
+        # that already has one (\sigma_B^2) is braced, since TeX rejects a double one.
+        if isinstance(base, Apply) and base.op in (Op.SQRT, Op.EXP, Op.LOG):
             return rf"\left({self._print(base)[0]}\right)"
         text = self._operand(base, ATOM)
         return f"{{{text}}}" if "^" in text and not text.startswith(r"\left(") else text
 
     def _apply_sqrt(self, a: Expr) -> tuple[str, int]:
         return rf"\sqrt{{{self._print(a)[0]}}}", ATOM
+
+    def _apply_exp(self, a: Expr) -> tuple[str, int]:
+        # \exp, not e^{...}: e may be a name of the author's, and \exp reads back alone.
+        return rf"\exp\left({self._print(a)[0]}\right)", ATOM
+
+    def _apply_log(self, a: Expr) -> tuple[str, int]:
+        return rf"\log\left({self._print(a)[0]}\right)", ATOM
 
     def _apply_sum(self, a: Expr) -> tuple[str, int]:
         return f"{self._sum_sign()} {self._inside(a)}", PRODUCT
@@ -163,6 +170,8 @@ LATEX: dict[Op, Callable[..., Printed]] = {
     Op.POW: LatexTreePrinter._apply_pow,
     Op.NEG: LatexTreePrinter._apply_neg,
     Op.SQRT: LatexTreePrinter._apply_sqrt,
+    Op.EXP: LatexTreePrinter._apply_exp,
+    Op.LOG: LatexTreePrinter._apply_log,
     Op.SUM: LatexTreePrinter._apply_sum,
     Op.MEAN: LatexTreePrinter._apply_mean,
     Op.DOT: LatexTreePrinter._apply_dot,
@@ -252,6 +261,8 @@ ASCII: dict[Op, Callable[..., Printed]] = {
     Op.POW: _infix("^", POWER, ATOM, ATOM),
     Op.NEG: lambda op, a: (f"-{_ascii_operand(a, PRODUCT)}", SUM),
     Op.SQRT: _call,
+    Op.EXP: _call,
+    Op.LOG: _call,
     Op.SUM: _call,
     Op.MEAN: _call,
     Op.DOT: _call,

@@ -4,8 +4,9 @@ Resolution looks a spelling up in the derivation's [notation] table, then in the
 names and the model's own notation (`\\mu_B` is mu): the author's notation wins, and
 where it shadows a spelling of the model's, a note says so. It understands two patterns:
 `g_<name>` is the gradient of <name>, and a hat carries over (with x = "z", `\\hat{x}` is
-zhat). It also checks the LaTeX element indices (x_i) and turns indexed sums into sums
-over the batch, so the result is a plain vector-language tree.
+zhat). It also checks the LaTeX element indices (x_i), reads e^{x} as exp(x) where e is
+no name, and turns indexed sums into sums over the batch, so the result is a plain
+vector-language tree.
 """
 
 from __future__ import annotations
@@ -17,7 +18,15 @@ from fractions import Fraction
 
 from bnverify.files.derivation import NotationEntry
 from bnverify.language import build, parser, shapes
-from bnverify.language.names import BATCH_SIZE, ONES, gradient_name, gradient_of, hat_name, hat_of
+from bnverify.language.names import (
+    BATCH_SIZE,
+    EULER,
+    ONES,
+    gradient_name,
+    gradient_of,
+    hat_name,
+    hat_of,
+)
 from bnverify.language.operators import Op, signature
 from bnverify.language.shapes import BATCH, Shape
 from bnverify.language.tree import (
@@ -246,12 +255,13 @@ def _resolve(expr: Expr, names: Names) -> tuple[Expr, Free] | Problem:
             return expr, frozenset()
         case Sym():
             return _symbol(expr, names)
-        case Apply(op=Op.POW, args=(Sym() as base, exponent)) if _integer(exponent) is not None:
-            # \sigma_B^2 is the variance, not sigma_B squared, when a notation says so.
-            alias = names.power(base.name, _integer(exponent))
+        case Apply(op=Op.POW, args=(base, exponent)):
+            alias = _power_alias(base, exponent, names)
             if alias is not None:
                 return _indexed(alias, base, names)
-            return _apply(expr, names)
+            # Rewritten first, then resolved: a tower of 400 powers must not add stack frames.
+            power = _exponential(expr, names)
+            return power if isinstance(power, Problem) else _apply(power, names)
         case Apply(op=Op.TRANSPOSE):
             return Problem(
                 "a transpose must be followed by a vector, as in \\hat{z}^T g_y (an inner product)",
@@ -262,6 +272,33 @@ def _resolve(expr: Expr, names: Names) -> tuple[Expr, Free] | Problem:
         case IndexedSum():
             return _indexed_sum(expr, names)
     return Problem("this cannot be part of a gradient formula", expr.span)
+
+
+def _power_alias(base: Expr, exponent: Expr, names: Names) -> Expr | None:
+    """What a name to a whole power stands for as one spelling, else None.
+
+    \\sigma_B^2 is the variance, not sigma_B squared, when a notation says so.
+    """
+    power = _integer(exponent)
+    if not isinstance(base, Sym) or power is None:
+        return None
+    return names.power(base.name, power)
+
+
+def _exponential(expr: Apply, names: Names) -> Apply | Problem:
+    """A power as written, or e^{x} as exp(x) where e is no name of the derivation or model."""
+    base, exponent = expr.args
+    if base != Sym(EULER):
+        return expr
+    if names.lookup(EULER) is None:
+        return Apply(Op.EXP, (exponent,), expr.span)
+    if constant_value(exponent) is None:
+        return Problem(
+            f"{EULER} is a name here, so {EULER}^{{...}} is a power of it, whose exponent "
+            "must be a number; write the exponential function as \\exp(...) or exp(...)",
+            exponent.span,
+        )
+    return expr
 
 
 def _integer(expr: Expr) -> int | None:

@@ -17,7 +17,7 @@ from typing import Any
 from bnverify.files.toml_keys import KeyTable
 from bnverify.language import parser, shapes
 from bnverify.language.limits import Growth, growth
-from bnverify.language.names import BATCH_SIZE, gradient_of, latex_name
+from bnverify.language.names import BATCH_SIZE, gradient_name, gradient_of, latex_name
 from bnverify.language.shapes import Shape
 from bnverify.language.tree import Equation, Expr, Sym, constant_value, walk
 from bnverify.problem import Problem, Rejected
@@ -265,7 +265,8 @@ def alias(row: tuple[object, object, object], graph: ForwardPass) -> Alias:
 
 def probe(spec: object, graph: ForwardPass) -> Probe:
     """One [[probe]]: what it sets, freezes or sizes, all names the model knows."""
-    known = graph.known
+    # The upstream gradient is given like an input, so a probe may set it (g_loss = 1).
+    known = {**graph.known, gradient_name(graph.output): graph.known.get(graph.output)}
     if not isinstance(spec, dict) or not isinstance(spec.get("condition"), str):
         raise Rejected("each [[probe]] needs a 'condition' in a string", where=spec)
     settings = []
