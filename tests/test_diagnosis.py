@@ -13,7 +13,7 @@ import pytest
 import sympy as sp
 
 from bnverify.judge import diagnosis
-from bnverify.judge.records import Case, sample_value
+from bnverify.judge.records import Case, Counterexample
 from bnverify.language.shapes import BATCH, SCALAR
 from bnverify.settings import Settings
 
@@ -122,8 +122,10 @@ def test_a_shape_counterexample_shows_different_numbers(case):
 
 
 def test_a_per_channel_value_serves_every_sample_of_a_counterexample():
-    assert [sample_value(("5",), i) for i in range(3)] == ["5", "5", "5"]
-    assert [sample_value(("1", "2"), i) for i in range(2)] == ["1", "2"]
+    ce = Counterexample((("N", 3),), (("z", ("1", "2", "3")), ("gamma", ("5",))), ("5",), ("6",))
+    labels, rows, scalars = ce.table()
+    assert labels == ["1", "2", "3"] and scalars == [("gamma", "5")]
+    assert rows == [("1", "5", "6"), ("2", "5", "6"), ("3", "5", "6")]
 
 
 def test_the_forum_post_matches_only_with_the_statistics_held_constant(case):

@@ -12,6 +12,7 @@ from bnverify.engine.evaluate import evaluate
 from bnverify.engine.sampling import exact_point
 from bnverify.files.toml_source import parse_toml
 from bnverify.judge.evidence import rng_for
+from bnverify.language.shapes import BATCH, SCALAR
 from bnverify.model.graph import Model, builtin_models, load_model, parse_model, read_model
 from bnverify.problem import Problem
 
@@ -20,7 +21,7 @@ AFFINE = 'name = "m"\noutput = "y"\n[inputs]\nx = "batch"\n[nodes]\ny = "x"\n'
 
 def test_builtin_batchnorm(model):
     assert builtin_models() == {"batchnorm": "Batch Normalization, training mode, one channel"}
-    assert model.inputs == (("z", "batch"), ("gamma", "scalar"), ("beta", "scalar"))
+    assert model.inputs == (("z", frozenset({"n"})), ("gamma", frozenset()), ("beta", frozenset()))
     assert [name for name, _ in model.nodes] == ["mu", "var", "zhat", "y"]
     assert model.output == "y" and model.upstream == "g_y"
     assert model.aliases["sigma_B^2"] == "var"
@@ -33,7 +34,7 @@ def test_builtin_batchnorm(model):
         "beta = 0",
     ]
     assert model.probes[0].set == (("eps", Fraction(0)),)
-    assert model.shape_of["g_zhat"] == "batch" and model.shape_of["g_var"] == "scalar"
+    assert model.shape_of["g_zhat"] == BATCH and model.shape_of["g_var"] == SCALAR
 
 
 def test_identities_hold_exactly_and_symbolically(model, truth):

@@ -51,6 +51,7 @@ COVERS: dict[str, frozenset[Op]] = {
     "bnverify.engine.algebra.CLOSED_FORMS": RESOLVED,
     "bnverify.engine.general.GENERAL": RESOLVED,
     "bnverify.engine.rounding.ROUNDING": RESOLVED,
+    "bnverify.engine.signs.SIGNS": RESOLVED,
     # The reductions of one argument over the batch, which may fix a candidate's shape.
     "bnverify.judge.diagnosis.REDUCTIONS": frozenset(
         op for op in Op if SIGNATURES[op].reduces and SIGNATURES[op].arity == 1
@@ -116,11 +117,16 @@ LEADING: dict[str, tuple[dict, int]] = {
 }
 
 
+AXES_LAST = {"evaluate.OPERATIONS", "algebra.CLOSED_FORMS"}
+
+
 @pytest.mark.parametrize("name", sorted(LEADING))
 def test_each_row_takes_the_operators_arguments(name):
     table, leading = LEADING[name]
     for op, rule in table.items():
-        arguments = [None] * (leading + SIGNATURES[op].arity)
+        # A reduction's row in a table that computes also gets the axes it removes, last.
+        axes = int(SIGNATURES[op].reduces and name in AXES_LAST)
+        arguments = [None] * (leading + SIGNATURES[op].arity + axes)
         inspect.signature(rule).bind(*arguments)  # raises TypeError naming the mismatch
 
 
@@ -243,7 +249,7 @@ def test_the_vjp_is_sympys_derivative(op, exponent):
     leaves = {f"a{i}": batch for i, batch in batches.items()} | {"g": upstream}
     tree = _tree(op, exponent)
     for i, batch in batches.items():
-        flow = VJP[op][i](Sym("g"), tree.args)
+        flow = VJP[op][i](Sym("g"), tree.args, Sym("N"))
         found = _evaluate(flow, SYMPY_ARITHMETIC, leaves)
         for k, element in enumerate(batch):
             assert sp.simplify(found[k] - sp.diff(loss, element)) == 0, (op, i, k)
@@ -323,8 +329,11 @@ def test_the_closed_form_is_sympys_for_every_element(op, exponent):
     def at(k: int, expr: sp.Expr) -> sp.Expr:  # element k of the batch
         return expr.subs({elements[i]: batches[i][k] for i in batches})
 
-    reducer = Reducer(lambda expr: sp.Add(*(at(k, expr) for k in range(N))), sp.Integer(N))
-    form = CLOSED_FORMS[op](reducer, *_arguments(op, exponent, elements))
+    reducer = Reducer(
+        lambda expr, axes: sp.Add(*(at(k, expr) for k in range(N))), lambda axes: sp.Integer(N)
+    )
+    axes = [()] if SIGNATURES[op].reduces else []  # () is every axis: the batch
+    form = CLOSED_FORMS[op](reducer, *_arguments(op, exponent, elements), *axes)
     found = [form] if SIGNATURES[op].reduces else [at(k, form) for k in range(N)]
     expected = _reference(op, exponent, batches)
     assert [sp.simplify(f - e) for f, e in zip(found, expected, strict=True)] == [0] * len(found)

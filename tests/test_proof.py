@@ -75,12 +75,12 @@ def test_a_candidate_undefined_at_n_1_is_not_a_match_however_it_is_written(decid
     for text in (f"{T}*var/var", f"var*{T}/var", f"{T}*(z - mu)/(z - mu)"):
         found = decide(text)
         assert found.outcome == DIFFERENT, text
-        assert found.undefined_at == (1,), text
+        assert found.undefined_at == (("N", 1),), text
 
 
 def test_a_divisor_zero_only_at_a_large_n_is_found_by_its_content(decide):
     found = decide(f"{T}*(N - 1000000)/(N - 1000000)")
-    assert found.outcome == DIFFERENT and found.undefined_at == (1000000,)
+    assert found.outcome == DIFFERENT and found.undefined_at == (("N", 1000000),)
 
 
 def test_a_candidate_undefined_everywhere_is_different(decide):
@@ -88,9 +88,11 @@ def test_a_candidate_undefined_everywhere_is_different(decide):
 
 
 def test_what_cannot_be_proved_is_undecided_never_a_match(decide):
-    # sqrt(var) >= 0 is true, but not provable from signs of coefficients: undecided.
-    found = decide(f"{T} + sqrt(var) - sqrt(var)")
+    # sum(z^2) - N*mu^2 >= 0 is true, but neither its build nor its coefficients show it.
+    found = decide(f"{T} + sqrt(sum(z^2) - N*mu^2) - sqrt(sum(z^2) - N*mu^2)")
     assert found.outcome == UNAVAILABLE and "square root" in found.detail
+    # var is a mean of squares: its root is defined by how it is built.
+    assert decide(f"{T} + sqrt(var) - sqrt(var)").outcome == EQUAL
 
 
 def test_a_negative_square_root_where_the_truth_is_defined_is_a_counterexample(decide):
@@ -113,7 +115,7 @@ def test_a_truth_undefined_at_n_1_starts_its_proof_at_n_2(tmp_path):
 
 def test_conditions_are_proved_not_sampled(truth, formula):
     case = Case(truth, formula(f"{T} + (N-1)*(N-2)*(N-3)*(N-6)*g_y"), "z", SETTINGS)
-    assert proof.equal_under(case, Probe("N = 1", batch=1))
+    assert proof.equal_under(case, Probe("N = 1", sizes=(("n", 1),)))
     # The probes once sampled N = 2, 3, 6, where this residual vanishes: eps = 0 is false.
     assert not proof.equal_under(case, Probe("eps = 0", set=(("eps", Fraction(0)),)))
     eps = Case(truth, formula(f"{T}*(1 + eps)"), "z", SETTINGS)
@@ -125,7 +127,7 @@ def test_conditions_are_proved_not_sampled(truth, formula):
 def test_content_roots_are_the_sizes_where_a_value_vanishes_for_every_input(truth, formula):
     point = proof.every_n(truth)
     value = point.evaluate(formula("(N-3)*(N-7)*(2*N-1)*g_y"))
-    assert proof.content_roots(value) == [3, 7]
+    assert proof.content_roots(point, value, "n") == [3, 7]
 
 
 @settings(max_examples=15, deadline=None)
@@ -139,14 +141,18 @@ def test_any_finite_set_of_sizes_hides_nothing(truth, formula, sizes):
 
 
 def test_a_root_of_eps_is_defined_because_eps_is_positive(decide):
-    # eps is eliminated for r = sqrt(var + eps); written back, sqrt(eps) is of a positive.
+    # eps is a positive constant, and var a mean of squares: both roots are defined.
     assert decide(f"{T}*sqrt(eps)/sqrt(eps)").outcome == EQUAL
-    undecided = decide(f"{T}*sqrt(var + 2*eps)/sqrt(var + 2*eps)")
+    assert decide(f"{T}*sqrt(var + 2*eps)/sqrt(var + 2*eps)").outcome == EQUAL
+    # N*var written out is never negative too, but neither its build nor its
+    # coefficients show it: undecided, never a match.
+    spelled = "sum(z^2) - N*mu^2"
+    undecided = decide(f"{T}*sqrt({spelled} + eps)/sqrt({spelled} + eps)")
     assert undecided.outcome == UNAVAILABLE
-    assert "var + 2*eps, under a square root" in undecided.detail
+    assert "under a square root" in undecided.detail
 
 
 def test_a_root_of_a_square_is_defined_whatever_its_sign(decide):
     assert decide(f"{T}*sqrt(z^2)/sqrt(z^2)").outcome == EQUAL
     # (z - mu)^2 is 0 for every input at N = 1: undefined there, equal elsewhere.
-    assert decide(f"{T}*sqrt((z - mu)^2)/sqrt((z - mu)^2)").undefined_at == (1,)
+    assert decide(f"{T}*sqrt((z - mu)^2)/sqrt((z - mu)^2)").undefined_at == (("N", 1),)

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from bnverify.files.derivation import inline_candidate
 from bnverify.judge.verdict import judge
 from bnverify.language import build
+from bnverify.language.shapes import BATCH
 from bnverify.language.tree import Apply, Expr, Num, Sym
 from bnverify.model.notation import Resolved
 from bnverify.settings import Settings
@@ -112,4 +113,4 @@ def test_tiny_perturbations_diverge(formula, truth, start, choices, digits, how)
 
 def judge_kind(truth, tree: Expr) -> str:
     candidate = inline_candidate("(generated)", "ascii", "z")
-    return judge(candidate, Resolved(tree, "z", "batch"), truth, FAST).kind
+    return judge(candidate, Resolved(tree, "z", BATCH), truth, FAST).kind

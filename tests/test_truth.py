@@ -7,6 +7,7 @@ import sympy as sp
 from bnverify.engine.algebra import BatchSum
 from bnverify.engine.truth import Truth, truth_of
 from bnverify.judge.evidence import _truth_proof
+from bnverify.language.shapes import BATCH, SCALAR
 from bnverify.model.graph import load_model
 
 NODES = {"mu", "var", "zhat", "y"}
@@ -32,8 +33,8 @@ def test_formula_is_the_gradient_of_a_name(truth, formula):
 
 
 def test_a_gradient_has_the_shape_of_its_name(truth):
-    assert truth.shape("z") == truth.shape("zhat") == "batch"
-    assert truth.shape("gamma") == truth.shape("mu") == truth.shape("eps") == "scalar"
+    assert truth.shape("z") == truth.shape("zhat") == BATCH
+    assert truth.shape("gamma") == truth.shape("mu") == truth.shape("eps") == SCALAR
 
 
 def test_every_gradient_is_proved_for_every_n(truth):

@@ -153,8 +153,8 @@ def test_a_candidate_undefined_everywhere_is_not_the_gradient(model):
 
 
 def test_an_undecided_candidate_is_an_error_at_the_candidate(model):
-    # Equal where defined, but sqrt(var) >= 0 is beyond the proof: never a match.
-    v = judge(model, f"{CLOSED} + sqrt(var) - sqrt(var)")
+    # Equal where defined, but sum(z^2) - N*mu^2 >= 0 is beyond the proof: never a match.
+    v = judge(model, f"{CLOSED} + sqrt(sum(z^2) - N*mu^2) - sqrt(sum(z^2) - N*mu^2)")
     assert v.kind == "error"
     assert v.problem.location.line == 1
     assert "could not be decided" in v.message

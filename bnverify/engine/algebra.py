@@ -18,24 +18,24 @@ from functools import cached_property, partial
 import sympy as sp
 
 from bnverify.engine.backprop import Gradients
-from bnverify.language.names import BATCH_SIZE, gradient_name, gradient_of
-from bnverify.language.operators import Op, row
-from bnverify.language.shapes import BATCH
+from bnverify.language.names import gradient_name, gradient_of
+from bnverify.language.operators import Op, row, signature
 from bnverify.language.tree import Apply, Expr, Num, Sym
 
 
 class BatchSum(sp.Function):
-    """The sum over the batch of an element expression (kept unevaluated)."""
+    """The sum of an element expression over the batch, or over the axis given second
+    (a symbol named as the axis) in a model with several axes; kept unevaluated."""
 
-    nargs = 1
+    nargs = (1, 2, 3, 4, 5)
 
 
 @dataclass(frozen=True)
 class Reducer:
-    """What a reduction needs to be written for every N: the sum over the batch, and N."""
+    """What a reduction needs to be written for every size: the sum over axes, and counts."""
 
-    total: Callable[[sp.Expr], sp.Expr]
-    size: sp.Symbol
+    total: Callable[[sp.Expr, tuple[str, ...]], sp.Expr]
+    count: Callable[[tuple[str, ...]], sp.Expr]
 
 
 def _elementwise(fn: Callable[..., sp.Expr]) -> Callable[..., sp.Expr]:
@@ -55,9 +55,9 @@ CLOSED_FORMS: dict[Op, Callable[..., sp.Expr]] = {
     Op.SQRT: _elementwise(sp.sqrt),
     Op.EXP: _elementwise(sp.exp),
     Op.LOG: _elementwise(sp.log),
-    Op.SUM: lambda reducer, a: reducer.total(a),
-    Op.MEAN: lambda reducer, a: reducer.total(a) / reducer.size,
-    Op.DOT: lambda reducer, a, b: reducer.total(a * b),
+    Op.SUM: lambda reducer, a, axes: reducer.total(a, axes),
+    Op.MEAN: lambda reducer, a, axes: reducer.total(a, axes) / reducer.count(axes),
+    Op.DOT: lambda reducer, a, b, axes: reducer.total(a * b, axes),
     Op.ONES: _elementwise(lambda: sp.Integer(1)),
 }
 
@@ -72,7 +72,9 @@ class Algebra:
     def symbols(self) -> dict[str, sp.Symbol]:
         """One SymPy symbol per name of the model (an element symbol for batch names)."""
         model = self.gradients.model
-        out: dict[str, sp.Symbol] = {BATCH_SIZE: sp.Symbol(BATCH_SIZE, positive=True, integer=True)}
+        out: dict[str, sp.Symbol] = {
+            size: sp.Symbol(size, positive=True, integer=True) for size in model.sizes.values()
+        }
         for name, _ in model.constants:
             out[name] = sp.Symbol(name, positive=True)
         for name in model.primal_names():
@@ -82,10 +84,15 @@ class Algebra:
         return out
 
     @cached_property
-    def batch(self) -> frozenset[sp.Symbol]:
-        """The element symbols: names with one value per sample."""
+    def axes_of(self) -> dict[sp.Symbol, frozenset[str]]:
+        """The element symbols (names that vary over some axis) and their axes."""
         shape_of = self.gradients.model.shape_of
-        return frozenset(s for name, s in self.symbols.items() if shape_of.get(name) == BATCH)
+        return {s: shape_of[name] for name, s in self.symbols.items() if shape_of.get(name)}
+
+    @cached_property
+    def batch(self) -> frozenset[sp.Symbol]:
+        """The element symbols: names with one value per element of some axis."""
+        return frozenset(self.axes_of)
 
     @cached_property
     def _element_rewrites(self) -> dict[str, sp.Expr]:
@@ -126,7 +133,9 @@ class Algebra:
                 return self._name(name, element, sums)
             case Apply(op=op, args=args):
                 values = [self._convert(arg, element, sums) for arg in args]
-                reducer = Reducer(partial(self.batch_sum, sums=sums), self.symbols[BATCH_SIZE])
+                reducer = Reducer(partial(self.batch_sum, sums=sums), self._count)
+                if signature(op).reduces:
+                    values.append(expr.axes)
                 return row(CLOSED_FORMS, op, "algebra.CLOSED_FORMS")(reducer, *values)
         raise ValueError(f"cannot convert {expr!r}")
 
@@ -139,30 +148,45 @@ class Algebra:
             return self._convert(self.gradients.formula(target), element, sums)
         return self.symbols[name]
 
-    def batch_sum(self, element_expr: sp.Expr, sums: dict) -> sp.Expr:
-        """sum over the batch, with constant factors pulled out and known sums replaced."""
+    def _count(self, axes: tuple[str, ...]) -> sp.Expr:
+        model = self.gradients.model
+        return sp.Mul(*(self.symbols[model.sizes[axis]] for axis in axes or model.order))
+
+    def batch_sum(self, element_expr: sp.Expr, axes: tuple[str, ...], sums: dict) -> sp.Expr:
+        """sum over axes, with constant factors pulled out and known sums replaced."""
+        model = self.gradients.model
+        summed = frozenset(axes or model.order)
         total = sp.Integer(0)
         for term in sp.Add.make_args(sp.expand(element_expr)):
             constant, varying = sp.Integer(1), sp.Integer(1)
             for factor in sp.Mul.make_args(term):
-                if self._varies(factor):
+                if summed & self._axes(factor):
                     varying *= factor
                 else:
                     constant *= factor
-            if varying == 1:
-                total += constant * self.symbols[BATCH_SIZE]
-            else:
+            # Axes the varying part does not vary along count their elements instead.
+            along = [a for a in model.order if a in summed & self._axes(varying)]
+            for axis in model.order:
+                if axis in summed and axis not in along:
+                    constant *= self.symbols[model.sizes[axis]]
+            if not along:
+                total += constant * varying
+                continue
+            if len(model.order) == 1:
                 atom = BatchSum(varying)
-                total += constant * sums.get(atom, atom)
+            else:
+                atom = BatchSum(varying, *(sp.Symbol(a) for a in along))
+            total += constant * sums.get(atom, atom)
         return total
 
-    def _varies(self, expr: sp.Expr) -> bool:
-        # An element symbol outside any BatchSum makes an expression vary over the batch.
+    def _axes(self, expr: sp.Expr) -> frozenset[str]:
+        # The axes an expression varies over: its element symbols', but a sum's own axis.
         if isinstance(expr, BatchSum):
-            return False
-        if expr in self.batch:
-            return True
-        return any(self._varies(arg) for arg in expr.args)
+            inner = self._axes(expr.args[0])
+            return inner - {str(a) for a in expr.args[1:]} if len(expr.args) > 1 else frozenset()
+        if expr in self.axes_of:
+            return self.axes_of[expr]
+        return frozenset().union(*(self._axes(arg) for arg in expr.args))
 
 
 def simplify(expr: sp.Expr) -> sp.Expr:

@@ -14,18 +14,20 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from bnverify.language import build, shapes
-from bnverify.language.build import BATCH_SIZE_SYM, TWO
-from bnverify.language.names import BATCH_SIZE, gradient_name
+from bnverify.language.build import TWO
+from bnverify.language.names import gradient_name
 from bnverify.language.operators import Op, row, signature
-from bnverify.language.shapes import BATCH, SCALAR, Shape
+from bnverify.language.shapes import Shape
 from bnverify.language.tree import Apply, Expr, Sym, constant_value
 from bnverify.model.graph import Model
 from bnverify.problem import Problem
 
-Rule = Callable[[Expr, tuple[Expr, ...]], Expr]
+# A rule maps (upstream gradient, arguments, count) to what flows back into one argument;
+# `count` is a reduction's number of elements (N; B*D), which only mean needs.
+Rule = Callable[[Expr, tuple[Expr, ...], Expr], Expr]
 
 
-def _pow_rule(g: Expr, args: tuple[Expr, ...]) -> Expr:
+def _pow_rule(g: Expr, args: tuple[Expr, ...], count: Expr) -> Expr:
     base, exponent = args
     value = constant_value(exponent)
     assert value is not None, "shapes.infer admits constant exponents only"
@@ -35,21 +37,21 @@ def _pow_rule(g: Expr, args: tuple[Expr, ...]) -> Expr:
 # Operator -> one rule per argument, mapping (upstream gradient, arguments) to what flows
 # back into that argument. A None rule means the argument is a constant (an exponent).
 VJP: dict[Op, tuple[Rule | None, ...]] = {
-    Op.ADD: (lambda g, a: g, lambda g, a: g),
-    Op.SUB: (lambda g, a: g, lambda g, a: build.neg(g)),
-    Op.MUL: (lambda g, a: build.mul(g, a[1]), lambda g, a: build.mul(g, a[0])),
+    Op.ADD: (lambda g, a, n: g, lambda g, a, n: g),
+    Op.SUB: (lambda g, a, n: g, lambda g, a, n: build.neg(g)),
+    Op.MUL: (lambda g, a, n: build.mul(g, a[1]), lambda g, a, n: build.mul(g, a[0])),
     Op.DIV: (
-        lambda g, a: build.div(g, a[1]),
-        lambda g, a: build.neg(build.div(build.mul(g, a[0]), build.power(a[1], 2))),
+        lambda g, a, n: build.div(g, a[1]),
+        lambda g, a, n: build.neg(build.div(build.mul(g, a[0]), build.power(a[1], 2))),
     ),
     Op.POW: (_pow_rule, None),
-    Op.NEG: (lambda g, a: build.neg(g),),
-    Op.SQRT: (lambda g, a: build.div(g, build.mul(TWO, build.sqrt(a[0]))),),
-    Op.EXP: (lambda g, a: build.mul(g, build.exp(a[0])),),
-    Op.LOG: (lambda g, a: build.div(g, a[0]),),
-    Op.SUM: (lambda g, a: g,),
-    Op.MEAN: (lambda g, a: build.div(g, BATCH_SIZE_SYM),),
-    Op.DOT: (lambda g, a: build.mul(g, a[1]), lambda g, a: build.mul(g, a[0])),
+    Op.NEG: (lambda g, a, n: build.neg(g),),
+    Op.SQRT: (lambda g, a, n: build.div(g, build.mul(TWO, build.sqrt(a[0]))),),
+    Op.EXP: (lambda g, a, n: build.mul(g, build.exp(a[0])),),
+    Op.LOG: (lambda g, a, n: build.div(g, a[0]),),
+    Op.SUM: (lambda g, a, n: g,),
+    Op.MEAN: (lambda g, a, n: build.div(g, n),),
+    Op.DOT: (lambda g, a, n: build.mul(g, a[1]), lambda g, a, n: build.mul(g, a[0])),
     Op.ONES: (),
 }
 
@@ -89,7 +91,7 @@ def backprop(model: Model, freeze: tuple[str, ...] = ()) -> Gradients:
     for node, expr in reversed(model.nodes):
         if node in freeze:
             continue
-        for leaf, contribution in pullback(expr, Sym(gradient_name(node)), model.shape_of):
+        for leaf, contribution in pullback(expr, Sym(gradient_name(node)), model):
             flows[leaf].append(Term(node, contribution))
     terms = tuple(
         (name, tuple(flows[name])) for name in model.primal_names() if name != model.output
@@ -97,34 +99,59 @@ def backprop(model: Model, freeze: tuple[str, ...] = ()) -> Gradients:
     return Gradients(model, tuple(freeze), terms)
 
 
-def pullback(expr: Expr, grad: Expr, shape_of: dict[str, Shape]) -> list[tuple[str, Expr]]:
+def pullback(expr: Expr, grad: Expr, model: Model) -> list[tuple[str, Expr]]:
     """(name, contribution) for every name in `expr`, given the gradient of `expr`."""
     match expr:
-        case Sym(name=name) if name in shape_of and name != BATCH_SIZE:
+        case Sym(name=name) if name in model.shape_of and name not in model.size_names:
             return [(name, grad)]
         case Apply(op=op, args=args):
             out: list[tuple[str, Expr]] = []
-            # A reduction sees its argument as a batch even when a scalar was broadcast into it.
-            seen_as = BATCH if signature(op).reduces else _shape(expr, shape_of)
+            count = size_of(model, reduced(model, expr)) if signature(op).reduces else build.ONE
+            seen_as = _shape(expr, model)
+            if signature(op).reduces:
+                # A reduction sees its argument over the axes it removes, even where an
+                # operand was broadcast over them.
+                seen_as |= frozenset(reduced(model, expr))
             for arg, rule in zip(args, row(VJP, op, "backprop.VJP"), strict=True):
                 if rule is not None:
-                    flow = _unbroadcast(rule(grad, args), seen_as, _shape(arg, shape_of), shape_of)
-                    out.extend(pullback(arg, flow, shape_of))
+                    flow = unbroadcast(model, rule(grad, args, count), seen_as, _shape(arg, model))
+                    out.extend(pullback(arg, flow, model))
             return out
     return []
 
 
-def _unbroadcast(flow: Expr, seen_as: Shape, arg_shape: Shape, shape_of: dict) -> Expr:
-    # A scalar broadcast over the batch receives the sum of what flows back per sample;
-    # when that flow is itself one number, the sum over N samples is N times it.
-    if arg_shape == SCALAR and seen_as == BATCH:
-        if _shape(flow, shape_of) == BATCH:
-            return build.total(flow)
-        return build.mul(BATCH_SIZE_SYM, flow)
-    return flow
+def reduced(model: Model, expr: Apply) -> tuple[str, ...]:
+    """The axes a reduction removes: those it names, or every axis when it names none."""
+    return expr.axes or model.order
 
 
-def _shape(expr: Expr, shape_of: dict[str, Shape]) -> Shape:
-    shape = shapes.infer(expr, shape_of)
+def size_of(model: Model, axes: tuple[str, ...]) -> Expr:
+    """The number of elements over some axes: the product of their sizes (N; B*D)."""
+    out: Expr = build.ONE
+    for axis in axes:
+        out = build.mul(out, Sym(model.sizes[axis]))
+    return out
+
+
+def unbroadcast(model: Model, flow: Expr, seen_as: Shape, arg_shape: Shape) -> Expr:
+    """What an operand lacking some axes receives: the flow summed over them.
+
+    An operand broadcast over an axis it lacks receives the sum over that axis of what
+    flows back; where the flow itself does not vary over the axis, the sum of its n
+    copies is n times it.
+    """
+    removed = model.in_order(seen_as - arg_shape)
+    if not removed:
+        return flow
+    varying = _shape(flow, model)
+    summed = tuple(axis for axis in removed if axis in varying)
+    if summed:
+        flow = build.total(flow, summed if len(model.order) > 1 else ())
+    copies = tuple(axis for axis in removed if axis not in varying)
+    return build.mul(size_of(model, copies), flow) if copies else flow
+
+
+def _shape(expr: Expr, model: Model) -> Shape:
+    shape = shapes.infer(expr, model.shape_of)
     assert not isinstance(shape, Problem), "model formulas are checked when loaded"
     return shape

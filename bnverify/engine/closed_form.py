@@ -19,9 +19,9 @@ from bnverify.engine.algebra import BatchSum
 from bnverify.engine.elements import element_point, first_defined
 from bnverify.engine.field import Value
 from bnverify.engine.general import ROOT, General, general_point, loss, total_derivative
-from bnverify.engine.sampling import square_base
+from bnverify.engine.sampling import fixes_square, square_base
 from bnverify.engine.truth import truth_of
-from bnverify.language.names import BATCH_SIZE, gradient_name
+from bnverify.language.names import gradient_name
 from bnverify.model.graph import Model
 from bnverify.model.notation import Names, wrt_name
 from bnverify.problem import Problem
@@ -62,7 +62,7 @@ def proof_statement(model: Model, wrt: str, most: int = 8) -> str:
     # values; a node's gradient is the derivative of L with the node an input of its own.
     point = general_point(model, truth.gradients)
     free = point if name in dict(model.inputs) else general_point(model, truth.gradients, name)
-    eliminated = model.square is not None and name == model.square.solve
+    eliminated = fixes_square(model) and model.square is not None and name == model.square.solve
     try:
         stated = value_of(truth.algebra.gradient(name), point)
         same = stated == point[gradient]
@@ -73,16 +73,18 @@ def proof_statement(model: Model, wrt: str, most: int = 8) -> str:
         return f"not proved: the closed form differs from the engine's {gradient}; a bug"
     start = first_defined(model, truth.gradients, truth.formula(name), most)
     what = f"the engine's {gradient}" if eliminated else "the derivative of L"
-    return f"proved equal to {what} for every N ≥ {start}"
+    every = ", ".join(f"{model.sizes[axis]} ≥ {n}" for axis, n in start.items())
+    return f"proved equal to {what} for every {every}"
 
 
 def value_of(expr: sp.Expr, point: General) -> Value:
     """A closed form (SymPy, with BatchSum) as a value of the every-N field."""
     field = point.field
     if isinstance(expr, BatchSum):
-        return point.total(value_of(expr.args[0], point))
+        axes = tuple(str(axis) for axis in expr.args[1:])
+        return point.total(value_of(expr.args[0], point), axes)
     if isinstance(expr, sp.Symbol):
-        return point.size if expr.name == BATCH_SIZE else point[expr.name]
+        return point[expr.name]
     if isinstance(expr, sp.Rational):
         return field.constant(Fraction(int(expr.p), int(expr.q)))
     if isinstance(expr, sp.Add):

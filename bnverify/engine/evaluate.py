@@ -1,9 +1,11 @@
 """Evaluate resolved trees on arrays, in any number system of `arithmetic`.
 
-A value is an array with one row per sample and one column per channel: shape (N, C) for
-a batch value, (1, C) for a scalar. A Point holds the given leaves of a model and derives
-nodes and gradients on demand from their formulas, each once, so evaluating a gradient
-costs O(N) whatever the formula refers to.
+A value is an array with one dimension per axis of the model, in declaration order, and
+a last one of independent draws ("channels"): a dimension is 1 where the value does not
+vary over that axis. In a one-axis model that is (N, C) for a batch value and (1, C) for
+a scalar. A Point holds the given leaves of a model and derives nodes and gradients on
+demand from their formulas, each once, so evaluating a gradient costs one pass over the
+elements whatever the formula refers to.
 """
 
 from __future__ import annotations
@@ -17,22 +19,40 @@ import numpy as np
 from bnverify.engine.arithmetic import Arithmetic, Undefined
 from bnverify.language.names import BATCH_SIZE
 from bnverify.language.operators import Op, row, signature
+from bnverify.language.shapes import DEFAULT_AXIS
 from bnverify.language.tree import Apply, Expr, Num, Sym, constant_value
 
 
-def _reduce(x: Any, n: int) -> Any:
-    # A scalar broadcast over the batch sums to N times itself.
-    if isinstance(x, np.ndarray) and x.shape[0] == n and x.ndim == 2 and n > 1:
-        return x.sum(axis=0, keepdims=True)
-    return x * n
+def _reduce(point: Point, x: Any, axes: tuple[str, ...]) -> Any:
+    # Over an axis the value varies along, a sum; over one it was broadcast along, a
+    # scalar's sum over n elements is n times itself.
+    dims = len(point.sizes) + 1
+    if isinstance(x, np.ndarray) and x.ndim < dims:
+        x = x.reshape((1,) * (dims - x.ndim) + x.shape)
+    for axis in axes or tuple(point.sizes):
+        k, n = point.axis_index(axis), point.sizes[axis]
+        if isinstance(x, np.ndarray) and x.shape[k] == n and n > 1:
+            x = x.sum(axis=k, keepdims=True)
+        else:
+            x = x * n
+    return x
+
+
+def _count(point: Point, axes: tuple[str, ...]) -> Any:
+    count = 1
+    for axis in axes or tuple(point.sizes):
+        count *= point.sizes[axis]
+    return point.arith.constant_int(count)
 
 
 def _ones(point: Point) -> Any:
-    return np.full((point.n, point.channels), point.arith.constant_int(1), dtype=point.arith.dtype)
+    shape = (*point.sizes.values(), point.channels)
+    return np.full(shape, point.arith.constant_int(1), dtype=point.arith.dtype)
 
 
 # Operator -> how to compute it from (point, *argument values); an exponent comes as the
-# exact Fraction it stands for, since each number system decides what a power means.
+# exact Fraction it stands for, since each number system decides what a power means. A
+# reduction's row also gets the axes it removes (after the values): () means every axis.
 OPERATIONS: dict[Op, Callable[..., Any]] = {
     Op.ADD: lambda p, a, b: a + b,
     Op.SUB: lambda p, a, b: a - b,
@@ -43,29 +63,55 @@ OPERATIONS: dict[Op, Callable[..., Any]] = {
     Op.SQRT: lambda p, a: p.arith.sqrt(a),
     Op.EXP: lambda p, a: p.arith.exp(a),
     Op.LOG: lambda p, a: p.arith.log(a),
-    Op.SUM: lambda p, a: _reduce(a, p.n),
-    Op.MEAN: lambda p, a: _reduce(a, p.n) / p.arith.constant_int(p.n),
-    Op.DOT: lambda p, a, b: _reduce(a * b, p.n),
+    Op.SUM: lambda p, a, axes: _reduce(p, a, axes),
+    Op.MEAN: lambda p, a, axes: _reduce(p, a, axes) / _count(p, axes),
+    Op.DOT: lambda p, a, b, axes: _reduce(p, a * b, axes),
     Op.ONES: _ones,
 }
 
 
+def one_axis(n: int) -> dict[str, int]:
+    """The sizes of a one-axis model with n samples."""
+    return {DEFAULT_AXIS: n}
+
+
 class Point(Mapping[str, Any]):
-    """A model's values at one point: leaves given, everything else derived once."""
+    """A model's values at one point: leaves given, everything else derived once.
+
+    `sizes` maps each axis, in the model's order, to its size (an int n is a one-axis
+    model's N); `size_names` maps each axis to the name of its size (d -> D).
+    """
 
     def __init__(
         self,
         arith: Arithmetic,
-        n: int,
+        sizes: int | Mapping[str, int],
         channels: int,
         leaves: Mapping[str, Any],
         definitions: Mapping[str, Expr],
+        size_names: Mapping[str, str] | None = None,
     ) -> None:
-        self.arith, self.n, self.channels = arith, n, channels
+        self.arith, self.channels = arith, channels
+        self.sizes = one_axis(sizes) if isinstance(sizes, int) else dict(sizes)
+        self.size_names = dict(size_names or {DEFAULT_AXIS: BATCH_SIZE})
         self.leaves = dict(leaves)
-        self.leaves.setdefault(BATCH_SIZE, arith.constant_int(n))
+        for axis, name in self.size_names.items():
+            self.leaves.setdefault(name, arith.constant_int(self.sizes[axis]))
         self.definitions = definitions
         self._values: dict[str, Any] = dict(self.leaves)
+
+    @property
+    def n(self) -> int:
+        """The number of elements of every axis together (N in a one-axis model)."""
+        return int(np.prod(list(self.sizes.values())))
+
+    def axis_index(self, axis: str) -> int:
+        """The dimension of an axis in every array of this point."""
+        return list(self.sizes).index(axis)
+
+    def shape(self, axes: frozenset[str] | set[str]) -> tuple[int, ...]:
+        """The array shape of a value varying over `axes`, channels last."""
+        return (*(n if a in axes else 1 for a, n in self.sizes.items()), self.channels)
 
     def __getitem__(self, name: str) -> Any:
         if name not in self._values:
@@ -80,9 +126,28 @@ class Point(Mapping[str, Any]):
     def __len__(self) -> int:
         return len(set(self.leaves) | set(self.definitions))
 
+    def full(self, value: Any) -> np.ndarray:
+        """A value as an array over every axis and channel (broadcast where it is constant)."""
+        array = np.asarray(value, dtype=object if self.arith.dtype is object else None)
+        dims = len(self.sizes) + 1
+        if array.ndim < dims:
+            array = array.reshape((1,) * (dims - array.ndim) + array.shape)
+        return np.broadcast_to(array, (*self.sizes.values(), self.channels))
+
+    def in_arithmetic(self, arith: Arithmetic, leaves: Mapping[str, Any]) -> Point:
+        """The same sizes and formulas in another number system, from these leaves."""
+        return Point(arith, self.sizes, self.channels, leaves, self.definitions, self.size_names)
+
     def with_leaves(self, **leaves: Any) -> Point:
         """A fresh point with some leaves given or replaced; a given node is not derived."""
-        return Point(self.arith, self.n, self.channels, self.leaves | leaves, self.definitions)
+        return Point(
+            self.arith,
+            self.sizes,
+            self.channels,
+            self.leaves | leaves,
+            self.definitions,
+            self.size_names,
+        )
 
 
 def evaluate(expr: Expr, point: Point) -> Any:
@@ -131,6 +196,8 @@ def fold(
             ]
             if note is not None:
                 note(op, args, values)
+            if signature(op).reduces:
+                return row(table[0], op, table[1])(context, *values, expr.axes)
             return row(table[0], op, table[1])(context, *values)
     raise ValueError(f"cannot evaluate {expr!r}")
 

@@ -1,7 +1,7 @@
 """Exact rational functions of named generators, with square roots as algebraic atoms.
 
 A proof compares two formulas as elements of one field: rational functions over Q of
-generators (a batch element, a sum over the batch, a scalar, N, ...) extended by square
+generators (an element of an input, a sum over an axis, a scalar, a size, ...) extended by square
 roots. A square root that is not a rational function becomes a new generator s with the
 defining relation s^2 = P, P a polynomial; every numerator is kept reduced (degree at
 most 1 in each such s) and every denominator free of them (multiplied by conjugates), so
@@ -54,20 +54,22 @@ class Field:
     def __init__(self, names: Iterable[str] = (), positive: Iterable[str] = ()) -> None:
         self.ctx = flint.fmpq_mpoly_ctx.get(tuple(names), ORDER)
         self.positive: set[str] = set(positive)  # generators known to be > 0
-        self.varying: set[str] = set()  # generators that vary over the batch
+        self.varying: dict[str, frozenset[str]] = {}  # generator -> the axes it varies over
         self.roots: dict[str, Poly] = {}  # square-root atom -> its square P, in order made
         self._root_names: dict[str, str] = {}  # str(P) -> its atom
         self._squares: set[str] = set()  # atoms whose P is the square of an unsigned poly
 
     # -- generators --------------------------------------------------------------
-    def gen(self, name: str, *, positive: bool = False, varying: bool = False) -> Value:
-        """The generator `name` as a value, added to the field if new."""
+    def gen(
+        self, name: str, *, positive: bool = False, axes: frozenset[str] = frozenset()
+    ) -> Value:
+        """The generator `name` (varying over `axes`) as a value, added to the field if new."""
         if name not in self.ctx.names():
             self.ctx = self.ctx.append_gens(name)
         if positive:
             self.positive.add(name)
-        if varying:
-            self.varying.add(name)
+        if axes:
+            self.varying[name] = frozenset(axes)
         return Value(self, self.ctx.gen(self.ctx.variable_to_index(name)))
 
     def has(self, name: str) -> bool:
@@ -88,9 +90,9 @@ class Field:
         names = poly.context().names()
         return {names[i] for i, d in enumerate(poly.degrees()) if d > 0}
 
-    def is_varying(self, poly: Poly) -> bool:
-        """Whether a polynomial involves a generator that varies over the batch."""
-        return bool(self.uses(poly) & self.varying)
+    def axes_of(self, poly: Poly) -> frozenset[str]:
+        """The axes a polynomial varies over: those of the generators it involves."""
+        return frozenset().union(*(self.varying.get(name, ()) for name in self.uses(poly)))
 
     # -- the relations s^2 = P -----------------------------------------------------
     def reduce(self, poly: Poly) -> Poly:
@@ -203,7 +205,7 @@ class Field:
             raise TooLarge(f"more than {MAX_ROOTS} different square roots")
         if key not in self._root_names:
             name = f"sqrt#{len(self.roots)}"
-            self.gen(name, varying=self.is_varying(base))
+            self.gen(name, axes=self.axes_of(base))
             self.roots[name] = self.lift(base)
             self._root_names[key] = name
             if square:
@@ -341,9 +343,9 @@ class Value:
     def __bool__(self) -> bool:
         return not self.is_zero()
 
-    def varies(self) -> bool:
-        """Whether the value depends on the batch element."""
-        return self.field.is_varying(self.num) or self.field.is_varying(self.den)
+    def axes(self) -> frozenset[str]:
+        """The axes the value varies over (the element it depends on)."""
+        return self.field.axes_of(self.num) | self.field.axes_of(self.den)
 
     def as_expr(self) -> sp.Expr:
         """The value as a SymPy expression (for printing): each root atom as sqrt(P)."""

@@ -1,14 +1,19 @@
-"""A model's formulas for every batch size: one element, sums as atoms, N a symbol.
+"""A model's formulas for every size of every axis: one element, sums as atoms, sizes as symbols.
 
-A batch name stands for its value at one element i (z means z_i). A sum over the batch
-is linear, so the sum of an element expression is expanded into sums of monomials in
-the batch names, sum(z^a g_y^b), each an atom: a generator of the field, like N and
-the scalars. A sum whose argument divides by a batch quantity stays one opaque atom.
-With a square rule the constant it fixes is eliminated (eps = r^2 - var, r > 0), so
+An input over some axes stands for its value at one element (x means x_{b,d}). A sum
+over an axis is linear, so the sum of an element expression is expanded into sums over
+that axis of monomials in the quantities that vary along it, sum_d(x^a g_y^b), each an
+atom: a generator of the field, like the sizes and the scalars, that varies over the
+axes its monomial varies over but the one summed (sum_d(x) varies over b). Where the
+expression divides by something that varies along the axis (LayerNorm's per-sample
+sqrt(var + eps) inside a sum over the samples), the atom is the sum of one monomial
+over that divisor: sum_b(x g_y s / P). Either way each atom keeps the argument it sums,
+for the chain rule. With a square rule whose expression is one number (Batch Norm's
+var + eps), the constant it fixes is eliminated (eps = r^2 - var, r > 0), so
 sqrt(var + eps) is the generator r; every other square root is an atom of the field.
 
-Every formula then is one value of the field, valid for every N: equal values are equal
-functions at every batch size where both are defined (docs/proofs.md).
+Every formula then is one value of the field, valid for every size of every axis: equal
+values are equal functions wherever both are defined (docs/proofs.md).
 """
 
 from __future__ import annotations
@@ -22,10 +27,10 @@ from typing import Any
 from bnverify.engine.arithmetic import Undefined
 from bnverify.engine.backprop import Gradients
 from bnverify.engine.evaluate import fold
-from bnverify.engine.field import Field, Value
-from bnverify.language.names import BATCH_SIZE, gradient_name
+from bnverify.engine.field import Field, Poly, Value
+from bnverify.engine.sampling import fixes_square
+from bnverify.language.names import gradient_name
 from bnverify.language.operators import Op
-from bnverify.language.shapes import BATCH
 from bnverify.language.tree import Expr
 from bnverify.model.graph import Model
 
@@ -34,15 +39,23 @@ SUM_PREFIX = "sum#"
 
 
 class Unsupported(ArithmeticError):
-    """A formula this general form cannot reason about for every N (said in words)."""
+    """A formula this general form cannot reason about for every size (said in words)."""
+
+
+@dataclass(frozen=True)
+class Sum:
+    """An atom: the sum over `axes` of `argument`, a monomial when `monomial` is set."""
+
+    axes: frozenset[str]
+    argument: Value
+    monomial: tuple[tuple[str, int], ...] | None  # (generator, power) pairs, or None
 
 
 @dataclass
 class Atoms:
-    """The sums over the batch met so far: monomial sums, and opaque ones."""
+    """The sums over an axis met so far, by atom name, in the order they were made."""
 
-    monomials: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
-    opaque: dict[str, str] = field(default_factory=dict)  # atom -> its argument, printed
+    sums: dict[str, Sum] = field(default_factory=dict)
     _keys: dict[object, str] = field(default_factory=dict)
 
     def named(self, key: object, make: Callable[[str], None]) -> str:
@@ -53,8 +66,22 @@ class Atoms:
         return self._keys[key]
 
     @property
+    def monomials(self) -> dict[str, tuple[tuple[str, int], ...]]:
+        """The atoms that are sums of a monomial, and their monomials."""
+        return {a: s.monomial for a, s in self.sums.items() if s.monomial is not None}
+
+    @property
+    def opaque(self) -> dict[str, Value]:
+        """The atoms that are sums of a quotient by something varying, and what they sum."""
+        return {a: s.argument for a, s in self.sums.items() if s.monomial is None}
+
+    def over(self, axis: str) -> list[str]:
+        """The atoms that sum over an axis."""
+        return [atom for atom, s in self.sums.items() if axis in s.axes]
+
+    @property
     def count(self) -> int:
-        """How many sums are atoms: the independence bound counts them (docs/proofs.md)."""
+        """How many sums are atoms."""
         return len(self._keys)
 
 
@@ -68,7 +95,7 @@ class Obligation:
 
 
 class General(Mapping[str, Value]):
-    """The values of a model's names for every N, derived once each on demand."""
+    """The values of a model's names for every size, derived once each on demand."""
 
     def __init__(
         self,
@@ -95,10 +122,21 @@ class General(Mapping[str, Value]):
     def __len__(self) -> int:
         return len(set(self._values) | set(self.definitions))
 
+    def size_of(self, axis: str) -> Value:
+        """The size of an axis (N; D)."""
+        return self._values[self.model.sizes[axis]]
+
     @property
     def size(self) -> Value:
-        """N."""
-        return self._values[BATCH_SIZE]
+        """The number of elements of every axis together: N in a one-axis model."""
+        return self.count(())
+
+    def count(self, axes: tuple[str, ...]) -> Value:
+        """The number of elements over some axes; every axis when none are named."""
+        out = self.field.constant(1)
+        for axis in axes or self.model.order:
+            out = out * self.size_of(axis)
+        return out
 
     def evaluate(self, expr: Expr, notes: list[Obligation] | None = None) -> Value:
         """The value of a resolved tree; `notes` collects its own divisors and roots."""
@@ -107,53 +145,158 @@ class General(Mapping[str, Value]):
         except ZeroDivisionError as err:
             raise Undefined("division by zero for every input") from err
 
-    def total(self, value: Value) -> Value:
-        """The sum over the batch of an element value, by linearity into atoms."""
-        if not value.varies():
-            return value * self.size
+    def total(self, value: Value, axes: tuple[str, ...] = ()) -> Value:
+        """The sum over some axes (every axis when none are named) of an element value.
+
+        Sums over several axes are taken in one order whatever order they are written
+        in, so that the same double sum meets the same atoms: first the axes the
+        divisor does not vary along (their sums are of monomials), in the model's order.
+        """
+        left = [axis for axis in self.model.order if axis in (axes or self.model.order)]
+        while left:
+            den = self.field.axes_of(self.field.lift(value.den))
+            axis = next((a for a in left if a not in den), left[0])
+            left.remove(axis)
+            value = self._total(value, axis)
+        return value
+
+    def _total(self, value: Value, axis: str) -> Value:
+        if axis not in value.axes():
+            return value * self.size_of(axis)
         field_ = self.field
         num, den = field_.lift(value.num), field_.lift(value.den)
-        if field_.is_varying(den):
-            return self._opaque(value)
-        names = field_.ctx.names()
-        varying = [i for i, n in enumerate(names) if n in field_.varying]
-        groups: dict[tuple[int, ...], dict] = defaultdict(dict)
-        for exponents, coeff in num.to_dict().items():
-            key = tuple(int(exponents[i]) for i in varying)
-            rest = tuple(0 if i in varying else e for i, e in enumerate(exponents))
-            groups[key][rest] = coeff
-        parts = [(key, Value(field_, field_.ctx.from_dict(t))) for key, t in groups.items()]
+        steady, varying = _split_divisor(field_, den, axis)
         out = field_.constant(0)
-        for key, coefficient in sorted(parts, key=lambda part: part[0]):
-            monomial = tuple((names[i], int(e)) for i, e in zip(varying, key, strict=True) if e)
-            out = out + coefficient * (self._monomial_sum(monomial) if monomial else self.size)
-        return out / Value(field_, den)
+        for part, divisor in _partial_fractions(num, varying):
+            out = out + self._sum_of(part, divisor, axis)
+        return out / Value(field_, steady)
 
-    def _monomial_sum(self, monomial: tuple[tuple[str, int], ...]) -> Value:
+    def _sum_of(self, num: Poly, divisor: Poly, axis: str) -> Value:
+        """The sum over axis of num/divisor, divisor monic: one atom per monomial of num
+        in the quantities varying along the axis, its other factors pulled out."""
+        field_ = self.field
+        names = field_.ctx.names()
+        along = [i for i, n in enumerate(names) if axis in field_.varying.get(n, ())]
+        groups: dict[tuple[int, ...], dict] = defaultdict(dict)
+        for exponents, coeff in field_.lift(num).to_dict().items():
+            key = tuple(int(exponents[i]) for i in along)
+            rest = tuple(0 if i in along else e for i, e in enumerate(exponents))
+            groups[key][rest] = coeff
+        # Every coefficient is built before any atom adds a generator to the context.
+        parts = [
+            (
+                Value(field_, field_.ctx.from_dict(terms)),
+                tuple((names[i], int(e)) for i, e in zip(along, key, strict=True) if e),
+            )
+            for key, terms in sorted(groups.items())
+        ]
+        out = field_.constant(0)
+        for coefficient, monomial in parts:
+            out = out + coefficient * self._atom(axis, monomial, divisor)
+        return out
+
+    def _atom(self, axis: str, monomial: tuple[tuple[str, int], ...], divisor: Poly) -> Value:
+        field_ = self.field
+        plain = divisor.is_constant()
+        axes = frozenset({axis})
+        if plain:
+            axes, monomial = self._flattened(axes, monomial)
+        term = field_.constant(1)
+        for name, power in monomial:
+            term = term * field_.gen(name) ** power
+        argument = term / Value(field_, divisor)
+        if not argument.axes() & axes:
+            return argument * self.count(tuple(a for a in self.model.order if a in axes))
+        key = (axes, monomial) if plain else (axis, str(argument.num), str(argument.den))
+
         def make(atom: str) -> None:
-            self.atoms.monomials[atom] = monomial
-            self.field.gen(atom)
+            self.atoms.sums[atom] = Sum(axes, argument, monomial if plain else None)
+            field_.gen(atom, axes=argument.axes() - axes)
 
-        return self.field.gen(self.atoms.named(monomial, make))
+        return field_.gen(self.atoms.named(key, make))
 
-    def _opaque(self, value: Value) -> Value:
-        text = f"sum(({value.num})/({value.den}))"
+    def _flattened(
+        self, axes: frozenset[str], monomial: tuple[tuple[str, int], ...]
+    ) -> tuple[frozenset[str], tuple[tuple[str, int], ...]]:
+        """A sum of a sum as one sum over both axes: sum_s(sum_n(g_y)) is sum_{n,s}(g_y).
 
-        def make(atom: str) -> None:
-            self.atoms.opaque[atom] = text
-            self.field.gen(atom)
+        So the same double sum is one atom whichever axis was summed first. It applies
+        when the inner sum is of a monomial, appears once (power 1), and nothing else in
+        the monomial varies along the inner sum's axes.
+        """
+        inner = [
+            (name, self.atoms.sums[name])
+            for name, power in monomial
+            if power == 1 and name in self.atoms.sums and self.atoms.sums[name].monomial is not None
+        ]
+        for name, found in inner:
+            rest = [(n, p) for n, p in monomial if n != name]
+            if any(found.axes & self.field.varying.get(n, frozenset()) for n, _ in rest):
+                continue
+            assert found.monomial is not None
+            merged: dict[str, int] = dict(rest)
+            for n, p in found.monomial:
+                merged[n] = merged.get(n, 0) + p
+            names = self.field.ctx.names()
+            ordered = tuple(sorted(merged.items(), key=lambda item: names.index(item[0])))
+            return axes | found.axes, ordered
+        return axes, monomial
 
-        return self.field.gen(self.atoms.named(("opaque", text), make))
+
+def _split_divisor(field_: Field, den: Poly, axis: str) -> tuple[Poly, Poly]:
+    """den as (the part that does not vary along axis, the part that does), both monic."""
+    if axis not in field_.axes_of(den):
+        return den, field_.ctx.constant(1)
+    content, factors = den.factor()
+    steady, varying = field_.ctx.constant(content), field_.ctx.constant(1)
+    for factor, power in factors:
+        if axis in field_.axes_of(factor):
+            varying *= factor**power
+        else:
+            steady *= factor**power
+    lead = varying.leading_coefficient()
+    return steady * lead, varying / lead
+
+
+def _partial_fractions(num: Poly, den: Poly) -> list[tuple[Poly, Poly]]:
+    """num/den as a sum of parts r/P^j that every way of writing the value shares.
+
+    A sum over an axis is linear, so sum(A/P + B) and sum((A + B*P)/P) must become the
+    same atoms. When den is a power P^k of one polynomial, num is written in base P,
+    num = r_0 + r_1 P + ..., each digit the unique remainder of division by P (one
+    divisor is its own Groebner basis), and num/P^k = sum_j r_j / P^(k-j). Per-sample
+    statistics give such divisors (var + eps, its powers). Any other divisor is kept whole.
+    """
+    if den.is_constant():
+        return [(num, den)]
+    _, factors = den.factor()
+    if len(factors) != 1:
+        return [(num, den)]
+    base, power = factors[0]
+    lead = base.leading_coefficient()
+    base = base / lead
+    scale = den.leading_coefficient()  # den = scale * base^power (both monic otherwise)
+    digits = []
+    rest = num / scale
+    while not rest.is_zero():
+        rest, digit = divmod(rest, base)
+        digits.append(digit)
+    parts: list[tuple[Poly, Poly]] = []
+    one = base.context().constant(1)
+    for j, digit in enumerate(digits):
+        if digit.is_zero():
+            continue
+        if j >= power:
+            parts.append((digit * base ** (j - power), one))
+        else:
+            parts.append((digit, base ** (power - j)))
+    return parts
 
 
 def _power(point: General, base: Value, exponent: Fraction) -> Value:
     if exponent.denominator == 2:
         base = point.field.sqrt(base)
     return base**exponent.numerator
-
-
-def _divide(point: General, a: Value, b: Value) -> Value:
-    return a / b
 
 
 def _not_yet(name: str) -> Callable[..., Value]:
@@ -164,21 +307,21 @@ def _not_yet(name: str) -> Callable[..., Value]:
     return refuse
 
 
-# Operator -> its value for every N from (point, *argument values); an exponent comes as
-# the exact Fraction it stands for.
+# Operator -> its value for every size from (point, *argument values); an exponent comes
+# as the exact Fraction it stands for, and a reduction gets the axes it removes last.
 GENERAL: dict[Op, Callable[..., Value]] = {
     Op.ADD: lambda p, a, b: a + b,
     Op.SUB: lambda p, a, b: a - b,
     Op.MUL: lambda p, a, b: a * b,
-    Op.DIV: _divide,
+    Op.DIV: lambda p, a, b: a / b,
     Op.POW: _power,
     Op.NEG: lambda p, a: -a,
     Op.SQRT: lambda p, a: p.field.sqrt(a),
     Op.EXP: _not_yet("exp"),
     Op.LOG: _not_yet("log"),
-    Op.SUM: lambda p, a: p.total(a),
-    Op.MEAN: lambda p, a: p.total(a) / p.size,
-    Op.DOT: lambda p, a, b: p.total(a * b),
+    Op.SUM: lambda p, a, axes: p.total(a, axes),
+    Op.MEAN: lambda p, a, axes: p.total(a, axes) / p.count(axes),
+    Op.DOT: lambda p, a, b, axes: p.total(a * b, axes),
     Op.ONES: lambda p: p.field.constant(1),
 }
 
@@ -204,15 +347,14 @@ def _note(op: Op, args: tuple[Expr, ...], values: list[Any], notes: list[Obligat
 
 
 def general_point(model: Model, gradients: Gradients, free: str | None = None) -> General:
-    """The model for every N; with `free`, that node is a generator of its own."""
+    """The model for every size; with `free`, that node is a generator of its own."""
     field_ = Field()
-    leaves = {BATCH_SIZE: field_.gen(BATCH_SIZE, positive=True)}
-    batch = {name for name, shape in model.inputs if shape == BATCH} | {model.upstream}
-    if free is not None and model.shape_of[free] == BATCH:
-        batch.add(free)
-    for name in (*(n for n, _ in model.inputs), model.upstream, *([free] if free else [])):
-        leaves[name] = field_.gen(name, varying=name in batch)
-    square = model.square.solve if model.square else None
+    leaves = {size: field_.gen(size, positive=True) for size in model.sizes.values()}
+    shape_of = model.shape_of
+    names = (*(n for n, _ in model.inputs), model.upstream, *([free] if free else []))
+    for name in names:
+        leaves[name] = field_.gen(name, positive=name in model.positive, axes=shape_of[name])
+    square = model.square.solve if fixes_square(model) else None
     for name, _ in model.constants:
         if name != square:
             leaves[name] = field_.gen(name, positive=True)
@@ -220,8 +362,9 @@ def general_point(model: Model, gradients: Gradients, free: str | None = None) -
     definitions.pop(free, None)
     atoms = Atoms()
     point = General(model, definitions, field_, atoms, leaves)
-    if model.square is None:
+    if square is None:
         return point
+    assert model.square is not None
     zero = General(model, definitions, field_, atoms, leaves | {square: field_.constant(0)})
     base = zero.evaluate(model.square.expr)
     root = field_.gen(ROOT, positive=True)
@@ -231,61 +374,63 @@ def general_point(model: Model, gradients: Gradients, free: str | None = None) -
 
 
 def total_derivative(point: General, value: Value, name: str) -> Value:
-    """d value / d name at element i, through every sum and root that depends on it.
+    """d value / d name at one element of name, through every sum and root that uses it.
 
-    `value` does not vary over the batch (a loss). A sum atom sum(m) changes with the
-    element name x_i by dm/dx at element i; r = sqrt(base + eps), eps held constant,
-    by d base / (2 r); a root atom sqrt(P) by dP / (2 sqrt(P)).
+    `value` varies over no axis (a loss). This is reverse accumulation over the atoms,
+    newest first, so each atom's adjoint is complete before it passes it on: a sum
+    sum_a(F) passes its adjoint times dF/dg to each generator g of F; a root sqrt(P)
+    (and r = sqrt(base + eps), eps held constant) passes dP/dg / (2 sqrt(P)). What flows
+    to g over axes g does not vary over is summed over them: gamma of LayerNorm, one
+    number per feature, collects its flow from every sample.
     """
     field_ = point.field
-    out = field_.partial(value, name)
-    for atom in list(point.atoms.opaque):
-        if field_.partial(value, atom):
-            raise Unsupported(f"a sum of a quotient ({point.atoms.opaque[atom]})")
-    for atom, monomial in list(point.atoms.monomials.items()):
-        outer = field_.partial(value, atom)
-        if outer:
-            out = out + outer * _monomial_derivative(point, monomial, name)
-    for root, inner in _roots(point):
-        outer = field_.partial(value, root)
-        if outer:
-            inner_change = total_derivative(point, inner, name)
-            out = out + outer * inner_change / (2 * field_.gen(root))
-    return out
-
-
-def _roots(point: General) -> list[tuple[str, Value]]:
-    field_ = point.field
-    found = [(atom, Value(field_, square)) for atom, square in field_.roots.items()]
-    if any(field_.is_varying(square) for square in field_.roots.values()):
-        raise Unsupported("a square root of a batch quantity")
-    if point.square_base is not None:
-        found.append((ROOT, point.square_base))
-    return found
-
-
-def _monomial_derivative(point: General, monomial: tuple[tuple[str, int], ...], name: str) -> Value:
-    field_ = point.field
-    out = field_.constant(1)
-    power = dict(monomial)
-    if name not in power:
+    adjoint: dict[str, Value] = {}
+    for gen in field_.uses(field_.lift(value.num)) | field_.uses(field_.lift(value.den)):
+        adjoint[gen] = field_.partial(value, gen)
+    for atom in reversed(field_.ctx.names()):
+        outer = adjoint.get(atom)
+        if outer is None or outer.is_zero():
+            continue
+        inner, scale = _inside(point, atom)
+        if inner is None:
+            continue
+        flow = outer * scale
+        for gen in field_.uses(field_.lift(inner.num)) | field_.uses(field_.lift(inner.den)):
+            change = flow * field_.partial(inner, gen)
+            if change.is_zero():
+                continue
+            extra = tuple(a for a in point.model.order if a in change.axes() - _axes(field_, gen))
+            change = point.total(change, extra) if extra else change
+            adjoint[gen] = adjoint[gen] + change if gen in adjoint else change
+    if name not in adjoint:
         return field_.constant(0)
-    for var, exponent in monomial:
-        if var not in {n for n, _ in point.model.inputs} | {point.model.upstream, name}:
-            raise Unsupported(f"a sum over {var}")
-        if var == name:
-            out = out * exponent * field_.gen(var) ** (exponent - 1)
-        else:
-            out = out * field_.gen(var) ** exponent
-    return out
+    return adjoint[name]
+
+
+def _axes(field_: Field, gen: str) -> frozenset[str]:
+    return field_.varying.get(gen, frozenset())
+
+
+def _inside(point: General, atom: str) -> tuple[Value | None, Value]:
+    """What an atom is made of, and the factor of its adjoint each part receives."""
+    field_ = point.field
+    if atom in point.atoms.sums:
+        return point.atoms.sums[atom].argument, field_.constant(1)
+    if atom in field_.roots:
+        return Value(field_, field_.roots[atom]), 1 / (2 * field_.gen(atom))
+    if atom == ROOT and point.square_base is not None:
+        return point.square_base, 1 / (2 * field_.gen(atom))
+    return None, field_.constant(1)
 
 
 def loss(point: General) -> Value:
-    """L = sum(g_out * out) for every N."""
+    """L = sum(g_out * out) over the output's axes (none for a scalar output), every size."""
     model = point.model
-    return point.total(point[model.upstream] * point[model.output])
+    axes = model.in_order(model.shape_of[model.output])
+    value = point[model.upstream] * point[model.output]
+    return point.total(value, axes) if axes else value
 
 
 def engine_gradient(point: General, name: str) -> Value:
-    """The engine's g_<name> at element i, for every N."""
+    """The engine's g_<name> at one element, for every size."""
     return point[gradient_name(name)]

@@ -38,7 +38,8 @@ class AsciiPrinter(ReadingOrder, StrPrinter):
     """SymPy's str printer, with sums over the batch written sum(...)."""
 
     def _print_BatchSum(self, expr: BatchSum) -> str:
-        return f"sum({self._print(expr.args[0])})"
+        axes = "".join(f", {axis}" for axis in expr.args[1:])
+        return f"sum({self._print(expr.args[0])}{axes})"
 
     def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
         return super()._print_Pow(expr, rational).replace("**", "^")
@@ -74,11 +75,12 @@ class ElementLatexPrinter(ReadingOrder, FunctionLatexPrinter):
 
     def __init__(self, names: dict[str, str], batch: frozenset[sp.Symbol]) -> None:
         super().__init__({"order": "none"})
-        self._names, self._batch, self._index = names, batch, "i"
+        self._names, self._batch = names, batch
+        self._index: str | None = "i"
 
     def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
         base = self._names.get(expr.name) or latex_name(expr.name)
-        if expr not in self._batch:
+        if expr not in self._batch or self._index is None:
             return base
         return with_index(base, self._index)
 
@@ -86,6 +88,12 @@ class ElementLatexPrinter(ReadingOrder, FunctionLatexPrinter):
         # SymPy's printer passes `exp` for a power of a function: (sum_j x_j)^2.
         if exp is not None:
             return rf"\left({self._print_BatchSum(expr)}\right)^{{{exp}}}"
+        if len(expr.args) > 1:  # named axes: plain names, and the sum names its axis
+            body = self._print(expr.args[0])
+            if isinstance(expr.args[0], sp.Add):
+                body = rf"\left({body}\right)"
+            axes = ",".join(latex_name(str(axis)) for axis in expr.args[1:])
+            return rf"\sum_{{{axes}}} {body}"
         outer, self._index = self._index, "j"
         try:
             body = self._print(expr.args[0])
@@ -98,7 +106,10 @@ class ElementLatexPrinter(ReadingOrder, FunctionLatexPrinter):
 
 def latex(expr: sp.Expr, model: Model, algebra: Algebra) -> str:
     """A general-N expression in element-wise LaTeX, in the model's notation."""
-    return ElementLatexPrinter(latex_names(model), algebra.batch).doprint(expr)
+    printer = ElementLatexPrinter(latex_names(model), algebra.batch)
+    if len(model.order) > 1:
+        printer._index = None  # with named axes a name is printed plain, x for x_{b,d}
+    return printer.doprint(expr)
 
 
 def concrete_latex(expr: sp.Expr, model: Model) -> str:

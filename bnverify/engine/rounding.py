@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 
 from bnverify.engine.evaluate import Point, fold
-from bnverify.language.names import BATCH_SIZE
 from bnverify.language.operators import Op
 from bnverify.language.tree import Expr
 
@@ -110,13 +109,25 @@ def _power(a: Bounded, exponent: Fraction) -> Bounded:
     return out
 
 
-def _sum(a: Bounded, n: int) -> Bounded:
-    if a.value.shape[0] == n and n > 1:
-        value = a.value.sum(axis=0, keepdims=True)
-        # Recursive summation: (n - 1) u sum|x| bounds numpy's pairwise sum too.
-        error = a.error.sum(axis=0, keepdims=True)
-        return Bounded(value, error + (n - 1) * UNIT * np.abs(a.value).sum(axis=0, keepdims=True))
-    return _mul(a, Bounded.exact(np.full((1, 1), n)))
+def _sum(p: Point, a: Bounded, axes: tuple[str, ...]) -> Bounded:
+    dims = len(p.sizes) + 1
+    value, error = (x.reshape((1,) * (dims - x.ndim) + x.shape) for x in (a.value, a.error))
+    a = Bounded(value, error)
+    for axis in axes or tuple(p.sizes):
+        k, n = p.axis_index(axis), p.sizes[axis]
+        if a.value.shape[k] == n and n > 1:
+            value = a.value.sum(axis=k, keepdims=True)
+            # Recursive summation: (n - 1) u sum|x| bounds numpy's pairwise sum too.
+            error = a.error.sum(axis=k, keepdims=True)
+            spread = (n - 1) * UNIT * np.abs(a.value).sum(axis=k, keepdims=True)
+            a = Bounded(value, error + spread)
+        else:
+            a = _mul(a, Bounded.exact(np.full((1, 1), n)))
+    return a
+
+
+def _count(p: Point, axes: tuple[str, ...]) -> Bounded:
+    return Bounded.exact(np.full((1, 1), np.prod([p.sizes[a] for a in axes or tuple(p.sizes)])))
 
 
 ROUNDING: dict[Op, Callable[..., Bounded]] = {
@@ -129,10 +140,10 @@ ROUNDING: dict[Op, Callable[..., Bounded]] = {
     Op.SQRT: lambda p, a: _sqrt(a),
     Op.EXP: lambda p, a: _exp(a),
     Op.LOG: lambda p, a: _log(a),
-    Op.SUM: lambda p, a: _sum(a, p.n),
-    Op.MEAN: lambda p, a: _div(_sum(a, p.n), Bounded.exact(np.full((1, 1), p.n))),
-    Op.DOT: lambda p, a, b: _sum(_mul(a, b), p.n),
-    Op.ONES: lambda p: Bounded.exact(np.ones((p.n, p.channels))),
+    Op.SUM: lambda p, a, axes: _sum(p, a, axes),
+    Op.MEAN: lambda p, a, axes: _div(_sum(p, a, axes), _count(p, axes)),
+    Op.DOT: lambda p, a, b, axes: _sum(p, _mul(a, b), axes),
+    Op.ONES: lambda p: Bounded.exact(np.ones((*p.sizes.values(), p.channels))),
 }
 
 
@@ -144,7 +155,8 @@ class Bounds:
         self._values: dict[str, Bounded] = {
             name: Bounded.exact(value) for name, value in point.leaves.items()
         }
-        self._values.setdefault(BATCH_SIZE, Bounded.exact(np.full((1, 1), point.n)))
+        for axis, name in point.size_names.items():
+            self._values.setdefault(name, Bounded.exact(np.full((1, 1), point.sizes[axis])))
         self.definitions: Mapping[str, Expr] = point.definitions
 
     def __getitem__(self, name: str) -> Bounded:

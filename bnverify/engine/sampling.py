@@ -19,9 +19,42 @@ import numpy as np
 
 from bnverify.engine.arithmetic import EXACT, FLOAT, Arithmetic
 from bnverify.engine.evaluate import Point, evaluate
-from bnverify.language.shapes import BATCH
+from bnverify.language.shapes import SCALAR
 from bnverify.language.tree import Expr
 from bnverify.model.graph import Model
+
+# The sizes of a point: one per axis (a mapping, or its (axis, size) pairs, which can be
+# a cache's key), or one int for every axis (N in a one-axis model).
+Sizes = int | Mapping[str, int] | tuple[tuple[str, int], ...]
+
+
+def sizes_of(model: Model, sizes: Sizes) -> dict[str, int]:
+    """Each axis's size, in the model's order; an int gives every axis that size."""
+    if isinstance(sizes, int):
+        return dict.fromkeys(model.order, sizes)
+    given = dict(sizes)
+    return {axis: given[axis] for axis in model.order}
+
+
+def point(
+    model: Model,
+    arith: Arithmetic,
+    sizes: Sizes,
+    channels: int,
+    leaves: Mapping[str, Any],
+    definitions: Mapping[str, Expr],
+) -> Point:
+    """A Point of this model: its axes' sizes, and the names of those sizes."""
+    return Point(arith, sizes_of(model, sizes), channels, leaves, definitions, model.sizes)
+
+
+def fixes_square(model: Model) -> bool:
+    """Whether the square rule can choose its constant: the expression is one number.
+
+    With per-sample statistics (LayerNorm's var over d) one constant cannot make every
+    sample's var + eps a square; exact evaluation then takes its roots as intervals.
+    """
+    return model.square is not None and model.shape_of_expr(model.square.expr) == SCALAR
 
 
 @dataclass(frozen=True)
@@ -64,36 +97,45 @@ def _root_above(base: Any, step: int, extra: int) -> Any:
     return gmpy2.mpq(int(scaled) + 1 + extra, step)
 
 
-def leaf_shapes(model: Model, n: int, channels: int) -> dict[str, tuple[int, int]]:
+def leaf_shapes(model: Model, n: Sizes, channels: int) -> dict[str, tuple[int, ...]]:
     """Array shape of every input and of the upstream gradient (constants excluded)."""
-    leaves = {name: ((n if shape == BATCH else 1), channels) for name, shape in model.inputs}
-    leaves[model.upstream] = (n, channels)
+    sizes = sizes_of(model, n)
+
+    def shape(axes: frozenset[str]) -> tuple[int, ...]:
+        return (*(size if axis in axes else 1 for axis, size in sizes.items()), channels)
+
+    leaves = {name: shape(axes) for name, axes in model.inputs}
+    leaves[model.upstream] = shape(model.shape_of[model.output])
     return leaves
 
 
-def _constant_shapes(model: Model, channels: int) -> dict[str, tuple[int, int]]:
-    return {name: (1, channels) for name, _ in model.constants}
+def _constant_shapes(model: Model, channels: int) -> dict[str, tuple[int, ...]]:
+    return {name: (*(1 for _ in model.order), channels) for name, _ in model.constants}
+
+
+def _varies(shape: tuple[int, ...]) -> bool:
+    return any(size > 1 for size in shape[:-1])
 
 
 def _complete(
     model: Model,
     arith: Arithmetic,
-    n: int,
+    n: Sizes,
     channels: int,
     leaves: dict[str, Any],
     definitions: Mapping[str, Expr],
     choose_root: Any,
 ) -> Point:
-    point = Point(arith, n, channels, leaves, definitions)
-    if model.square is None or model.square.solve in leaves:
-        return point
-    base = square_base(model, point)
+    at = point(model, arith, n, channels, leaves, definitions)
+    if model.square is None or model.square.solve in leaves or not fixes_square(model):
+        return at
+    base = square_base(model, at)
     root = np.frompyfunc(choose_root, 1, 1)(base)
-    return point.with_leaves(**{model.square.solve: root * root - base})
+    return at.with_leaves(**{model.square.solve: root * root - base})
 
 
 def _settings(
-    arith: Arithmetic, settings: Mapping[str, Fraction], shapes: dict[str, tuple[int, int]]
+    arith: Arithmetic, settings: Mapping[str, Fraction], shapes: dict[str, tuple[int, ...]]
 ) -> dict[str, np.ndarray]:
     return {
         name: np.full(shapes[name], arith.scalar(value), dtype=arith.dtype)
@@ -104,19 +146,24 @@ def _settings(
 def exact_point(
     model: Model,
     definitions: Mapping[str, Expr],
-    n: int,
+    n: Sizes,
     channels: int,
     rng: np.random.Generator,
     settings: Mapping[str, Fraction] | None = None,
     space: Space = GRID,
 ) -> Point:
-    """A random point of exact rationals from `space`; constants drawn positive."""
+    """A random point of exact rationals from `space`; constants and positive inputs > 0."""
     shapes = leaf_shapes(model, n, channels)
-    leaves = {name: _rationals(rng, shape, shape[0] == 1, space) for name, shape in shapes.items()}
-    square_constant = model.square.solve if model.square else None
-    for name, _ in model.constants:
+    leaves = {
+        name: _rationals(rng, shape, not _varies(shape) or name in model.positive, space)
+        for name, shape in shapes.items()
+    }
+    for name in model.positive:
+        leaves[name] = np.abs(leaves[name])
+    square_constant = model.square.solve if fixes_square(model) else None
+    for name, shape in _constant_shapes(model, channels).items():
         if name != square_constant:
-            leaves[name] = np.abs(_rationals(rng, (1, channels), True, space))
+            leaves[name] = np.abs(_rationals(rng, shape, True, space))
     leaves |= _settings(EXACT, settings or {}, shapes | _constant_shapes(model, channels))
     step, extra = int(rng.integers(2, space.denominator + 1)), int(rng.integers(0, 4))
     return _complete(
@@ -127,52 +174,57 @@ def exact_point(
 def small_points(
     model: Model,
     definitions: Mapping[str, Expr],
-    n: int,
+    n: Sizes,
     settings: Mapping[str, Fraction] | None = None,
 ) -> Iterator[Point]:
     """Deterministic points of small numbers, simplest first, for counterexamples."""
     shapes = leaf_shapes(model, n, 1)
-    # Inputs spread out, the upstream gradient concentrated on one sample first.
-    spread = [0, 2, 1, 3, 5, 4, 7, 6, *range(8, n)][:n]
-    counting = list(range(1, n + 1))
-    input_patterns = [spread, counting]
-    upstream_patterns = [[1] + [0] * (n - 1), counting]
-    scalar_values = [[0], [1], [2], [-1]]
     names = sorted(shapes)
-    choices = [
-        (upstream_patterns if name == model.upstream else input_patterns)
-        if shapes[name][0] == n and n > 1
-        else scalar_values
-        for name in names
-    ]
-    constant_values = {name: Fraction(1, 10) for name, _ in model.constants}
+    choices = [_small_patterns(shapes[name], name == model.upstream) for name in names]
+    positive = {name: Fraction(1, 10) for name, _ in model.constants}
+    square_constant = model.square.solve if fixes_square(model) else None
     for combo in itertools.islice(itertools.product(*choices), 200):
         leaves = {
-            name: np.array([[gmpy2.mpq(v)] for v in values], dtype=object).reshape(shapes[name])
+            name: np.array([gmpy2.mpq(v) for v in values], dtype=object).reshape(shapes[name])
             for name, values in zip(names, combo, strict=True)
         }
-        for name, value in constant_values.items():
-            if not model.square or name != model.square.solve:
+        if any(min(leaves[name].flat) <= 0 for name in model.positive):
+            continue
+        for name, value in positive.items():
+            if name != square_constant:
                 leaves[name] = np.full((1, 1), EXACT.scalar(value), dtype=object)
         leaves |= _settings(EXACT, settings or {}, shapes | _constant_shapes(model, 1))
         yield _complete(model, EXACT, n, 1, leaves, definitions, lambda b: _root_above(b, 4, 0))
 
 
+def _small_patterns(shape: tuple[int, ...], upstream: bool) -> list[list[int]]:
+    """Values to try for one leaf, simplest first: spread-out inputs, a one-hot upstream."""
+    count = int(np.prod(shape))
+    if count == 1:
+        return [[0], [1], [2], [-1]]
+    spread = [0, 2, 1, 3, 5, 4, 7, 6, *range(8, count)][:count]
+    counting = list(range(1, count + 1))
+    return [[1] + [0] * (count - 1), counting] if upstream else [spread, counting]
+
+
 def float_point(
     model: Model,
     definitions: Mapping[str, Expr],
-    n: int,
+    n: Sizes,
     channels: int,
     rng: np.random.Generator,
 ) -> Point:
     """A random float64 point with the constants at their typical values (eps = 1e-5)."""
     leaves: dict[str, Any] = {}
+    scalar = (*(1 for _ in model.order), channels)
     for name, shape in leaf_shapes(model, n, channels).items():
-        if shape[0] == 1:
+        if not _varies(shape):
             leaves[name] = rng.uniform(0.5, 2.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
         else:
-            scale = rng.uniform(0.5, 3.0, size=(1, channels))
-            leaves[name] = rng.normal(size=shape) * scale + rng.normal(size=(1, channels))
+            scale = rng.uniform(0.5, 3.0, size=scalar)
+            leaves[name] = rng.normal(size=shape) * scale + rng.normal(size=scalar)
+        if name in model.positive:
+            leaves[name] = np.abs(leaves[name]) + 0.1
     for name, typical in model.constants:
-        leaves[name] = np.full((1, channels), typical)
-    return Point(FLOAT, n, channels, leaves, definitions)
+        leaves[name] = np.full(scalar, typical)
+    return point(model, FLOAT, n, channels, leaves, definitions)

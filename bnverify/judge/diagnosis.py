@@ -21,12 +21,25 @@ from bnverify.judge import budget, proof
 from bnverify.judge.evidence import counterexample_from
 from bnverify.judge.records import Case, Counterexample, Residual
 from bnverify.language.operators import Op
-from bnverify.language.shapes import DESCRIPTION, SCALAR, Shape
+from bnverify.language.shapes import SCALAR, Shape
 from bnverify.language.tree import Apply
-from bnverify.model.graph import Probe
+from bnverify.model.graph import Model, Probe
 
 # The reductions that may fix a candidate's shape, tried in order, and how each is said.
-REDUCTIONS = {Op.SUM: "summing it over the batch", Op.MEAN: "averaging it over the batch"}
+REDUCTIONS = {Op.SUM: "summing it over {axes}", Op.MEAN: "averaging it over {axes}"}
+
+
+def over(model: Model, axes: tuple[str, ...]) -> str:
+    """Axes in the model's words: "the batch" (one axis), "the features", "the samples and
+    positions"."""
+    if len(model.axes) == 1:
+        return "the batch"
+    words = {axis.name: _plural(axis.word) for axis in model.axes}
+    return "the " + " and ".join(words[axis] for axis in axes)
+
+
+def _plural(word: str) -> str:
+    return word + ("es" if word.endswith(("s", "x", "ch", "sh")) else "s")
 
 
 @dataclass(frozen=True)
@@ -41,22 +54,24 @@ class ShapeFinding:
 @budget.layer("shape")
 def shape_finding(case: Case, shape: Shape) -> ShapeFinding | None:
     """None when shapes agree; else what is wrong and which reduction (if any) fixes it."""
-    wrt = case.wrt
+    wrt, model = case.wrt, case.truth.model
     want = case.truth.shape(wrt)
     if shape == want:
         return None
-    said = (
-        f"it is {DESCRIPTION[shape]}, but the gradient with respect to {wrt} is {DESCRIPTION[want]}"
-    )
-    plain = f"{DESCRIPTION[shape]} where the gradient is {DESCRIPTION[want]}"
-    if shape == SCALAR:
+    it, truth = model.describe(shape), model.describe(want)
+    said = f"it is {it}, but the gradient with respect to {wrt} is {truth}"
+    plain = f"{it} where the gradient is {truth}"
+    extra = model.in_order(shape - want)
+    if shape == SCALAR or not want <= shape:
         return ShapeFinding(said, None, plain)
+    written = extra if len(model.axes) > 1 else ()
     for reduction, how in REDUCTIONS.items():
-        if agrees(case.trying(Apply(reduction, (case.expr,)))):
+        how = how.format(axes=over(model, extra))
+        if agrees(case.trying(Apply(reduction, (case.expr,), axes=written))):
             fixed = f"{said}; {how} ({reduction}) gives the truth"
             return ShapeFinding(fixed, reduction, f"{plain}; {how} gives the truth")
     return ShapeFinding(
-        f"{said}, and neither its sum nor its mean over the batch matches", None, plain
+        f"{said}, and neither its sum nor its mean over {over(model, extra)} matches", None, plain
     )
 
 
@@ -107,11 +122,16 @@ def counterexample(case: Case) -> Counterexample | None:
     return None
 
 
-def defined_sizes(undefined_at: tuple[int, ...]) -> str:
+def defined_sizes(undefined_at: tuple[tuple[str, int], ...]) -> str:
     """The condition "N >= k" (or "N is not ...") for a candidate undefined at some sizes."""
-    if list(undefined_at) == list(range(1, max(undefined_at) + 1)):
-        return f"N ≥ {max(undefined_at) + 1}"
-    return "N is not " + ", ".join(str(n) for n in undefined_at)
+    said = []
+    for name in dict.fromkeys(size for size, _ in undefined_at):
+        sizes = sorted(n for size, n in undefined_at if size == name)
+        if sizes == list(range(1, max(sizes) + 1)):
+            said.append(f"{name} ≥ {max(sizes) + 1}")
+        else:
+            said.append(f"{name} is not " + ", ".join(str(n) for n in sizes))
+    return " and ".join(said)
 
 
 # How a constant ratio candidate / truth is said in a headline; others as "c times".
@@ -143,20 +163,23 @@ def ratio_headline(case: Case) -> str | None:
 
 
 def headline(
-    case: Case, shape: str | None, holding: tuple[Probe, ...], undefined_at: tuple[int, ...]
+    case: Case,
+    shape: str | None,
+    holding: tuple[Probe, ...],
+    undefined_at: tuple[tuple[str, int], ...],
 ) -> str:
     """The first line of a diverging verdict in plain words, from its strongest finding."""
     if shape is not None:
         return shape
     if undefined_at:
-        sizes = ", ".join(str(n) for n in undefined_at)
-        return f"right wherever it is defined, but it is undefined at N = {sizes}"
+        sizes = ", ".join(f"{name} = {n}" for name, n in undefined_at)
+        return f"right wherever it is defined, but it is undefined at {sizes}"
     said = ratio_headline(case)
     if said is not None:
         return said
     # A condition on the inputs, not on the batch size: at N = 1 every formula through a
     # batch statistic collapses, which says little.
-    telling = [probe.condition for probe in holding if probe.batch is None]
+    telling = [probe.condition for probe in holding if not probe.sized]
     if telling:
         return f"right only when {telling[0]}"
     return "misses these terms"

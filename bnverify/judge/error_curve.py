@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from bnverify.judge import budget
-from bnverify.judge.evidence import relative_errors, shared_float_point
+from bnverify.judge.evidence import relative_errors, shared_float_point, sweep_sizes
 from bnverify.judge.records import Case, ErrorCurve
 
 
@@ -24,7 +24,9 @@ def error_curve(case: Case) -> ErrorCurve:
     errors = np.array(
         [
             relative_errors(
-                shared_float_point(case.truth, settings.seed, n, draws), case.expr, case.wrt
+                shared_float_point(case.truth, settings.seed, sweep_sizes(case.truth, n), draws),
+                case.expr,
+                case.wrt,
             )
             for n in settings.curve_sizes
         ]

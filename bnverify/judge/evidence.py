@@ -146,11 +146,13 @@ def counterexample_from(point: Point, case: Case, by_value: bool = False) -> Cou
     """
     name = case.truth_name
     try:
-        truth_value = _column(point[name])
+        truth = _column(point[name])
     except Undefined:
         return None
-    except Inexact:
-        truth_value = _interval_column(point, Sym(name))
+    except Inexact:  # an irrational truth (LayerNorm's per-sample roots): intervals
+        truth = _interval_column(point, Sym(name))
+        if truth == ("irrational",):
+            return None
     try:
         value = _column(evaluate(case.expr, point))
     except NegativeArgument as err:
@@ -164,11 +166,21 @@ def counterexample_from(point: Point, case: Case, by_value: bool = False) -> Cou
         and compare_at(point, case.expr, name, by_value) != DIFFERENT
     ):
         return None
+    model = case.truth.model
+    leaves = shown(case.truth, point)
+    shapes = {
+        leaf: model.shape_of[model.output if leaf == model.upstream else leaf] for leaf in leaves
+    }
+    shapes |= {"truth": model.shape_of[case.wrt], "candidate": model.shape_of_expr(case.expr)}
     return Counterexample(
-        n=point.n,
-        inputs=tuple((leaf, _column(point.leaves[leaf])) for leaf in shown(case.truth, point)),
-        truth=truth_value,
+        sizes=tuple((point.size_names[axis], n) for axis, n in point.sizes.items()),
+        inputs=tuple((leaf, _column(point.leaves[leaf])) for leaf in leaves),
+        truth=truth,
         candidate=value,
+        shapes=tuple(
+            (name, tuple(n if axis in axes else 1 for axis, n in point.sizes.items()))
+            for name, axes in shapes.items()
+        ),
     )
 
 
@@ -177,7 +189,7 @@ def _interval_column(point: Point, expr: Expr) -> tuple[str, ...]:
     arith = arithmetic.interval(arithmetic.INTERVAL_PRECISIONS[-1])
     leaves = {name: arithmetic.to_interval(value, arith) for name, value in point.leaves.items()}
     try:
-        values = evaluate(expr, Point(arith, point.n, point.channels, leaves, point.definitions))
+        values = evaluate(expr, point.in_arithmetic(arith, leaves))
     except ArithmeticError:  # an interval reaching below 0 under a root: no midpoint to show
         return ("irrational",)
     return tuple(f"≈ {arithmetic.midpoint(v):.6g}" for v in np.asarray(values).reshape(-1))
@@ -230,13 +242,18 @@ def values_differ(truth: Any, value: Any, point: Point, by_value: bool = False) 
 
 
 def _shapes_differ(truth: np.ndarray, value: np.ndarray, point: Point, by_value: bool) -> bool:
-    return not by_value and truth.shape != value.shape and point.n > 1
+    # Along an axis of one element, a value that varies and one that does not agree.
+    varies = [a != 1 or b != 1 for a, b in zip(truth.shape, value.shape, strict=True)]
+    return not by_value and truth.shape != value.shape and any(varies[:-1])
 
 
 def _as_rows(value: Any, point: Point) -> np.ndarray:
-    # A bare constant is one number per channel.
+    # A bare constant is one number per channel; every value gets a dimension per axis.
     array = np.asarray(value, dtype=object)
-    return np.broadcast_to(array, (1, point.channels)) if array.ndim == 0 else array
+    if array.ndim == 0:
+        array = np.broadcast_to(array, (1, point.channels))
+    dims = len(point.sizes) + 1
+    return array.reshape((1,) * (dims - array.ndim) + array.shape)
 
 
 def _compare_in_intervals(point: Point, expr: Expr, truth_name: str, by_value: bool) -> str:
@@ -255,7 +272,7 @@ def _intervals_at(
     point: Point, expr: Expr, truth_name: str, by_value: bool, arith: arithmetic.Arithmetic
 ) -> str:
     leaves = {name: arithmetic.to_interval(value, arith) for name, value in point.leaves.items()}
-    interval_point = Point(arith, point.n, point.channels, leaves, point.definitions)
+    interval_point = point.in_arithmetic(arith, leaves)
     try:
         truth, value = interval_point[truth_name], evaluate(expr, interval_point)
     except Undefined:
@@ -276,7 +293,9 @@ def float_errors(case: Case) -> tuple[FloatError, ...]:
     """The relative difference in float64 at each sweep size (rounding, or an error)."""
     settings, out = case.settings, []
     for n in settings.float_sizes:
-        point = shared_float_point(case.truth, settings.seed, n, settings.float_channels)
+        point = shared_float_point(
+            case.truth, settings.seed, sweep_sizes(case.truth, n), settings.float_channels
+        )
         rel = relative_errors(point, case.expr, case.wrt)
         out.append(FloatError(n, float(np.median(rel)), float(np.max(rel))))
     return tuple(out)
@@ -285,20 +304,30 @@ def float_errors(case: Case) -> tuple[FloatError, ...]:
 def relative_errors(point: Point, expr: Expr, wrt: str) -> np.ndarray:
     """|candidate - g_<wrt>| / max|g_<wrt>| per channel of a float64 point (absolute if 0)."""
     with np.errstate(all="ignore"):
-        exact = np.broadcast_to(point[gradient_name(wrt)], (point.n, point.channels))
-        value = np.broadcast_to(evaluate(expr, point), exact.shape)
+        exact = point.full(point[gradient_name(wrt)]).reshape(-1, point.channels)
+        value = point.full(evaluate(expr, point)).reshape(-1, point.channels)
         scale = np.max(np.abs(exact), axis=0)
         return np.max(np.abs(value - exact), axis=0) / np.where(scale == 0, 1.0, scale)
 
 
+def sweep_sizes(truth: Truth, n: int) -> int | tuple[tuple[str, int], ...]:
+    """A float64 sweep's sizes for about n elements: N = n with one axis; with k axes,
+    each axis about the k-th root of n (64 x 64 for 4096 over two axes)."""
+    order = truth.model.order
+    if len(order) == 1:
+        return n
+    side = max(1, round(n ** (1 / len(order))))
+    return tuple((axis, side) for axis in order)
+
+
 @cache
-def shared_float_point(truth: Truth, seed: int, n: int, channels: int) -> Point:
+def shared_float_point(truth: Truth, seed: int, n: object, channels: int) -> Point:
     """The float64 point every candidate of a run is evaluated at, for this size."""
     return float_point(truth.model, truth.definitions, n, channels, rng_for(seed, "float", n))
 
 
 @cache
-def shared_bounds(truth: Truth, seed: int, n: int, channels: int) -> Bounds:
+def shared_bounds(truth: Truth, seed: int, n: object, channels: int) -> Bounds:
     """The float64 point of this size with rounding bounds (the truth's derived once)."""
     return Bounds(shared_float_point(truth, seed, n, channels))
 

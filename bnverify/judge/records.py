@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+import numpy as np
+
 from bnverify.engine.truth import Truth
 from bnverify.files.derivation import Candidate
 from bnverify.language.names import gradient_name
@@ -96,18 +98,63 @@ class Residual:
 
 @dataclass(frozen=True)
 class Counterexample:
-    """A small exact point where candidate and truth differ; values as exact strings."""
+    """A small exact point where candidate and truth differ; values as exact strings.
 
-    n: int
+    Each column lists a value's elements in the model's axis order (row-major).
+    """
+
+    sizes: tuple[tuple[str, int], ...]  # the size of each axis by its name: (("N", 2),)
     inputs: tuple[tuple[str, tuple[str, ...]], ...]
     truth: tuple[str, ...]
     candidate: tuple[str, ...]
+    # Each column's shape over every axis, 1 where it does not vary: x (2, 3), gamma
+    # (1, 3). Absent for a column, its values run along the first axis (or are one).
+    shapes: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
+    def columns(self) -> list[tuple[str, tuple[str, ...]]]:
+        """The inputs, then "truth" and "candidate", each with its values."""
+        return [*self.inputs, ("truth", self.truth), ("candidate", self.candidate)]
 
-def sample_value(values: tuple[str, ...], i: int) -> str:
-    """Sample i's entry of a counterexample column (a per-channel value serves every i)."""
-    # The comparison broadcasts a per-channel value over the batch: one entry stands for all.
-    return values[i] if len(values) > 1 else values[0]
+    def table(self) -> tuple[list[str], list[tuple[str, ...]], list[tuple[str, str]]]:
+        """(labels, rows, scalars): one row per element of every axis together, each
+        column's value at it, and the columns that are one number (not in the rows).
+
+        A row's label is its position along each axis: "2" with one axis, "2,1" with two.
+        """
+        full = tuple(size for _, size in self.sizes)
+        shapes = dict(self.shapes)
+        elements = self.n
+        scalars = [(n, v[0]) for n, v in self.inputs if len(v) == 1 and elements > 1]
+        varying = [(n, v) for n, v in self.columns() if not (len(v) == 1 and n in dict(scalars))]
+        grids = []
+        for name, values in varying:
+            shape = shapes.get(name) or (len(values), *(1,) * (len(full) - 1))
+            if int(np.prod(shape)) != len(values):  # one entry stands for all ("undefined")
+                shape = (1,) * len(full)
+            grid = np.broadcast_to(np.array(values, dtype=object).reshape(shape), full)
+            grids.append(grid.reshape(-1))
+        labels = [",".join(str(i + 1) for i in index) for index in np.ndindex(*full)]
+        rows = [tuple(str(grid[k]) for grid in grids) for k in range(elements)]
+        return labels, rows, scalars
+
+    @property
+    def varying(self) -> list[str]:
+        """The names of the columns the rows of `table` show."""
+        scalars = {n for n, v in self.inputs if len(v) == 1 and self.n > 1}
+        return [n for n, v in self.columns() if not (len(v) == 1 and n in scalars)]
+
+    @property
+    def n(self) -> int:
+        """The number of elements of every axis together (N in a one-axis model)."""
+        out = 1
+        for _, size in self.sizes:
+            out *= size
+        return out
+
+    @property
+    def where(self) -> str:
+        """The sizes as a reader writes them: "N = 2", "B = 2, D = 3"."""
+        return ", ".join(f"{name} = {size}" for name, size in self.sizes)
 
 
 @dataclass(frozen=True)

@@ -110,7 +110,8 @@ def _float_objection(case: Case, errors: tuple[FloatError, ...]) -> str | None:
     """
     settings = case.settings
     for found in errors:
-        bounds = evidence.shared_bounds(case.truth, settings.seed, found.n, settings.float_channels)
+        sizes = evidence.sweep_sizes(case.truth, found.n)
+        bounds = evidence.shared_bounds(case.truth, settings.seed, sizes, settings.float_channels)
         truth, candidate = bounds[case.truth_name], bounds.evaluate(case.expr)
         with np.errstate(all="ignore"):
             allowed = FLOAT_OBJECTION * (truth.error + candidate.error)
@@ -133,7 +134,7 @@ def _diagnose(
     *,
     shape: diagnosis.ShapeFinding | None = None,
     residual: bool = False,
-    undefined_at: tuple[int, ...] = (),
+    undefined_at: tuple[tuple[str, int], ...] = (),
 ) -> Verdict:
     """The diverging verdict with its diagnosis, which never changes the verdict itself."""
     seconds = case.settings.limits.time_budget
@@ -147,7 +148,7 @@ def _diagnose(
 
 
 def _diagnosis(
-    case: Case, residual: bool, undefined_at: tuple[int, ...], shape: str | None
+    case: Case, residual: bool, undefined_at: tuple[tuple[str, int], ...], shape: str | None
 ) -> dict[str, object]:
     """Where it would hold, the missing terms, a small exact point where it does not, its
     float64 error against N, and a headline in plain words from the strongest finding."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from lark import Token, v_args
 
-from bnverify.language.operators import SIGNATURES, Op
+from bnverify.language.operators import SIGNATURES, Op, signature
 from bnverify.language.transform import SharedRules, span_of
 from bnverify.language.tree import Apply, Expr, Sym
 from bnverify.problem import Rejected
@@ -37,7 +37,19 @@ class AsciiTree(SharedRules):
             accepted = ", ".join(ASCII_FUNCTIONS)
             message = f"unknown function {name}; accepted: {accepted} (did you mean {name}*(...)?)"
             raise Rejected(message, span_of(name, name))
+        axes: tuple[str, ...] = ()
+        if signature(str(name)).reduces and len(args) > arity:
+            # sum(e, d), mean(e, n, s): the names after the arguments are the axes removed.
+            args, axes = args[:arity], _axis_names(args[arity:])
         if len(args) != arity:
             message = f"{name} takes {arity} argument{'s' * (arity != 1)}, found {len(args)}"
             raise Rejected(message, span_of(name, rest[-1]))
-        return Apply(str(name), args, span_of(name, rest[-1]))
+        return Apply(str(name), args, span_of(name, rest[-1]), axes)
+
+
+def _axis_names(written: tuple[Expr, ...]) -> tuple[str, ...]:
+    for arg in written:
+        if not isinstance(arg, Sym) or arg.index is not None:
+            message = "after a reduction's argument come the names of the axes it sums over"
+            raise Rejected(f"{message}, as in sum(x, d)", arg.span)
+    return tuple(arg.name for arg in written)  # type: ignore[union-attr]

@@ -101,16 +101,16 @@ def exp(a: Expr) -> Expr:
     return Apply(Op.EXP, (a,))
 
 
-def total(a: Expr) -> Expr:
-    """sum(a) over the batch."""
+def total(a: Expr, axes: tuple[str, ...] = ()) -> Expr:
+    """sum(a) over some axes; over every axis of the model when none are named."""
     if _is(a, 0):
         return ZERO
-    return Apply(Op.SUM, (a,))
+    return Apply(Op.SUM, (a,), axes=axes)
 
 
-def mean(a: Expr) -> Expr:
-    """mean(a) over the batch."""
-    return Apply(Op.MEAN, (a,))
+def mean(a: Expr, axes: tuple[str, ...] = ()) -> Expr:
+    """mean(a) over some axes; over every axis of the model when none are named."""
+    return Apply(Op.MEAN, (a,), axes=axes)
 
 
 def dot(a: Expr, b: Expr) -> Expr:

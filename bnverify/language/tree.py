@@ -50,6 +50,9 @@ class Apply:
     op: Op
     args: tuple[Expr, ...]
     span: Span = field(default=NOWHERE, compare=False, repr=False)
+    # The axes a reduction removes, in the model's order; () means every axis of the
+    # model, which is how a one-axis model writes its reductions (sum(z)).
+    axes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # A tree built from a spelling, Apply("sqrt", ...), holds the operator itself,

@@ -34,6 +34,7 @@ class LatexTreePrinter:
 
     def __init__(self, names: Mapping[str, str], batch: frozenset[str] | None = None) -> None:
         self._names, self._batch, self._index = names, batch, "i"
+        self._axes: tuple[str, ...] = ()
 
     def doprint(self, formula: Formula) -> str:
         """The LaTeX of a formula (an equation prints as `left = right`)."""
@@ -69,7 +70,11 @@ class LatexTreePrinter:
         return rf"\sum_{{{below}}}{above} {self._operand(expr.body, PRODUCT)}", PRODUCT
 
     def _print_Apply(self, expr: Apply) -> tuple[str, int]:
-        return row(LATEX, expr.op, "tree_printing.LATEX")(self, *expr.args)
+        outer, self._axes = self._axes, expr.axes  # a reduction's axes, for its sum sign
+        try:
+            return row(LATEX, expr.op, "tree_printing.LATEX")(self, *expr.args)
+        finally:
+            self._axes = outer
 
     def _right(self, expr: Expr, strength: int) -> str:
         # After an operator, a leading minus is bracketed: a - \left(-b\right).
@@ -143,6 +148,8 @@ class LatexTreePrinter:
         return f"{self._base(a)}^{{T}}", POWER
 
     def _sum_sign(self) -> str:
+        if self._axes:  # a model with named axes: \sum_{d}, \sum_{n,s}
+            return rf"\sum_{{{','.join(latex_name(axis) for axis in self._axes)}}}"
         return r"\sum" if self._batch is None else r"\sum_{j}"
 
     def _inside(self, body: Expr) -> str:
@@ -217,6 +224,9 @@ def _ascii(expr: Expr) -> Printed:
             return text, ATOM if value.denominator == 1 and value >= 0 else SUM
         case Sym(name=name):
             return name, ATOM
+        case Apply(op=op, args=args, axes=axes) if axes:
+            # A reduction names the axes it removes after its arguments: sum(e, d).
+            return f"{op}({', '.join([*(ascii(arg) for arg in args), *axes])})", ATOM
         case Apply(op=op, args=args):
             return row(ASCII, op, "tree_printing.ASCII")(op, *args)
         case IndexedSum(body=body):

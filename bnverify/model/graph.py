@@ -10,6 +10,7 @@ is read section by section (bnverify.model.sections) with every problem located.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -20,15 +21,16 @@ from typing import TypeVar
 from bnverify.files.toml_keys import unknown_keys
 from bnverify.files.toml_source import TomlDocument, parse_toml, read_toml
 from bnverify.language import shapes
-from bnverify.language.names import BATCH_SIZE, gradient_name
+from bnverify.language.names import gradient_name
 from bnverify.language.shapes import Shape
 from bnverify.language.tree import Expr
 from bnverify.model import sections
-from bnverify.model.sections import MODEL_KEYS, Alias, Identity, Probe, Square
+from bnverify.model.sections import MODEL_KEYS, Alias, Axis, Identity, Probe, Square
 from bnverify.problem import Problem, Rejected
 
 __all__ = [
     "Alias",
+    "Axis",
     "Identity",
     "Model",
     "Probe",
@@ -40,6 +42,7 @@ __all__ = [
 ]
 
 MAX_MODEL_BYTES = 256 * 1024
+_BUILTIN_NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")  # batchnorm, batchnorm-eval
 _T = TypeVar("_T")
 
 
@@ -51,6 +54,7 @@ class Model:
     title: str
     reference: str
     path: str
+    axes: tuple[Axis, ...]
     inputs: tuple[tuple[str, Shape], ...]
     constants: tuple[tuple[str, float], ...]
     nodes: tuple[tuple[str, Expr], ...]
@@ -60,14 +64,47 @@ class Model:
     probes: tuple[Probe, ...] = ()
     identities: tuple[Identity, ...] = ()
     node_shapes: tuple[tuple[str, Shape], ...] = field(default=())
+    positive: frozenset[str] = frozenset()  # inputs declared positive (a running variance)
+    per: str = ""  # what one instance of the model is, when it is part of a layer: "channel"
 
     @cached_property
     def shape_of(self) -> dict[str, Shape]:
-        """Shape of every name a formula may use: leaves, nodes, gradients and N."""
+        """Shape of every name a formula may use: leaves, nodes, gradients and the sizes."""
         primal = dict(self.inputs) | dict.fromkeys(dict(self.constants), shapes.SCALAR)
-        primal |= dict(self.node_shapes) | {BATCH_SIZE: shapes.SCALAR}
-        grads = {gradient_name(n): s for n, s in primal.items() if n != BATCH_SIZE}
+        primal |= dict(self.node_shapes) | dict.fromkeys(self.sizes.values(), shapes.SCALAR)
+        grads = {gradient_name(n): s for n, s in primal.items() if n not in self.size_names}
         return primal | grads
+
+    @cached_property
+    def sizes(self) -> dict[str, str]:
+        """Axis -> the name of its size (d -> D), in declaration order."""
+        return {axis.name: axis.size for axis in self.axes}
+
+    @cached_property
+    def size_names(self) -> frozenset[str]:
+        """The names of the axes' sizes (N; B and D)."""
+        return frozenset(self.sizes.values())
+
+    @property
+    def order(self) -> tuple[str, ...]:
+        """The axes' names in declaration order."""
+        return tuple(self.sizes)
+
+    def describe(self, shape: Shape) -> str:
+        """A shape in the model's own words: "one number per sample and feature"."""
+        if not shape and self.per:
+            return f"one number per {self.per}"
+        return shapes.describe(shape, {a.name: a.word for a in self.axes}, self.order)
+
+    def shape_of_expr(self, expr: Expr) -> Shape:
+        """The shape of a formula of the model's own (checked when the model was read)."""
+        shape = shapes.infer(expr, self.shape_of)
+        assert not isinstance(shape, Problem), "model formulas are checked when loaded"
+        return shape
+
+    def in_order(self, shape: Shape) -> tuple[str, ...]:
+        """A shape's axes in declaration order."""
+        return tuple(axis for axis in self.order if axis in shape)
 
     @cached_property
     def aliases(self) -> dict[str, str]:
@@ -125,7 +162,10 @@ def _load_uncached(ref: str, base: Path | None) -> Model | tuple[Problem, ...]:
     builtin = resources.files("bnverify.model.layers") / f"{ref}.toml"
     path = (base or Path.cwd()) / ref
     try:
-        is_builtin, exists = ref.isidentifier() and builtin.is_file(), path.exists()
+        is_builtin, exists = (
+            _BUILTIN_NAME.fullmatch(ref) is not None and builtin.is_file(),
+            path.exists(),
+        )
     except (OSError, ValueError) as error:  # too long for the file system, a NUL byte
         shown = ref if len(ref) <= 60 else ref[:57] + "..."
         why = error.strerror if isinstance(error, OSError) else str(error)
@@ -160,15 +200,16 @@ def read_model(doc: TomlDocument) -> Model | tuple[Problem, ...]:
     graph = problems.attempt(sections.forward_pass, doc.data)
     if graph is None:
         return tuple(problems.found)
-    known, data = graph.known, doc.data
+    data = doc.data
     name = problems.attempt(sections.string, data, "name")
     title = problems.attempt(sections.string, data, "title", "")
     reference = problems.attempt(sections.string, data, "reference", "")
-    square = problems.attempt(sections.square, data.get("square"), known)
-    notation = problems.each(sections.alias, problems.attempt(sections.notation_rows, data), known)
-    probes = problems.each(sections.probe, problems.attempt(sections.tables, data, "probe"), known)
+    per = problems.attempt(sections.string, data, "per", "")
+    square = problems.attempt(sections.square, data.get("square"), graph)
+    notation = problems.each(sections.alias, problems.attempt(sections.notation_rows, data), graph)
+    probes = problems.each(sections.probe, problems.attempt(sections.tables, data, "probe"), graph)
     identities = problems.each(
-        sections.identity, problems.attempt(sections.tables, data, "identity"), known
+        sections.identity, problems.attempt(sections.tables, data, "identity"), graph
     )
     if problems.found:
         return tuple(problems.found)
@@ -177,7 +218,10 @@ def read_model(doc: TomlDocument) -> Model | tuple[Problem, ...]:
         title=title,
         reference=reference,
         path=doc.path,
+        axes=graph.axes,
         inputs=graph.inputs,
+        positive=graph.positive,
+        per=per or "",
         constants=graph.constants,
         nodes=graph.nodes,
         output=graph.output,

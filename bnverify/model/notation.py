@@ -201,7 +201,11 @@ def resolve(formula: Formula, names: Names, wrt: str | None) -> Resolved | Probl
     # The upstream gradient (g_y) is given, so a formula for it may use it.
     if gradient_name(wrt) in _names(expr) and gradient_name(wrt) != names.model.upstream:
         return Problem(f"the formula uses g_{wrt}, the gradient it is meant to state", body.span)
-    shape = shapes.infer(expr, names.model.shape_of)
+    model = names.model
+    expr = shapes.reduction_axes(expr, model.shape_of, model.order)
+    if isinstance(expr, Problem):
+        return expr
+    shape = shapes.infer(expr, model.shape_of)
     if isinstance(shape, Problem):
         return shape
     return Resolved(expr, wrt, shape)
@@ -341,7 +345,7 @@ def _apply(expr: Apply, names: Names) -> tuple[Expr, Free] | Problem:
         )
     if signature(expr.op).reduces:
         free = frozenset()
-    return Apply(expr.op, tuple(args), expr.span), free
+    return Apply(expr.op, tuple(args), expr.span, expr.axes), free
 
 
 def _indexed_sum(expr: IndexedSum, names: Names) -> tuple[Expr, Free] | Problem:

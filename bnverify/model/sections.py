@@ -25,7 +25,7 @@ from bnverify.settings import DEFAULT_LIMITS
 
 _SQUARE_KEYS = KeyTable("in square", dict.fromkeys(("expr", "solve")))
 _PROBE_KEYS = KeyTable(
-    "in a [[probe]] table", dict.fromkeys(("condition", "set", "freeze", "batch"))
+    "in a [[probe]] table", dict.fromkeys(("condition", "set", "hold", "freeze", "batch", "sizes"))
 )
 # A probe compares candidate and truth in exact rationals at its batch size, as the exact
 # layer does; 256 is the largest size that layer uses, and `batch = 100000000` once
@@ -46,6 +46,8 @@ MODEL_KEYS = KeyTable(
         "title": None,
         "reference": None,
         "output": None,
+        "axes": None,
+        "per": None,
         "square": _SQUARE_KEYS,
         "inputs": None,
         "constants": None,
@@ -64,7 +66,14 @@ class Probe:
     condition: str
     set: tuple[tuple[str, Fraction], ...] = ()
     freeze: tuple[str, ...] = ()
-    batch: int | None = None
+    sizes: tuple[tuple[str, int], ...] = ()  # axis -> its size, e.g. (("d", 1),)
+    # Formulas held at a number: targets that sum to one, hold = { "sum(t, k)" = "1" }.
+    hold: tuple[tuple[Expr, Fraction], ...] = ()
+
+    @property
+    def sized(self) -> bool:
+        """Whether the probe fixes the size of an axis (N = 1), a degenerate condition."""
+        return bool(self.sizes)
 
 
 @dataclass(frozen=True)
@@ -93,27 +102,59 @@ class Square:
 
 
 @dataclass(frozen=True)
-class ForwardPass:
-    """Inputs, constants and nodes in order, the output, and the shape of every name so far."""
+class Axis:
+    """A named axis: its name in formulas (d), its size (D) and a word for messages."""
 
+    name: str
+    size: str
+    word: str
+
+
+# The axis of a model that declares none: Batch Norm's samples, N of them.
+DEFAULT_AXES = (Axis(shapes.DEFAULT_AXIS, BATCH_SIZE, "sample"),)
+_AXIS_KEYS = ("size", "word")
+
+
+@dataclass(frozen=True)
+class ForwardPass:
+    """Axes, inputs, constants and nodes in order, the output, and every name's shape."""
+
+    axes: tuple[Axis, ...]
     inputs: tuple[tuple[str, Shape], ...]
+    positive: frozenset[str]
     constants: tuple[tuple[str, float], ...]
     nodes: tuple[tuple[str, Expr], ...]
     node_shapes: tuple[tuple[str, Shape], ...]
     output: str
     known: Mapping[str, Shape]
 
+    @property
+    def order(self) -> tuple[str, ...]:
+        """The axes' names in declaration order."""
+        return tuple(axis.name for axis in self.axes)
+
 
 def forward_pass(data: Mapping) -> ForwardPass:
     """The graph itself; each node may use only the names defined before it."""
-    inputs = tuple((name, _input_shape(name, shape)) for name, shape in _table(data, "inputs"))
-    constants = tuple((name, _typical(name, v)) for name, v in _table(data, "constants", {}))
+    axes = _axes(data)
+    order = tuple(axis.name for axis in axes)
+    sizes = {axis.size: shapes.SCALAR for axis in axes}
+    inputs, positive = [], set()
+    for name, spec in _table(data, "inputs"):
+        shape, is_positive = _input(name, spec, order, sizes)
+        inputs.append((name, shape))
+        if is_positive:
+            positive.add(name)
+    constants = tuple((name, _typical(name, v, sizes)) for name, v in _table(data, "constants", {}))
     known: dict[str, Shape] = dict(inputs) | dict.fromkeys(dict(constants), shapes.SCALAR)
-    known[BATCH_SIZE] = shapes.SCALAR
+    for size in sizes:
+        if size in known:
+            raise Rejected(f"{size!r} is the size of an axis and cannot also be an input")
+    known |= sizes
     nodes, node_shapes = [], []
     grown: dict[str, Growth] = {}
     for name, text in _table(data, "nodes"):
-        expr = _formula(text, f"node {name}")
+        expr = _formula(text, f"node {name}", known, order)
         shape = _shape(expr, known, f"node {name}", text)
         _check_name(name, known, text)
         grown[name] = _growth(expr, grown, f"node {name}", text)
@@ -123,7 +164,38 @@ def forward_pass(data: Mapping) -> ForwardPass:
     output = string(data, "output")
     if output not in dict(nodes):
         raise Rejected(f"output {output!r} is not one of the nodes", where=data.get("output"))
-    return ForwardPass(inputs, constants, tuple(nodes), tuple(node_shapes), output, known)
+    return ForwardPass(
+        axes,
+        tuple(inputs),
+        frozenset(positive),
+        constants,
+        tuple(nodes),
+        tuple(node_shapes),
+        output,
+        known,
+    )
+
+
+def _axes(data: Mapping) -> tuple[Axis, ...]:
+    """[axes]: name = { size = "D", word = "feature" }, in order; one axis n when absent."""
+    if "axes" not in data:
+        return DEFAULT_AXES
+    found: list[Axis] = []
+    seen: set[str] = set()
+    for name, spec in _table(data, "axes"):
+        example = f'{name} = {{ size = "D", word = "feature" }}'
+        if not isinstance(spec, dict) or set(spec) - set(_AXIS_KEYS) or "size" not in spec:
+            raise Rejected(f"axis {name} must be a table such as {example}", where=spec)
+        size, word = spec["size"], spec.get("word", name)
+        if not isinstance(size, str) or not size.isidentifier():
+            raise Rejected(f'axis {name}: size must be a name such as "D"', where=size)
+        if not isinstance(word, str) or not word.replace(" ", "").isalpha():
+            raise Rejected(f'axis {name}: word must be a word such as "feature"', where=word)
+        for given in (name, size):
+            _check_name(given, dict.fromkeys(seen, shapes.SCALAR), spec)
+            seen.add(given)
+        found.append(Axis(name, str(size), str(word)))
+    return tuple(found)
 
 
 def string(data: Mapping, key: str, default: str | None = None) -> str:
@@ -151,13 +223,14 @@ def notation_rows(data: Mapping) -> list[tuple[object, object, object]]:
     return [(spelling, name, table) for spelling, name in table.items()]
 
 
-def square(spec: object, known: Mapping[str, Shape]) -> Square | None:
+def square(spec: object, graph: ForwardPass) -> Square | None:
     """The square that exact evaluation makes rational, when the model names one."""
     if spec is None:
         return None
+    known = graph.known
     if not isinstance(spec, dict) or set(spec) != {"expr", "solve"}:
         raise Rejected("'square' must be a table with 'expr' and 'solve'", where=spec)
-    expr = _formula(spec["expr"], "square.expr")
+    expr = _formula(spec["expr"], "square.expr", known, graph.order)
     _shape(expr, known, "square.expr", spec["expr"])
     solve = spec["solve"]
     if not isinstance(solve, str) or solve not in known or solve not in _names(expr):
@@ -166,9 +239,9 @@ def square(spec: object, known: Mapping[str, Shape]) -> Square | None:
     return Square(expr, solve)
 
 
-def alias(row: tuple[object, object, object], known: Mapping[str, Shape]) -> Alias:
+def alias(row: tuple[object, object, object], graph: ForwardPass) -> Alias:
     """One row of [notation], `spelling = "name"`: a name spelled as LaTeX, never pasted."""
-    spelling, name = str(row[0]), row[1]
+    spelling, name, known = str(row[0]), row[1], graph.known
     if not isinstance(name, str):
         message = f"notation {spelling!r} must map to a model name in a string"
         raise Rejected(message, where=_placed(name, row[2]))
@@ -190,29 +263,49 @@ def alias(row: tuple[object, object, object], known: Mapping[str, Shape]) -> Ali
     return Alias(key, str(name), _spelled(key))
 
 
-def probe(spec: object, known: Mapping[str, Shape]) -> Probe:
+def probe(spec: object, graph: ForwardPass) -> Probe:
     """One [[probe]]: what it sets, freezes or sizes, all names the model knows."""
+    known = graph.known
     if not isinstance(spec, dict) or not isinstance(spec.get("condition"), str):
         raise Rejected("each [[probe]] needs a 'condition' in a string", where=spec)
     settings = []
     for name, text in _part(spec, "set", dict, 'a table, e.g. set = { eps = "0" }').items():
-        value = constant_value(_formula(text, f"probe value for {name}"))
+        value = constant_value(_formula(text, f"probe value for {name}", known, graph.order))
         if name not in known or value is None:
             message = f"probe sets {name!r} to {text!r}: need a known name and a number"
             raise Rejected(message, where=text)
         settings.append((str(name), value))
+    held = []
+    wanted = 'a table of formulas, e.g. hold = { "sum(t, k)" = "1" }'
+    for text, number in _part(spec, "hold", dict, wanted).items():
+        value = constant_value(_formula(number, f"probe value for {text}", known, graph.order))
+        if value is None:
+            raise Rejected(f"probe holds {text!r} at {number!r}: need a number", where=number)
+        held.append((_formula(str(text), "a probe's held formula", known, graph.order), value))
     freeze = tuple(_part(spec, "freeze", list, 'an array, e.g. freeze = ["mu"]'))
     for name in freeze:
         if not isinstance(name, str) or name not in known:
             raise Rejected(f"probe freezes {name!r}, which is not a node's name", where=name)
+    sizes = dict(_part(spec, "sizes", dict, "a table of axes, e.g. sizes = { d = 1 }"))
     batch = spec.get("batch")
-    if batch is not None and (type(batch) is bool or not isinstance(batch, int)):
-        message = "probe batch must be a positive integer, e.g. batch = 1"
-        raise Rejected(message, where=_placed(batch, spec))
-    if batch is not None and not 1 <= batch <= MAX_PROBE_BATCH:
-        message = f"probe batch must be between 1 and {MAX_PROBE_BATCH}, not {batch:,}"
-        raise Rejected(message, where=batch)
-    return Probe(str(spec["condition"]), tuple(settings), tuple(map(str, freeze)), batch)
+    if batch is not None:
+        if len(graph.axes) != 1:
+            message = "probe batch is for a one-axis model; name the axis: sizes = { d = 1 }"
+            raise Rejected(message, where=_placed(batch, spec))
+        sizes[graph.order[0]] = batch
+    what = "probe batch" if batch is not None else "a probe's size"
+    for axis, size in sizes.items():
+        if axis not in graph.order:
+            raise Rejected(f"probe sizes {axis!r}, which is not an axis", where=_placed(size, spec))
+        if type(size) is bool or not isinstance(size, int):
+            message = f"{what} must be a positive integer, e.g. batch = 1"
+            raise Rejected(message, where=_placed(size, spec))
+        if not 1 <= size <= MAX_PROBE_BATCH:
+            message = f"{what} must be between 1 and {MAX_PROBE_BATCH}, not {size:,}"
+            raise Rejected(message, where=size)
+    ordered = tuple((axis, int(sizes[axis])) for axis in graph.order if axis in sizes)
+    condition = str(spec["condition"])
+    return Probe(condition, tuple(settings), tuple(map(str, freeze)), ordered, tuple(held))
 
 
 def _spelled(key: str) -> str:
@@ -237,17 +330,19 @@ def _part(spec: Mapping, key: str, kind: type, wanted: str) -> Any:
     return value
 
 
-def identity(spec: object, known: Mapping[str, Shape]) -> Identity:
+def identity(spec: object, graph: ForwardPass) -> Identity:
     """One [[identity]]: two formulas of the forward pass that are equal."""
+    known = graph.known
     if not isinstance(spec, dict) or set(spec) != {"rewrite", "as"}:
         raise Rejected("each [[identity]] needs 'rewrite' and 'as'", where=spec)
-    rewrite, replacement = _formula(spec["rewrite"], "identity"), _formula(spec["as"], "identity")
+    rewrite = _formula(spec["rewrite"], "identity", known, graph.order)
+    replacement = _formula(spec["as"], "identity", known, graph.order)
     _shape(rewrite, known, "identity", spec["rewrite"])
     _shape(replacement, known, "identity", spec["as"])
     return Identity(rewrite, replacement)
 
 
-def _formula(text: object, what: str) -> Expr:
+def _formula(text: object, what: str, known: Mapping[str, Shape], order: tuple[str, ...]) -> Expr:
     if not isinstance(text, str):
         raise Rejected(f"{what} must be a formula in a string", where=text)
     parsed = parser.parse_ascii(str(text))
@@ -255,7 +350,14 @@ def _formula(text: object, what: str) -> Expr:
         raise Rejected(f"{what}: {parsed.message}", parsed.span, text)
     if isinstance(parsed, Equation):
         raise Rejected(f"{what} must be an expression, not an equation", where=text)
-    return parsed
+    unknown = [n for n in walk(parsed) if isinstance(n, Sym) and n.name not in known]
+    if unknown:
+        listed = ", ".join(sorted({n.name for n in unknown}))
+        raise Rejected(f"{what} uses {listed} before defining it", unknown[0].span, text)
+    filled = shapes.reduction_axes(parsed, known, order)
+    if isinstance(filled, Problem):
+        raise Rejected(f"{what}: {filled.message}", filled.span, text)
+    return filled
 
 
 def _table(data: Mapping, key: str, default: dict | None = None) -> list[tuple[str, object]]:
@@ -273,15 +375,39 @@ def _check_name(name: str, known: Mapping[str, Shape], item: object = None) -> N
         raise Rejected(f"{name!r} is defined twice", where=item)
 
 
-def _input_shape(name: str, shape: object) -> Shape:
-    _check_name(name, {BATCH_SIZE: shapes.SCALAR}, shape)
-    if shape not in (shapes.SCALAR, shapes.BATCH):
-        raise Rejected(f'input {name} must be "batch" or "scalar", not {shape!r}', where=shape)
-    return str(shape)  # type: ignore[return-value]
+def _input(
+    name: str, spec: object, order: tuple[str, ...], sizes: Mapping[str, Shape]
+) -> tuple[Shape, bool]:
+    """An input's axes, and whether it is declared positive (a running variance)."""
+    _check_name(name, sizes, spec)
+    if name in order:
+        raise Rejected(f"input {name!r} has the name of an axis", where=spec)
+    positive = False
+    axes = spec
+    if isinstance(spec, dict):
+        if set(spec) - {"axes", "positive"} or not isinstance(spec.get("positive", False), bool):
+            message = f"input {name} as a table takes axes = [...] and positive = true"
+            raise Rejected(message, where=spec)
+        axes, positive = spec.get("axes", []), bool(spec.get("positive", False))
+    if axes == "scalar":
+        return shapes.SCALAR, positive
+    if axes == "batch" and len(order) == 1:
+        return frozenset(order), positive
+    listed = ", ".join(f'"{axis}"' for axis in order)
+    wanted = f"a list of the model's axes ({listed})" + (
+        ', or "batch" or "scalar"' if len(order) == 1 else ', or "scalar"'
+    )
+    if not isinstance(axes, list) or not all(isinstance(a, str) for a in axes):
+        raise Rejected(f"input {name} must be {wanted}, not {axes!r}", where=spec)
+    unknown = [axis for axis in axes if axis not in order]
+    if unknown or len(set(axes)) != len(axes):
+        what = f"{unknown[0]!r} is not an axis" if unknown else "an axis is named twice"
+        raise Rejected(f"input {name}: {what}; write {wanted}", where=spec)
+    return frozenset(axes), positive
 
 
-def _typical(name: str, value: object) -> float:
-    _check_name(name, {BATCH_SIZE: shapes.SCALAR}, value)
+def _typical(name: str, value: object, sizes: Mapping[str, Shape]) -> float:
+    _check_name(name, sizes, value)
     if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
         message = f"constant {name} needs a positive typical value, e.g. {name} = 1e-5"
         raise Rejected(message, where=value)

@@ -100,6 +100,7 @@ def _counterexample(ce: Counterexample | None) -> dict[str, Any] | None:
         return None
     return {
         "N": ce.n,
+        "sizes": dict(ce.sizes),
         "inputs": {name: list(values) for name, values in ce.inputs},
         "truth": list(ce.truth),
         "candidate": list(ce.candidate),

@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from bnverify.judge.records import Counterexample, FileResult, Verdict, sample_value
+from bnverify.judge.records import Counterexample, FileResult, Verdict
 from bnverify.problem import Problem
 from bnverify.report.inert import inert_lines, no_commands, shown_path, visible
 
@@ -193,7 +193,7 @@ def _detail_lines(v: Verdict, verbose: bool = True, width: int | None = None) ->
         matches = "; ".join(v.conditions) if v.conditions else "none of the model's probes"
         lines.append(Text(f"  matches when: {matches}"))
     if v.counterexample is not None:
-        lines.append(Text(f"  counterexample at N = {v.counterexample.n}:"))
+        lines.append(Text(f"  counterexample at {v.counterexample.where}:"))
         lines.append(_counterexample(v.counterexample))
     if v.diagnosis_note:
         lines.append(Text(f"  {v.diagnosis_note}; the verdict stands"))
@@ -204,17 +204,12 @@ def _detail_lines(v: Verdict, verbose: bool = True, width: int | None = None) ->
 
 def _counterexample(ce: Counterexample) -> Table:
     table = Table(show_edge=False, box=None, padding=(0, 2), header_style="bold")
-    rows = max(
-        len(values) for _, values in (*ce.inputs, ("truth", ce.truth), ("cand", ce.candidate))
-    )
-    scalars = [(name, values[0]) for name, values in ce.inputs if len(values) == 1 and rows > 1]
-    columns = [(name, values) for name, values in ce.inputs if len(values) > 1 or rows == 1]
-    columns += [("truth", ce.truth), ("candidate", ce.candidate)]
-    table.add_column("    i")
-    for name, _ in columns:
+    labels, rows, scalars = ce.table()
+    table.add_column("    i" if len(ce.sizes) == 1 else "    " + ",".join(n for n, _ in ce.sizes))
+    for name in ce.varying:
         table.add_column(escape(name))
-    for i in range(rows):
-        table.add_row(f"    {i + 1}", *[sample_value(values, i) for _, values in columns])
+    for label, row in zip(labels, rows, strict=True):
+        table.add_row(f"    {label}", *row)
     if scalars:
         table.caption = "    " + ", ".join(f"{name} = {value}" for name, value in scalars)
         table.caption_justify = "left"

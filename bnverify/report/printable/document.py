@@ -11,10 +11,9 @@ from __future__ import annotations
 from bnverify import __version__
 from bnverify.engine.printing import latex_names
 from bnverify.files.derivation import Derivation
-from bnverify.judge.records import Counterexample, FileResult, Verdict, sample_value
+from bnverify.judge.records import Counterexample, FileResult, Verdict
 from bnverify.language import tree_printing
 from bnverify.language.names import latex_name
-from bnverify.language.shapes import BATCH
 from bnverify.language.tree import Formula
 from bnverify.model.graph import Model
 from bnverify.report.printable import passes
@@ -87,12 +86,11 @@ def _table(ce: Counterexample, model: Model) -> CounterexampleTable:
     def spelled(name: str) -> str:
         return spellings.get(name) or latex_name(name)
 
-    batch = [(name, values) for name, values in ce.inputs if model.shape_of[name] == BATCH]
-    scalars = [(spelled(name), v[0]) for name, v in ce.inputs if model.shape_of[name] != BATCH]
-    columns = ("i", *(spelled(name) for name, _ in batch), r"\text{truth}", r"\text{candidate}")
-    values = [v for _, v in batch]
-    rows = tuple(
-        (str(i + 1), *(sample_value(v, i) for v in (*values, ce.truth, ce.candidate)))
-        for i in range(ce.n)
+    labels, rows, scalars = ce.table()
+    words = {"truth": r"\text{truth}", "candidate": r"\text{candidate}"}
+    index = "i" if len(ce.sizes) == 1 else ",".join(latex_name(n) for n, _ in ce.sizes)
+    columns = (index, *(words.get(name) or spelled(name) for name in ce.varying))
+    table_rows = tuple((label, *row) for label, row in zip(labels, rows, strict=True))
+    return CounterexampleTable(
+        ce.n, columns, table_rows, tuple((spelled(n), v) for n, v in scalars), ce.where, ce.sizes
     )
-    return CounterexampleTable(ce.n, columns, rows, tuple(scalars))

@@ -162,7 +162,7 @@ def _counterexample(table: CounterexampleTable) -> str:
     header = " & ".join(f"${h}$" for h in table.columns)
     body = "\n".join(" & ".join(_value(v) for v in row) + r" \\" for row in table.rows)
     out = (
-        f"Counterexample at $N = {table.n}$:\n\n"
+        f"Counterexample at ${table.where}$:\n\n"
         f"\\begin{{tabular}}{{@{{}}{'r' * len(table.columns)}@{{}}}}\n\\toprule\n"
         f"{header} \\\\\n\\midrule\n{body}\n\\bottomrule\n\\end{{tabular}}"
     )

@@ -112,7 +112,7 @@ def _display(latex: str) -> str:
 
 def _counterexample(table: CounterexampleTable) -> str:
     lines = [
-        f"Counterexample at N = {table.n}:",
+        f"Counterexample at {table.where}:",
         "",
         "| " + " | ".join(_math(h) for h in table.columns) + " |",
         "|" + "---|" * len(table.columns),

@@ -70,8 +70,10 @@ class CounterexampleTable:
 
     n: int
     columns: tuple[str, ...]  # LaTeX headers: i, the batch inputs, truth, candidate
-    rows: tuple[tuple[str, ...], ...]  # one row per sample i = 1..n
+    rows: tuple[tuple[str, ...], ...]  # one row per element i = 1..n (of every axis)
     scalars: tuple[tuple[str, str], ...]  # (LaTeX name, value) of per-channel inputs
+    where: str = ""  # the sizes: "N = 2", "B = 2, D = 3"
+    sizes: tuple[tuple[str, int], ...] = ()  # the same, as (name, size) pairs
 
 
 @dataclass(frozen=True)
