@@ -20,6 +20,7 @@ import sympy as sp
 from bnverify.engine.arithmetic import EXACT, FLOAT, INTERVAL, Inexact
 from bnverify.engine.evaluate import Point, evaluate
 from bnverify.engine.general import Unsupported, general_point
+from bnverify.engine.signs import settled
 from bnverify.engine.truth import truth_of
 from bnverify.judge import evidence
 from bnverify.judge.records import DIFFERENT, Case
@@ -185,3 +186,11 @@ def test_intervals_of_the_truth_are_tight(truth):
         values = evaluate(truth.formula("z"), _point(truth, INTERVAL, Z, A, G))
     for value in np.asarray(values).reshape(-1):
         assert value.delta < mpmath.mpf(2) ** -200  # 256 bits, a few lost to exp and log
+
+
+def test_a_sum_of_exponentials_is_a_positive_divisor_by_construction(softmax):
+    # softmax divides by sum(exp(a*z)): never zero, whatever the inputs; a log may be < 0.
+    names = Names(softmax, {})
+    for text, positive in (("sum(exp(a*z))", True), ("e", True), ("log(p*p + 1)", False)):
+        expr = resolve(parse(text, "ascii"), names, "z").expr
+        assert settled("divisor", expr, softmax) is positive, text
