@@ -19,7 +19,7 @@ import sympy as sp
 
 from bnverify.engine.arithmetic import EXACT, FLOAT, INTERVAL, Inexact
 from bnverify.engine.evaluate import Point, evaluate
-from bnverify.engine.general import Unsupported, general_point
+from bnverify.engine.general import general_point, loss, total_derivative
 from bnverify.engine.signs import settled
 from bnverify.engine.truth import truth_of
 from bnverify.judge import evidence
@@ -164,11 +164,20 @@ def test_a_counterexample_shows_an_irrational_truth_by_its_interval(truth, softm
         assert float(text.removeprefix("≈ ")) == pytest.approx(float(value.mid), rel=1e-5)
 
 
-def test_the_every_n_proof_refuses_exp_and_log_for_now(truth, softmax):
-    # A placeholder of engine/general.py until the field holds exp and log.
-    point = general_point(softmax, truth.gradients)
-    with pytest.raises(Unsupported, match=r"^exp in a proof for every size is not supported yet$"):
-        point["g_z"]
+@pytest.mark.parametrize("name", ["z", "a", "e", "p"])
+def test_the_chain_rule_through_exp_and_log_is_the_engines_gradient_for_every_n(truth, name):
+    # exp(a*z) and log(p*p + 1) are atoms of the field; d exp(u) = exp(u) du, d log(u) = du/u.
+    free = None if name in ("z", "a") else name
+    point = general_point(truth.model, truth.gradients, free)
+    assert total_derivative(point, loss(point), name) == point[f"g_{name}"]
+
+
+def test_a_softmax_candidate_is_proved_or_refuted_for_every_n(softmax):
+    from bnverify.check import check_formula
+
+    right = check_formula("g_e*a*e", "z", model=softmax)
+    assert right.kind == "match" and right.message == "proved equal for every N ≥ 1"
+    assert check_formula("g_e*e", "z", model=softmax).kind == "diverge"
 
 
 def test_the_models_e_is_its_node_not_eulers_number(softmax):
