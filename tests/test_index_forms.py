@@ -450,3 +450,12 @@ def test_a_model_may_spell_a_statistic_with_round_brackets():
     model = loaded("rmsnorm")
     assert model.aliases["RMS[x]"] == "rms"
     assert resolved("rmsnorm", r"g_x = \mathrm{RMS}(x)", "x").expr == Sym("rms")
+
+
+def test_notation_on_the_command_line_maps_an_index_letter():
+    args = ["check", "--model", "layernorm", "--jobs", "1", "--latex", r"g_{x_j} = g_{y,j}"]
+    ambiguous = CliRunner().invoke(main, args)
+    assert ambiguous.exit_code == 2 and "which axis does j run over?" in ambiguous.output
+    mapped = CliRunner().invoke(main, [*args, "--notation", "j=d"])
+    assert mapped.exit_code == 1, mapped.output  # judged: g_y alone misses the terms
+    assert "diverge" in mapped.output
