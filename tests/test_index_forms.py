@@ -308,6 +308,15 @@ PROBLEMS = [
         "x_{ik}",
         {},
     ),
+    # Indices in a sum's bound are checked like any other.
+    (
+        "layernorm",
+        r"g_{x} = \sum_{k=1}^{D_i} x",
+        "D is one number, so it has no element i",
+        "{D_i}",
+        {},
+    ),
+    ("layernorm", r"g_{x} = \sum_{k=1}^{x_i} x", "which axis does i run over?", "{x_i}", {}),
     (
         "layernorm",
         r"\frac{\partial L}{\partial q_{ij}} = x",

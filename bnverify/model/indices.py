@@ -137,8 +137,8 @@ def _unbound(written: Sequence[Written], bound: Mapping[str, str], model: Model)
         if isinstance(item, Summed):
             sums.setdefault(item.letter, item.span)
     for item in written:
-        if not isinstance(item, Indexed):
-            continue
+        if not isinstance(item, Indexed) or len(item.letters) > len(item.axes):
+            continue  # too many indices: refused where the name is resolved
         for letter in item.letters:
             if letter not in bound:
                 summed = sums.get(letter)
@@ -176,6 +176,9 @@ def atom_problem(item: Indexed, bound: Mapping[str, str], model: Model) -> str |
         return f"{item.name} is {shape}: it takes {takes}, not {count} ({item.letters})"
     if count == have:
         return None
+    unbound = next((letter for letter in item.letters if letter not in bound), None)
+    if unbound is not None:  # a sum's bound, say, read before the formula's letters
+        return _ambiguous(unbound, item, model, summed=False)
     axes = [bound[letter] for letter in item.letters]
     for letter, axis in zip(item.letters, axes, strict=True):
         if axis not in item.axes:
@@ -196,7 +199,7 @@ def clash(free: frozenset[str], bound: Mapping[str, str], model: Model) -> str |
     """
     by_axis: dict[str, list[str]] = {}
     for letter in sorted(free):
-        by_axis.setdefault(bound[letter], []).append(letter)
+        by_axis.setdefault(bound.get(letter, letter), []).append(letter)
     mixed = next((letters for letters in by_axis.values() if len(letters) > 1), None)
     if mixed is None:
         return None
