@@ -23,7 +23,9 @@ from bnverify.settings import Limits
 
 # The loss, by the name the parser gives it; \mathcal{L} is L since fonts are transparent.
 LOSS_NAMES = frozenset({"L", "ell"})
-# A LaTeX subscript that is one of these letters indexes elements; any other names.
+# A LaTeX subscript that is one of these letters indexes elements; any other stays part
+# of the name (\mu_B, x_{ij}), and resolution reads its lowercase letters as indices
+# where the model has no such name (bnverify.model.indices).
 INDEX_LETTERS = frozenset("ijk")
 # \mathbf{1} is the vector of ones, not the number one in bold.
 ONES_FONTS = frozenset({"\\mathbf", "\\mathbb"})
@@ -39,7 +41,7 @@ class _Script:
     value: Expr | None
     span: Span
     digits: str = ""  # an unbraced number of several digits: x^23
-    element: str | None = None  # the j of g_{y,j}: an element index after a comma
+    element: str | None = None  # the j of g_{y,j}, the ds of x_{n,d,s}: letters after commas
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,8 @@ def _subscripted(base: Expr, sub: _Script, span: Span) -> Expr:
     if key is None or (sub.element is not None and key[1] is not None):
         message = "a subscript must be an index (i, j, k) or a name, as in \\mu_B or x_{in}"
         raise Rejected(message, value.span)
+    if sub.element is not None and len(sub.element) > 1:  # x_{n,g,c,s}: the name x_n_gcs
+        return Sym(f"{base.name}_{key[0]}_{sub.element}", span=span)
     return Sym(f"{base.name}_{key[0]}", sub.element or key[1], span)
 
 
@@ -153,13 +157,35 @@ def _index_letter(expr: Expr | None) -> bool:
     return isinstance(expr, Sym) and expr.index is None and expr.name in INDEX_LETTERS
 
 
+def index_letters(expr: Expr | None) -> str | None:
+    """The letters of a subscript of lowercase letters alone (j, ij, tij), else None."""
+    factors = []
+    while isinstance(expr, Apply) and expr.op == Op.MUL:  # a loop, as in _subscript_key
+        expr, right = expr.args
+        factors.append(right)
+    factors.append(expr)
+    names = [f.name if isinstance(f, Sym) and f.index is None else "?" for f in factors]
+    letters = "".join(reversed(names))
+    one_each = all(len(name) == 1 for name in names)
+    return (
+        letters
+        if one_each and letters.isascii() and letters.isalpha() and letters.islower()
+        else None
+    )
+
+
 def _indexed_power(base: Expr, sub: _Script, span: Span) -> Expr | None:
-    """{\\sigma_B^2}_{i}, an element of a name spelled with a power, else None."""
+    """{\\sigma_B^2}_{i}, an element of a name spelled with a power, else None.
+
+    Other letters join the name, as they do under the power: {\\sigma^2}_{ti} is
+    \\sigma_{ti}^2, the name sigma_ti squared, which resolution may read as var at t, i.
+    """
+    letters = index_letters(sub.value) if sub.element is None else None
     match base:
-        case Apply(op=Op.POW, args=(Sym(index=None) as name, Num() as power)) if _index_letter(
-            sub.value
-        ):
-            return Apply(Op.POW, (replace(name, index=sub.value.name), power), span)
+        case Apply(op=Op.POW, args=(Sym(index=None) as name, Num() as power)) if letters:
+            if letters in INDEX_LETTERS:
+                return Apply(Op.POW, (replace(name, index=letters), power), span)
+            return Apply(Op.POW, (replace(name, name=f"{name.name}_{letters}"), power), span)
     return None
 
 
@@ -186,7 +212,9 @@ def _sum_index(sub: _Script) -> str:
     if isinstance(sub.value, Sym) and sub.value.index is None and len(sub.value.name) == 1:
         return sub.value.name
     raise Rejected(
-        "the index of \\sum must be one letter, as in \\sum_i or \\sum_{i=1}^{m}", sub.span
+        "the index of \\sum must be one letter, as in \\sum_i or \\sum_{i=1}^{m} "
+        "(or one letter per index, with commas: \\sum_{n,s})",
+        sub.span,
     )
 
 
@@ -227,12 +255,15 @@ class LatexTree(SharedRules):
         # statistic of x, is one name that a notation maps; anything else multiplies.
         head, span = self.upright(command, arg), span_of(command, close)
         argument = self.group(open_, inner, close)
+        # \mathrm{RMS}(x) is that statistic too, as papers write it, except the differential
+        # \mathrm{d}(x).
         if isinstance(head, Sym) and head.index is None:
             applied = _operator_call(head.name, argument, span)
             if applied is not None:
                 return applied
             key = atom_key(argument)
-            if open_[-1] == "[" and key is not None and key[1] is None:
+            statistic = open_[-1] == "[" or head.name != "d"
+            if statistic and key is not None and key[1] is None:
                 return Sym(statistic_name(head.name, key[0]), span=span)
         return self.mul(head, argument)
 
@@ -296,8 +327,15 @@ class LatexTree(SharedRules):
     def subscript(self, mark: Token, *rest: Token | Expr) -> _Script:
         if len(rest) == 1:
             return _script(mark, rest[0])
-        _open, value, _comma, index, close = rest  # _{y,j}
-        return _Script("_", value, span_of(mark, close), element=str(index))
+        value, close = rest[1], rest[-1]  # _{y,j}, _{b,d}, _{n,g,c,s}: { value (, letters)+ }
+        letters = []
+        for item in rest[3:-1:2]:
+            found = index_letters(item)
+            if found is None:
+                message = "after a comma a subscript lists index letters, as in g_{y,j} or x_{b,d}"
+                raise Rejected(message, item.span)
+            letters.append(found)
+        return _Script("_", value, span_of(mark, close), element="".join(letters))
 
     def superscript(self, mark: Token, *rest: Token | Expr) -> _Script:
         if len(rest) == 3 or rest[0] in ("\\top", "\\intercal"):
@@ -321,14 +359,22 @@ class LatexTree(SharedRules):
         return _SumFrom(str(index), rest[1], span_of(mark, rest[-1]))
 
     def indexed_sum(self, command: Token, *rest: _Piece) -> IndexedSum:
-        body, index, lower, upper = rest[-1], None, None, None
+        body, index, lower, upper, more = rest[-1], None, None, None, ""
         for bound in rest[:-1]:
             if isinstance(bound, _SumFrom):
                 index, lower = bound.index, bound.lower
             elif isinstance(bound, _Script) and bound.mark == "_":
                 index = _sum_index(_checked(bound, span_of(command, command)))
+                more = bound.element or ""
             elif isinstance(bound, _Script):
                 upper = _checked(bound, span_of(command, command)).value
                 if upper is None:
                     raise Rejected("the upper bound of \\sum cannot be a transpose", bound.span)
-        return IndexedSum(index, body, lower, upper, span_of(command, body))
+        span = span_of(command, body)
+        if more and upper is not None:
+            message = "a sum over several indices has no bounds: write one \\sum for each"
+            raise Rejected(message, span)
+        # \sum_{n,s} x is \sum_n \sum_s x: one sum per index, each over its own axis.
+        for letter in reversed(more):
+            body = IndexedSum(letter, body, span=span)
+        return IndexedSum(index, body, lower, upper, span)

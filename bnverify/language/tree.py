@@ -35,7 +35,10 @@ class Num:
 class Sym:
     """A name: an input, a constant, a node, `g_<node>` (its gradient), `N` or `ones`.
 
-    `index` is the LaTeX element index (`x_i` has index "i"); resolved trees have none.
+    `index` is the LaTeX element index, one letter (`x_i` has "i", `g_{y,j}` "j", and
+    `x_{b,d}` is the name x_b with "d"). A subscript of other or several letters stays in
+    the name (`x_{ij}` is x_ij, `x_{n,g,c,s}` x_n_gcs), since only the model can tell a
+    name's subscript from its indices (bnverify.model.indices). Resolved trees have none.
     """
 
     name: str
@@ -63,7 +66,10 @@ class Apply:
 
 @dataclass(frozen=True)
 class IndexedSum:
-    """`\\sum_{index=lower}^{upper} body` as written; resolution turns it into `sum`."""
+    """`\\sum_{index=lower}^{upper} body` as written; resolution turns it into `sum`.
+
+    `index` is one letter; `\\sum_{n,s} x` is read as `\\sum_n \\sum_s x`.
+    """
 
     index: str | None
     body: Expr

@@ -4,16 +4,17 @@ Resolution looks a spelling up in the derivation's [notation] table, then in the
 names and the model's own notation (`\\mu_B` is mu): the author's notation wins, and
 where it shadows a spelling of the model's, a note says so. It understands two patterns:
 `g_<name>` is the gradient of <name>, and a hat carries over (with x = "z", `\\hat{x}` is
-zhat). It also checks the LaTeX element indices (x_i), reads e^{x} as exp(x) where e is
-no name, and turns indexed sums into sums over the batch, so the result is a plain
-vector-language tree.
+zhat). It also reads the LaTeX element indices (x_i, x_{ij}, \\sum_{k=1}^{D}), each letter
+bound to one axis by bnverify.model.indices, reads e^{x} as exp(x) where e is no name, and
+turns indexed sums into sums over those axes, so the result is a plain vector-language
+tree.
 """
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 from bnverify.files.derivation import NotationEntry
@@ -38,9 +39,11 @@ from bnverify.language.tree import (
     Num,
     Span,
     Sym,
+    children,
     constant_value,
     walk,
 )
+from bnverify.model import indices
 from bnverify.model.graph import Model
 from bnverify.problem import Problem
 
@@ -57,6 +60,9 @@ class Names:
     user: Mapping[str, Expr]
     # What the author's notation shadows of the model's, said once per file (see shadows).
     notes: tuple[str, ...] = ()
+    # Index letter -> the axis it runs over: the [notation]'s (j = "d"), and while one
+    # formula is resolved, every letter that formula binds (bnverify.model.indices).
+    letters: Mapping[str, str] = field(default_factory=dict)
 
     def lookup(self, key: str) -> Expr | None:
         """The model expression a spelling stands for, or None."""
@@ -90,21 +96,25 @@ class Names:
 
     def spellings(self) -> list[str]:
         """Every name a formula may use, for messages."""
-        primal = [n for n in self.model.primal_names() if n != BATCH_SIZE]
-        return [*primal, BATCH_SIZE, *BUILTINS, self.model.upstream, *sorted(self.user)]
+        sizes = list(self.model.sizes.values())  # N; B and D
+        primal = [n for n in self.model.primal_names() if n not in sizes]
+        return [*primal, *sizes, *BUILTINS, self.model.upstream, *sorted(self.user)]
 
 
 def user_names(model: Model, entries: Iterable[NotationEntry]) -> tuple[Names, list[Problem]]:
     """Names from a derivation's [notation] entries, and located problems with them."""
     table: dict[str, Expr] = {}
+    letters: dict[str, str] = {}
     problems: list[Problem] = []
     for entry in entries:
-        result = _entry(model, entry)
+        result = _letter_entry(model, entry) or _entry(model, entry)
         if isinstance(result, Problem):
             problems.append(result)
+        elif isinstance(result[1], str):
+            letters[result[0]] = result[1]
         else:
             table[result[0]] = result[1]
-    return Names(model, table, shadows(model, table)), problems
+    return Names(model, table, shadows(model, table), letters), problems
 
 
 def shadows(model: Model, user: Mapping[str, Expr]) -> tuple[str, ...]:
@@ -129,6 +139,24 @@ def shadows(model: Model, user: Mapping[str, Expr]) -> tuple[str, ...]:
     return tuple(notes)
 
 
+def _letter_entry(model: Model, entry: NotationEntry) -> tuple[str, str] | Problem | None:
+    """`j = "d"`: the index letter j runs over the axis d, or None for any other entry.
+
+    A value that is an axis's name, and no name of the model, can only mean this.
+    """
+    axis = entry.value.strip()
+    if axis not in model.order or axis in model.shape_of:
+        return None
+    key = entry.key.strip()
+    if len(key) == 1 and key.isascii() and key.isalpha() and key.islower():
+        return key, axis
+    return Problem(
+        f"notation maps {entry.key!r} to the axis {axis}: what runs over an axis is an index "
+        f'letter, one lowercase letter such as j = "{axis}"',
+        location=entry.key_location,
+    )
+
+
 def _entry(model: Model, entry: NotationEntry) -> tuple[str, Expr] | Problem:
     key = parser.name_key(entry.key)
     if isinstance(key, Problem):
@@ -146,13 +174,21 @@ def _entry(model: Model, entry: NotationEntry) -> tuple[str, Expr] | Problem:
         )
     unknown = sorted(n for n in _names(parsed) if n not in model.shape_of)
     if isinstance(parsed, Equation) or unknown:
-        known = ", ".join(model.primal_names())
+        known = ", ".join([*model.primal_names(), *model.sizes.values()])
+        axes = ", ".join(model.order)
+        letters = f', or for an index letter one of its axes ({axes}), j = "{axes[-1]}"'
         return Problem(
             f"notation maps {entry.key!r} to {entry.value!r}; the value must be a name or "
-            f"formula in the {model.name} model's names ({known}, N)",
+            f"formula in the {model.name} model's names ({known})"
+            f"{letters if len(model.order) > 1 else ''}",
             location=entry.value_origin.locate(Span(0, len(entry.value))),
         )
-    return key, parsed
+    # ds = "sum(g_y*x)" in a model of two axes: which sum is an error here, where it is written.
+    filled = shapes.reduction_axes(parsed, model.shape_of, model.order)
+    if isinstance(filled, Problem):
+        where = entry.value_origin.locate(filled.span) if filled.span else entry.key_location
+        return Problem(f"notation value for {entry.key!r}: {filled.message}", location=where)
+    return key, filled
 
 
 @dataclass(frozen=True)
@@ -166,17 +202,17 @@ class Resolved:
 
 def resolve(formula: Formula, names: Names, wrt: str | None) -> Resolved | Problem:
     """The vector-language tree of a parsed candidate, or the first problem with it."""
-    lhs_index = None
+    lhs_letters = ""
     if isinstance(formula, Equation):
         target = _gradient_target(formula.lhs, names)
         if isinstance(target, Problem):
             return target
-        if wrt is not None and wrt_name(wrt, names) != target:
+        if wrt is not None and wrt_name(wrt, names) != target[0]:
             return Problem(
-                f"the left side is the gradient of {target}, but wrt = {wrt!r} says otherwise",
+                f"the left side is the gradient of {target[0]}, but wrt = {wrt!r} says otherwise",
                 formula.lhs.span,
             )
-        wrt, lhs_index, body = target, getattr(formula.lhs, "index", None), formula.rhs
+        (wrt, lhs_letters), body = target, formula.rhs
     else:
         body = formula
         if wrt is None:
@@ -189,13 +225,15 @@ def resolve(formula: Formula, names: Names, wrt: str | None) -> Resolved | Probl
         if resolved_wrt is None:
             return Problem(f"wrt = {wrt!r} is not a name of the model ({_listing(names)})")
         wrt = resolved_wrt
-    result = _resolve(body, names)
+    result = _resolve_indexed(formula, body, names)
     if isinstance(result, Problem):
         return result
     expr, free = result
-    if lhs_index is not None and free and free != {lhs_index}:
+    # g_{x_{ij}} = \\sum_k ... may leave out j (the same for every j), but not add a letter.
+    if lhs_letters and free - frozenset(lhs_letters):
         return Problem(
-            f"the left side is indexed by {lhs_index} but the right side by {', '.join(free)}",
+            f"the left side is indexed by {', '.join(lhs_letters)} but the right side by "
+            f"{', '.join(sorted(free))}",
             body.span,
         )
     # The upstream gradient (g_y) is given, so a formula for it may use it.
@@ -211,6 +249,22 @@ def resolve(formula: Formula, names: Names, wrt: str | None) -> Resolved | Probl
     return Resolved(expr, wrt, shape)
 
 
+def _resolve_indexed(formula: Formula, body: Expr, names: Names) -> tuple[Expr, Free] | Problem:
+    """The right side resolved once every index letter of the formula has its axis."""
+    parts = (formula.lhs, formula.rhs) if isinstance(formula, Equation) else (formula,)
+    bound = indices.bind(_written(parts, names), names.model, names.letters)
+    if isinstance(bound, Problem):
+        return bound
+    names = replace(names, letters=bound)
+    lhs = _atom(formula.lhs, names) if isinstance(formula, Equation) else None
+    if isinstance(lhs, Problem):
+        return lhs
+    problem = indices.atom_problem(lhs, bound, names.model) if lhs else None
+    if problem:
+        return Problem(problem, lhs.span)
+    return _resolve(body, names)
+
+
 def wrt_name(wrt: str, names: Names) -> str | None:
     """The model name a `wrt` spelling refers to (z, g_z, x with x = \"z\"), or None."""
     found = names.lookup(wrt)
@@ -221,18 +275,22 @@ def wrt_name(wrt: str, names: Names) -> str | None:
     return name if name in names.model.primal_names() else None
 
 
-def _gradient_target(lhs: Expr, names: Names) -> str | Problem:
-    found = names.lookup(lhs.name) if isinstance(lhs, Sym) else None
-    spelled = gradient_of(lhs.name) if isinstance(lhs, Sym) else None
-    if found is None and spelled is not None and names.lookup(spelled) is None:
-        return Problem(_unknown_target(spelled, names), lhs.span)
+def _gradient_target(lhs: Expr, names: Names) -> tuple[str, str] | Problem:
+    """What the left side is the gradient of, and its index letters (g_{x_{ij}}: x, "ij")."""
+    read = _reading(lhs, names) if isinstance(lhs, Sym) else None
+    if read is None and isinstance(lhs, Sym):
+        spelled = [gradient_of(n) for n, _ in indices.readings(lhs.name, lhs.index)]
+        spelled = [n for n in spelled if n is not None]
+        if spelled and all(names.lookup(n) is None for n in spelled):
+            return Problem(_unknown_target(spelled[-1], names), lhs.span)
+    found, letters, _ = read or (None, "", "")
     target = gradient_of(found.name) if isinstance(found, Sym) else None
     if target is None or target not in names.model.primal_names():
         return Problem(
             "the left side must name a gradient, such as g_z or \\frac{\\partial L}{\\partial z}",
             lhs.span,
         )
-    return target
+    return target, letters
 
 
 def _unknown_target(name: str, names: Names) -> str:
@@ -246,7 +304,7 @@ def _unknown_target(name: str, names: Names) -> str:
     )
 
 
-Free = frozenset[str]
+Free = frozenset[str]  # the index letters a resolved term still depends on
 
 
 def _resolve(expr: Expr, names: Names) -> tuple[Expr, Free] | Problem:
@@ -256,12 +314,15 @@ def _resolve(expr: Expr, names: Names) -> tuple[Expr, Free] | Problem:
         case Sym():
             return _symbol(expr, names)
         case Apply(op=Op.POW, args=(base, exponent)):
-            alias = _power_alias(base, exponent, names)
+            # \sigma_B^2 is the variance, not sigma_B squared, when a notation says so.
+            power = _integer(exponent)
+            readable = isinstance(base, Sym) and power is not None
+            alias = _power_reading(base, power, names) if readable else None
             if alias is not None:
-                return _indexed(alias, base, names)
+                return _indexed(*alias, base, names)
             # Rewritten first, then resolved: a tower of 400 powers must not add stack frames.
-            power = _exponential(expr, names)
-            return power if isinstance(power, Problem) else _apply(power, names)
+            rewritten = _exponential(expr, names)
+            return rewritten if isinstance(rewritten, Problem) else _apply(rewritten, names)
         case Apply(op=Op.TRANSPOSE):
             return Problem(
                 "a transpose must be followed by a vector, as in \\hat{z}^T g_y (an inner product)",
@@ -272,17 +333,6 @@ def _resolve(expr: Expr, names: Names) -> tuple[Expr, Free] | Problem:
         case IndexedSum():
             return _indexed_sum(expr, names)
     return Problem("this cannot be part of a gradient formula", expr.span)
-
-
-def _power_alias(base: Expr, exponent: Expr, names: Names) -> Expr | None:
-    """What a name to a whole power stands for as one spelling, else None.
-
-    \\sigma_B^2 is the variance, not sigma_B squared, when a notation says so.
-    """
-    power = _integer(exponent)
-    if not isinstance(base, Sym) or power is None:
-        return None
-    return names.power(base.name, power)
 
 
 def _exponential(expr: Apply, names: Names) -> Apply | Problem:
@@ -306,22 +356,96 @@ def _integer(expr: Expr) -> int | None:
     return int(value) if value is not None and value.denominator == 1 else None
 
 
+Reading = tuple[Expr, str, str]  # what a spelled name stands for, its letters, its spelling
+
+
+def _reading(sym: Sym, names: Names) -> Reading | None:
+    """What a spelled name stands for, its index letters and its spelling without them
+    (x_{ij}: x, "ij", "x"), or None.
+
+    The longest known spelling wins: x_in mapped in [notation] is that name, not x at i, n.
+    """
+    for name, letters in indices.readings(sym.name, sym.index):
+        found = names.lookup(name)
+        if found is not None:
+            return _located(found, sym), letters, name
+    return None
+
+
+def _power_reading(base: Sym, power: int, names: Names) -> Reading | None:
+    """What `base^power` stands for as one spelling (\\sigma_{ij}^2: var, "ij"), or None."""
+    for name, letters in indices.readings(base.name, base.index):
+        found = names.power(name, power)
+        if found is not None:
+            return _located(found, base), letters, f"{name}^{power}"
+    return None
+
+
 def _symbol(sym: Sym, names: Names) -> tuple[Expr, Free] | Problem:
-    found = names.lookup(sym.name)
-    if found is None:
+    read = _reading(sym, names)
+    if read is None:
         return Problem(_unknown(sym.name, names), sym.span)
-    return _indexed(found, sym, names)
+    return _indexed(*read, sym, names)
 
 
-def _indexed(found: Expr, sym: Sym, names: Names) -> tuple[Expr, Free] | Problem:
-    found = _located(found, sym)
-    if sym.index is None:
+def _indexed(
+    found: Expr, letters: str, spelled: str, sym: Sym, names: Names
+) -> tuple[Expr, Free] | Problem:
+    if not letters:
         return found, frozenset()
-    if shapes.infer(found, names.model.shape_of) != BATCH:
-        return Problem(
-            f"{sym.name} is one number per channel, so it has no element {sym.index}", sym.span
-        )
-    return found, frozenset({sym.index})
+    item = _indexed_item(found, letters, spelled, sym, names)
+    if isinstance(item, Problem):
+        return item
+    problem = indices.atom_problem(item, names.letters, names.model)
+    if problem:
+        return Problem(problem, sym.span)
+    return found, frozenset(letters)
+
+
+def _indexed_item(
+    found: Expr, letters: str, spelled: str, sym: Sym, names: Names
+) -> indices.Indexed | Problem:
+    """The item bnverify.model.indices checks: the name, its value's axes and its letters."""
+    model = names.model
+    filled = shapes.reduction_axes(found, model.shape_of, model.order)
+    shape = shapes.infer(filled, model.shape_of) if not isinstance(filled, Problem) else filled
+    if isinstance(shape, Problem):
+        return replace(shape, span=sym.span)  # a notation's formula, read where it is used
+    named = isinstance(found, Sym) and found.name != spelled
+    shown = f"{spelled} ({found.name})" if named else spelled
+    return indices.Indexed(shown, model.in_order(shape), letters, sym.span)
+
+
+def _atom(expr: Expr, names: Names) -> indices.Indexed | Problem | None:
+    """An indexed name (x_{ij}, \\sigma_{ij}^2) as bnverify.model.indices reads it, else None."""
+    match expr:
+        case Sym():
+            read = _reading(expr, names)
+            return _indexed_item(*read, expr, names) if read and read[1] else None
+        case Apply(op=Op.POW, args=(Sym() as base, exponent)) if _integer(exponent) is not None:
+            read = _power_reading(base, _integer(exponent), names)
+            return _indexed_item(*read, base, names) if read and read[1] else None
+    return None
+
+
+def _written(parts: Iterable[Expr], names: Names) -> list[indices.Written]:
+    """Every indexed name and every sum of a formula, in the order they are written."""
+    out: list[indices.Written] = []
+    stack = list(reversed(tuple(parts)))
+    while stack:  # a loop: a formula may nest as deep as the limits allow
+        node = stack.pop()
+        atom = _atom(node, names)
+        if isinstance(atom, indices.Indexed):
+            out.append(atom)
+        if atom is not None and isinstance(node, Apply):
+            continue  # \sigma_{ij}^2 is one name, var at i, j
+        if isinstance(node, IndexedSum) and node.index is not None:
+            axis = _sum_axis(node, names)
+            axis = axis if isinstance(axis, str) else None
+            size = names.model.sizes.get(axis) if axis else None
+            out.append(indices.Summed(node.index, axis, size, node.span))
+        stack.extend(reversed(children(node)))
+    return out
 
 
 def _located(found: Expr, sym: Sym) -> Expr:
@@ -337,50 +461,93 @@ def _apply(expr: Apply, names: Names) -> tuple[Expr, Free] | Problem:
             return result
         args.append(result[0])
         free |= result[1]
-    if len(free) > 1:
-        return Problem(
-            f"this term mixes the indices {' and '.join(sorted(free))}; "
-            "bnverify handles terms that depend on one index at a time (split the sum)",
-            expr.span,
-        )
+    clash = indices.clash(free, names.letters, names.model)
+    if clash is not None:
+        return Problem(clash, expr.span)
     if signature(expr.op).reduces:
         free = frozenset()
     return Apply(expr.op, tuple(args), expr.span, expr.axes), free
 
 
 def _indexed_sum(expr: IndexedSum, names: Names) -> tuple[Expr, Free] | Problem:
-    bounds = _check_bounds(expr, names)
-    if bounds is not None:
+    bounds = _sum_axis(expr, names)
+    if isinstance(bounds, Problem):
         return bounds
     result = _resolve(expr.body, names)
     if isinstance(result, Problem):
         return result
     body, free = result
-    if expr.index is not None and free and expr.index not in free:
-        # The summand does not depend on the summation index: N copies of it.
-        return build.mul(build.BATCH_SIZE_SYM, body), free
-    return Apply(Op.SUM, (body,), expr.span), frozenset()
+    if expr.index is None:
+        return Apply(Op.SUM, (body,), expr.span), frozenset()
+    axis = names.letters.get(expr.index) or _only_axis(expr, body, names)
+    if isinstance(axis, Problem):
+        return axis
+    if free and expr.index not in free:
+        # The summand does not depend on the summation index: one copy per element.
+        return build.mul(Sym(names.model.sizes[axis]), body), free
+    return _summed(body, axis, expr.span), free - {expr.index}
 
 
-def _check_bounds(expr: IndexedSum, names: Names) -> Problem | None:
+def _summed(body: Expr, axis: str, span: Span) -> Apply:
+    """sum(body, axis), one sum of nested ones: \\sum_n \\sum_s x is sum(x, n, s)."""
+    match body:
+        case Apply(op=Op.SUM, args=(inner,), axes=axes) if axes and axis not in axes:
+            return Apply(Op.SUM, (inner,), span, (axis, *axes))
+    return Apply(Op.SUM, (body,), span, (axis,))
+
+
+def _only_axis(expr: IndexedSum, body: Expr, names: Names) -> str | Problem:
+    """The axis of \\sum_j over a summand in vector form, when it varies over one axis."""
+    model = names.model
+    filled = shapes.reduction_axes(body, model.shape_of, model.order)
+    shape = shapes.infer(filled, model.shape_of) if not isinstance(filled, Problem) else filled
+    if isinstance(shape, Problem):
+        return shape
+    if len(shape) == 1:
+        return next(iter(shape))
+    choices = model.in_order(shape) or model.order
+    sizes = ", ".join(f"\\sum_{{{expr.index}=1}}^{{{model.sizes[a]}}}" for a in choices)
+    return Problem(
+        f"which axis does \\sum_{expr.index} run over? its summand is "
+        f"{model.describe(shape)}; bound the sum by the axis's size ({sizes}), "
+        f"or sum over the axis by its name, \\sum_{{{choices[-1]}}}",
+        expr.span,
+    )
+
+
+def _sum_axis(expr: IndexedSum, names: Names) -> str | Problem | None:
+    """The axis a sum's bounds run over (\\sum_{k=1}^{D}: the axis of size D), None without them.
+
+    A sum runs over a whole axis, from 1 to its size or from 0 to one less.
+    """
+    model = names.model
     if expr.lower is None and expr.upper is None:
         return None
     lower = constant_value(expr.lower) if expr.lower is not None else Fraction(1)
-    upper = (
-        _resolve(expr.upper, names) if expr.upper is not None else (Sym(BATCH_SIZE), frozenset())
-    )
+    if expr.upper is None and lower == 1:
+        return model.order[0] if len(model.order) == 1 else None
+    upper = _resolve(expr.upper, names) if expr.upper is not None else None
     if isinstance(upper, Problem):
         return upper
-    whole = (lower == 1 and upper[0] == Sym(BATCH_SIZE)) or (
-        lower == 0 and upper[0] == Apply(Op.SUB, (Sym(BATCH_SIZE), Num(Fraction(1))))
-    )
-    if not whole:
+    for axis in model.axes:
+        size = Sym(axis.size)
+        if upper is not None and (
+            (lower == 1 and upper[0] == size)
+            or (lower == 0 and upper[0] == Apply(Op.SUB, (size, Num(Fraction(1)))))
+        ):
+            return axis.name
+    if len(model.order) == 1:
         return Problem(
             "a sum must run over the whole batch: i = 1..N (or 0..N-1); "
             f'map the author\'s batch size in [notation], e.g. m = "{BATCH_SIZE}"',
             expr.span,
         )
-    return None
+    sizes = ", ".join(f"{a.size} ({a.word})" for a in model.axes)
+    return Problem(
+        f"a sum must run over a whole axis, from 1 to its size: {sizes} (or from 0 to one "
+        f'less); map the author\'s sizes in [notation], e.g. H = "{model.axes[-1].size}"',
+        expr.span,
+    )
 
 
 def _names(expr: Expr) -> set[str]:

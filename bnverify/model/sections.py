@@ -34,8 +34,9 @@ MAX_PROBE_BATCH = 256
 # A spelling from [notation] is printed into LaTeX reports; only letters, digits, the
 # marks of a name (_ ^ { } ') and \commands are accepted, so that `&`, `~`, `%` or `\\`
 # can never reach a .tex file, and the printed spelling is rebuilt from the parsed name.
-# Brackets for the paper's statistics, \mathrm{Var}[x]; the key is parsed and re-printed.
-_SPELLING = re.compile(r"(?:[A-Za-z0-9_^{}'\[\] ]|\\[A-Za-z]+)+")
+# Brackets for the paper's statistics, \mathrm{Var}[x] and \mathrm{RMS}(x); the key is
+# parsed and re-printed.
+_SPELLING = re.compile(r"(?:[A-Za-z0-9_^{}'\[\]() ]|\\[A-Za-z]+)+")
 _ONE_CHARACTER_SCRIPT = re.compile(r"([_^])\{([A-Za-z0-9])\}")
 _IDENTITY_KEYS = KeyTable("in an [[identity]] table", dict.fromkeys(("rewrite", "as")))
 # [inputs], [constants], [nodes], [notation] and a probe's set hold the model's own names.
@@ -248,7 +249,7 @@ def alias(row: tuple[object, object, object], graph: ForwardPass) -> Alias:
     if not _SPELLING.fullmatch(spelling):
         message = (
             f"notation key {spelling!r} is not a name's spelling: write letters, digits, "
-            "_ ^ { } [ ] and LaTeX commands only, e.g. '\\sigma_B^2' = \"var\""
+            "_ ^ { } [ ] ( ) and LaTeX commands only, e.g. '\\sigma_B^2' = \"var\""
         )
         raise Rejected(message, where=name)
     key = parser.name_key(spelling)
