@@ -13,14 +13,22 @@ from bnverify.engine.sampling import exact_point
 from bnverify.files.toml_source import parse_toml
 from bnverify.judge.evidence import rng_for
 from bnverify.language.shapes import BATCH, SCALAR
-from bnverify.model.graph import Model, builtin_models, load_model, parse_model, read_model
+from bnverify.model.graph import (
+    Model,
+    builtin_models,
+    builtin_names,
+    load_model,
+    parse_model,
+    read_model,
+)
 from bnverify.problem import Problem
 
 AFFINE = 'name = "m"\noutput = "y"\n[inputs]\nx = "batch"\n[nodes]\ny = "x"\n'
 
 
 def test_builtin_batchnorm(model):
-    assert builtin_models() == {"batchnorm": "Batch Normalization, training mode, one channel"}
+    assert builtin_models()["batchnorm"] == "Batch Normalization, training mode, one channel"
+    assert set(builtin_models()) <= set(builtin_names())
     assert model.inputs == (("z", frozenset({"n"})), ("gamma", frozenset()), ("beta", frozenset()))
     assert [name for name, _ in model.nodes] == ["mu", "var", "zhat", "y"]
     assert model.output == "y" and model.upstream == "g_y"
@@ -93,7 +101,9 @@ def test_model_file_errors_point_at_the_character(tmp_path):
 
 def test_unknown_model_names_the_builtins(tmp_path):
     (problem,) = load_model("resnet", tmp_path)
-    assert "neither a built-in model (batchnorm) nor a .toml file" in problem.message
+    names = ", ".join(builtin_names())  # every one, whether or not it reads
+    assert f"neither a built-in model ({names}) nor a .toml file" in problem.message
+    assert "batchnorm, batchnorm-eval, batchnorm2d" in problem.message
 
 
 def test_a_name_that_is_no_builtin_is_never_read_as_a_file(tmp_path):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
@@ -20,7 +20,7 @@ from bnverify.language.limits import Growth, growth
 from bnverify.language.names import BATCH_SIZE, gradient_name, gradient_of, latex_name
 from bnverify.language.shapes import Shape
 from bnverify.language.tree import Equation, Expr, Sym, constant_value, walk
-from bnverify.problem import Problem, Rejected
+from bnverify.problem import Location, Problem, Rejected
 from bnverify.settings import DEFAULT_LIMITS
 
 _SQUARE_KEYS = KeyTable("in square", dict.fromkeys(("expr", "solve")))
@@ -78,10 +78,15 @@ class Probe:
 
 @dataclass(frozen=True)
 class Identity:
-    """A fact of the forward pass (`rewrite` equals `as`) the simplifier may use."""
+    """A fact of the forward pass (`rewrite` equals `as`) the simplifier may use.
+
+    It is proved for every size when the model is loaded for a check, and refused
+    there, at `location` (its [[identity]] table), when it cannot be.
+    """
 
     rewrite: Expr
     replacement: Expr
+    location: Location | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -127,6 +132,7 @@ class ForwardPass:
     node_shapes: tuple[tuple[str, Shape], ...]
     output: str
     known: Mapping[str, Shape]
+    grown: Mapping[str, Growth]  # each node's growth, counting the nodes it uses
 
     @property
     def order(self) -> tuple[str, ...]:
@@ -173,6 +179,7 @@ def forward_pass(data: Mapping) -> ForwardPass:
         tuple(node_shapes),
         output,
         known,
+        grown,
     )
 
 
@@ -338,8 +345,9 @@ def identity(spec: object, graph: ForwardPass) -> Identity:
         raise Rejected("each [[identity]] needs 'rewrite' and 'as'", where=spec)
     rewrite = _formula(spec["rewrite"], "identity", known, graph.order)
     replacement = _formula(spec["as"], "identity", known, graph.order)
-    _shape(rewrite, known, "identity", spec["rewrite"])
-    _shape(replacement, known, "identity", spec["as"])
+    for expr, text in ((rewrite, spec["rewrite"]), (replacement, spec["as"])):
+        _shape(expr, known, "identity", text)
+        _growth(expr, graph.grown, "identity", text)  # proved when loaded: bounded as a node
     return Identity(rewrite, replacement)
 
 
