@@ -49,14 +49,14 @@ def _identity_problem(model: Model, point: General, identity: Identity) -> Probl
         return None
     message = (
         f"[[identity]] {shown} does not hold: its two sides are not equal for every "
-        f"{_sizes(model)}; correct it or remove it (the simplifier uses only what is proved)"
+        f"{model.size_list}; correct it or remove it (the simplifier uses only what is proved)"
     )
     return Problem(message, location=identity.location)
 
 
 def _node_message(model: Model, name: str, why: ArithmeticError) -> str:
     if isinstance(why, Undefined):
-        return f"node {name} has no value for any input, at any {_sizes(model)}: {why}"
+        return f"node {name} has no value for any input, at any {model.size_list}: {why}"
     return f"node {name}: {_reason(why)}"
 
 
@@ -64,9 +64,3 @@ def _reason(why: ArithmeticError) -> str:
     if isinstance(why, Undefined):
         return f"it has no value for any input ({why})"
     return f"bnverify cannot reason about it for every size ({why})"
-
-
-def _sizes(model: Model) -> str:
-    """The model's sizes in its own words: "N", "B and D"."""
-    names = list(model.sizes.values())
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TypeVar
 
 from bnverify.files.discovery import is_model
@@ -90,6 +90,17 @@ class Model:
     def size_names(self) -> frozenset[str]:
         """The names of the axes' sizes (N; B and D)."""
         return frozenset(self.sizes.values())
+
+    @property
+    def size_list(self) -> str:
+        """The sizes as a sentence lists them: "N", "B and D", "N, C and S"."""
+        names = list(self.sizes.values())
+        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+    def at_sizes(self, sizes: int | Iterable[tuple[str, int]]) -> str:
+        """Sizes as a reader writes them: "N = 16", "B = 4, D = 4"; an int is every axis's."""
+        pairs = [(a, sizes) for a in self.order] if isinstance(sizes, int) else list(sizes)
+        return ", ".join(f"{self.sizes[axis]} = {n}" for axis, n in pairs)
 
     @property
     def order(self) -> tuple[str, ...]:
@@ -218,7 +229,7 @@ def read_model(doc: TomlDocument) -> Model | tuple[Problem, ...]:
     if graph is None:
         return tuple(problems.found)
     data = doc.data
-    name = problems.attempt(sections.string, data, "name")
+    name = problems.attempt(sections.string, data, "name", PurePath(doc.path).stem)
     title = problems.attempt(sections.string, data, "title", "")
     reference = problems.attempt(sections.string, data, "reference", "")
     per = problems.attempt(sections.string, data, "per", "")

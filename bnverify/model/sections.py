@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from bnverify.files.toml_keys import KeyTable
+from bnverify.files.toml_keys import KeyTable, did_you_mean
 from bnverify.language import parser, shapes
 from bnverify.language.limits import Growth, growth
 from bnverify.language.names import BATCH_SIZE, gradient_name, gradient_of, latex_name
@@ -115,6 +115,13 @@ class Axis:
     word: str
 
 
+# What a model file must have, for the message when it is missing.
+_NEEDED = {
+    "inputs": 'a model needs its inputs, e.g. [inputs] then x = ["b", "d"]',
+    "nodes": 'a model needs its forward pass, e.g. [nodes] then y = "gamma*x"',
+    "output": 'name the node whose upstream gradient is given, e.g. output = "y"',
+}
+
 # The axis of a model that declares none: Batch Norm's samples, N of them.
 DEFAULT_AXES = (Axis(shapes.DEFAULT_AXIS, BATCH_SIZE, "sample"),)
 _AXIS_KEYS = ("size", "word")
@@ -191,7 +198,9 @@ def _axes(data: Mapping) -> tuple[Axis, ...]:
     seen: set[str] = set()
     for name, spec in _table(data, "axes"):
         example = f'{name} = {{ size = "D", word = "feature" }}'
-        if not isinstance(spec, dict) or set(spec) - set(_AXIS_KEYS) or "size" not in spec:
+        if isinstance(spec, dict):
+            _known_keys(spec, _AXIS_KEYS, f"in axis {name}")
+        if not isinstance(spec, dict) or "size" not in spec:
             raise Rejected(f"axis {name} must be a table such as {example}", where=spec)
         size, word = spec["size"], spec.get("word", name)
         if not isinstance(size, str) or not size.isidentifier():
@@ -208,6 +217,8 @@ def _axes(data: Mapping) -> tuple[Axis, ...]:
 def string(data: Mapping, key: str, default: str | None = None) -> str:
     """A top-level string such as the name; required when there is no default."""
     value = data.get(key, default)
+    if value is None and key in _NEEDED:
+        raise Rejected(f"missing '{key}': {_NEEDED[key]}")
     if not isinstance(value, str):
         raise Rejected(f"'{key}' must be a string", where=data.get(key))
     return str(value)
@@ -371,9 +382,22 @@ def _formula(text: object, what: str, known: Mapping[str, Shape], order: tuple[s
 
 def _table(data: Mapping, key: str, default: dict | None = None) -> list[tuple[str, object]]:
     table = data.get(key, default)
+    if table is None:
+        raise Rejected(f"missing [{key}]: {_NEEDED[key]}")
     if not isinstance(table, dict) or (default is None and not table):
         raise Rejected(f"'[{key}]' must be a table of names", where=table)
     return [(str(name), value) for name, value in table.items()]
+
+
+def _known_keys(spec: Mapping, accepted: tuple[str, ...], where: str) -> None:
+    """Reject the first key of an inline table that is not accepted, at its value."""
+    for key, value in spec.items():
+        if key not in accepted:
+            message = (
+                f'unknown key "{key}" {where}{did_you_mean(key, accepted)}; '
+                f"accepted keys: {', '.join(accepted)}"
+            )
+            raise Rejected(message, where=_placed(value, spec))
 
 
 def _check_name(name: str, known: Mapping[str, Shape], item: object = None) -> None:
@@ -394,7 +418,8 @@ def _input(
     positive = False
     axes = spec
     if isinstance(spec, dict):
-        if set(spec) - {"axes", "positive"} or not isinstance(spec.get("positive", False), bool):
+        _known_keys(spec, ("axes", "positive"), f"in input {name}")
+        if not isinstance(spec.get("positive", False), bool):
             message = f"input {name} as a table takes axes = [...] and positive = true"
             raise Rejected(message, where=spec)
         axes, positive = spec.get("axes", []), bool(spec.get("positive", False))
