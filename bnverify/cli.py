@@ -26,6 +26,7 @@ from rich.progress import Progress as RichProgress
 from bnverify import __version__
 from bnverify.check import Progress, check_files, check_formula, report_of
 from bnverify.engine import closed_form
+from bnverify.files.derivation import COMMAND_LINE
 from bnverify.files.discovery import discover
 from bnverify.judge.records import FileResult, exit_status
 from bnverify.model.graph import Model, builtin_names
@@ -506,7 +507,7 @@ def _inline(
     ref = model_name or "batchnorm"
     model = command_line_model(ref, settings)
     if isinstance(model, tuple):  # the model file's problems, each where it is written
-        return FileResult(ref, "", model, ())
+        return FileResult(COMMAND_LINE, "", model, ())
     text, syntax = (expr, "ascii") if expr is not None else (latex, "latex")
     # In a worker process, as every candidate the command line checks: see check_files.
     verdict = check_formula(
