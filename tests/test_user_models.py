@@ -16,45 +16,16 @@ from click.testing import CliRunner
 from bnverify.cli import main
 
 DERIVATIONS = Path(__file__).parent.parent / "derivations"
-LAYERNORM = """\
-name = "my-layernorm"
-title = "LayerNorm, as a user writes it"
-output = "y"
-
-[axes]
-b = { size = "B", word = "sample" }
-d = { size = "D", word = "feature" }
-
-[inputs]
-x = ["b", "d"]
-gamma = ["d"]
-beta = ["d"]
-
-[constants]
-eps = 1e-5
-
-[nodes]
-mu = "mean(x, d)"
-var = "mean((x - mu)^2, d)"
-xhat = "(x - mu)/sqrt(var + eps)"
-y = "gamma*xhat + beta"
-"""
+LAYERNORM = (Path(__file__).parent / "data" / "user-layernorm.toml").read_text()
 UNBIASED = LAYERNORM.replace('"mean((x - mu)^2, d)"', '"sum((x - mu)^2, d)/(D - 1)"')
 # The gradient of x by hand: with h = gamma*g_y, (h - mean(h) - xhat*sum(h*xhat)/D)/sigma;
 # with the unbiased variance the last term is divided by D - 1 instead of D.
 G_X = "(gamma*g_y - mean(gamma*g_y, d) - xhat*sum(gamma*g_y*xhat, d)/D)/sqrt(var + eps)"
 G_X_UNBIASED = G_X.replace("/D)", "/(D - 1))")
-SQUARES = """\
-name = "squares"
-output = "out"
-[axes]
-b = { size = "B", word = "sample" }
-d = { size = "D", word = "feature" }
-[inputs]
-x = ["b", "d"]
-[nodes]
-out = "sum(x^2, b, d)"
-"""
+# A model whose output is one number: the axes of LAYERNORM, and the sum of squares.
+SQUARES = LAYERNORM[LAYERNORM.index("[axes]") : LAYERNORM.index("[inputs]")]
+SQUARES = f'name = "squares"\noutput = "out"\n{SQUARES}[inputs]\nx = ["b", "d"]\n'
+SQUARES += '[nodes]\nout = "sum(x^2, b, d)"\n'
 
 
 def run(*args: str):
@@ -133,16 +104,18 @@ def test_an_unbiased_variance_is_never_an_internal_error(tmp_path):
     "signs.py the sign of a sum over D - 1; today node xhat is refused at load, located",
 )
 def test_an_unbiased_variance_is_proved_from_where_it_is_defined(tmp_path):
-    model = write(tmp_path / "ln.toml", UNBIASED)
-    result = inline(model, "x", G_X_UNBIASED)
+    result = inline(write(tmp_path / "ln.toml", UNBIASED), "x", G_X_UNBIASED)
     assert result.exit_code == 0, result.output
     assert "match: proved equal for every B ≥ 1, D ≥ 2" in result.output
 
 
+# Batch Norm with an unbiased variance: a one-axis model, whose `square` keeps it rational.
+UNBIASED_BN = (Path(__file__).parent.parent / "bnverify/model/layers/batchnorm.toml").read_text()
+UNBIASED_BN = UNBIASED_BN.replace('"mean((z - mu)^2)"', '"sum((z - mu)^2)/(N - 1)"')
+
+
 def test_a_one_axis_unbiased_variance_is_proved_for_every_N_from_2(tmp_path):
-    source = (Path(__file__).parent.parent / "bnverify/model/layers/batchnorm.toml").read_text()
-    unbiased = source.replace('"mean((z - mu)^2)"', '"sum((z - mu)^2)/(N - 1)"')
-    unbiased = unbiased[: unbiased.index('[[identity]]\nrewrite = "sum(zhat^2)"')]
+    unbiased = UNBIASED_BN[: UNBIASED_BN.index('[[identity]]\nrewrite = "sum(zhat^2)"')]
     model = write(tmp_path / "bn.toml", unbiased)
     g_z = "gamma/sqrt(var + eps)*(g_y - mean(g_y) - zhat*sum(g_y*zhat)/(N - 1))"
     result = inline(model, "z", g_z)
@@ -151,10 +124,7 @@ def test_a_one_axis_unbiased_variance_is_proved_for_every_N_from_2(tmp_path):
 
 
 def test_the_identity_a_biased_variance_gives_is_refused_for_an_unbiased_one(tmp_path):
-    source = (Path(__file__).parent.parent / "bnverify/model/layers/batchnorm.toml").read_text()
-    model = write(
-        tmp_path / "bn.toml", source.replace('"mean((z - mu)^2)"', '"sum((z - mu)^2)/(N - 1)"')
-    )
+    model = write(tmp_path / "bn.toml", UNBIASED_BN)
     result = inline(model, "beta", "sum(g_y)")
     assert result.exit_code == 2
     assert "[[identity]] sum(zhat^2) = N*var/(var + eps) does not hold" in result.output
@@ -162,8 +132,7 @@ def test_the_identity_a_biased_variance_gives_is_refused_for_an_unbiased_one(tmp
 
 
 def test_an_output_of_one_number_is_never_an_internal_error(tmp_path):
-    model = write(tmp_path / "squares.toml", SQUARES)
-    result = inline(model, "x", "2*x*g_out")
+    result = inline(write(tmp_path / "squares.toml", SQUARES), "x", "2*x*g_out")
     assert result.exit_code in (0, 2), result.output
 
 
@@ -173,8 +142,7 @@ def test_an_output_of_one_number_is_never_an_internal_error(tmp_path):
     "(L = B*D*g_out*out); it should sum over the output's own axes only",
 )
 def test_an_output_of_one_number_is_checked(tmp_path):
-    model = write(tmp_path / "squares.toml", SQUARES)
-    result = inline(model, "x", "2*x*g_out")
+    result = inline(write(tmp_path / "squares.toml", SQUARES), "x", "2*x*g_out")
     assert result.exit_code == 0, result.output
     assert "match: proved equal for every B ≥ 1, D ≥ 1" in result.output
 
