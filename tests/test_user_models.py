@@ -131,20 +131,13 @@ def test_the_identity_a_biased_variance_gives_is_refused_for_an_unbiased_one(tmp
     assert f"{model}:84:1: error: " in result.output
 
 
-def test_an_output_of_one_number_is_never_an_internal_error(tmp_path):
-    result = inline(write(tmp_path / "squares.toml", SQUARES), "x", "2*x*g_out")
-    assert result.exit_code in (0, 2), result.output
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: general.loss sums g_out*out over every axis even when out has none "
-    "(L = B*D*g_out*out); it should sum over the output's own axes only",
-)
 def test_an_output_of_one_number_is_checked(tmp_path):
-    result = inline(write(tmp_path / "squares.toml", SQUARES), "x", "2*x*g_out")
+    model = write(tmp_path / "squares.toml", SQUARES)
+    result = inline(model, "x", "2*x*g_out")
     assert result.exit_code == 0, result.output
     assert "match: proved equal for every B ≥ 1, D ≥ 1" in result.output
+    wrong = inline(model, "x", "x*g_out")
+    assert wrong.exit_code == 1 and "diverge" in wrong.output
 
 
 def test_a_false_identity_is_a_located_error_and_the_rest_is_checked(tmp_path):
