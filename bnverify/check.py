@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from bnverify.engine.truth import Truth, truth_of
-from bnverify.files.access import model_file_refusal
 from bnverify.files.derivation import (
     Candidate,
     Derivation,
@@ -35,8 +34,9 @@ from bnverify.judge.records import FileResult, Verdict
 from bnverify.language import parser
 from bnverify.language.limits import formula_problem
 from bnverify.language.tree import Formula
-from bnverify.model.graph import Model, load_model
+from bnverify.model.graph import Model
 from bnverify.model.notation import Names, resolve, user_names
+from bnverify.models import load_usable, model_of, usable
 from bnverify.problem import Location, Problem, location_in_text
 from bnverify.report import notebook  # noqa: F401 (registers the records' notebook printers)
 from bnverify.settings import Settings, flag
@@ -52,13 +52,20 @@ MISSING_MODEL = "missing model"  # how files.derivation reports a file without m
 NOTATION_FLAG = "--notation"  # where a problem with an inline notation entry is shown
 
 
-def check_file(path: str | Path, settings: Settings, fallback: Model | None = None) -> FileResult:
+def check_file(
+    path: str | Path,
+    settings: Settings,
+    fallback: Model | None = None,
+    searched: Sequence[str | Path] = (),
+) -> FileResult:
     """Load a derivation file and judge each of its candidates.
 
-    `fallback` is the model of a file that names none (`check --model`).
+    `fallback` is the model of a file that names none (`check --model`). `searched` are
+    the folders the run was given: a model file may be anywhere in a folder of them that
+    holds the derivation (or in its git repository; see files.access).
     """
     derivation, model = _loaded(path, settings, fallback)
-    return check_derivation(derivation, settings, model)
+    return check_derivation(derivation, settings, model, searched)
 
 
 def _loaded(
@@ -83,17 +90,18 @@ def check_files(
     jobs: int,
     progress: Progress | None = None,
     fallback: Model | None = None,
+    searched: Sequence[str | Path] = (),
 ) -> list[FileResult]:
     """Judge the candidates of many files in `jobs` worker processes, in the files' order.
 
     Files are read here and their candidates handed to the workers as each file is read;
     `progress` hears of every candidate checked. `fallback` is the model of a file that
-    names none.
+    names none; `searched`, the folders the run was given (see check_file).
     """
     plans: list[_Plan] = []
     with workers.Pool(jobs, settings.limits.max_memory) as pool:
         for path in paths:
-            plans.append(_plan(*_loaded(path, settings, fallback)))
+            plans.append(_plan(*_loaded(path, settings, fallback), settings, searched))
             for j, candidate in enumerate(plans[-1].candidates):
                 pool.submit(
                     _judge_job((len(plans) - 1, j), candidate, *plans[-1].judged_by, settings)
@@ -118,14 +126,15 @@ def check_formula(
     """Judge one formula against the true gradient of a model, as `check --expr` does.
 
     `model` is a built-in model's name, the path of a model file or a loaded Model; a
-    file that cannot be used gives an error verdict with its first problem (load_model
-    gives them all). Without `wrt`, a LaTeX formula may name it on its left side. With
-    `jobs`, it is checked in a worker process (see check_files). `notation` maps the
+    model that cannot be used (what it states is proved first, see bnverify.models)
+    gives an error verdict with its first problem (models.load_usable gives them all).
+    Without `wrt`, a LaTeX formula may name it on its left side. With `jobs`, it is
+    checked in a worker process (see check_files). `notation` maps the
     formula's names to the model's, as a derivation's [notation] table does ({"q": "z"});
     a bad entry gives an error verdict saying which.
     """
     settings = settings or Settings()
-    loaded = load_model(model) if isinstance(model, str) else model
+    loaded = load_usable(model, settings) if isinstance(model, str) else usable(model, settings)
     candidate = inline_candidate(text, syntax, wrt)
     if isinstance(loaded, tuple):
         return verdict.error(candidate, loaded[0])
@@ -157,18 +166,20 @@ def report_of(
     command: str,
     jobs: int | None = None,
     fallback: Model | None = None,
+    searched: Sequence[str | Path] = (),
 ) -> tuple[Document | Problem, FileResult]:
     """Read and check a derivation file once: its printable report, and the check's result.
 
     With `jobs`, the candidates and then the report's derivation steps are worked out in
     worker processes (see check_files); steps that pass the budget give a Problem in
-    place of the report. `fallback` is the model of a file that names none.
+    place of the report. `fallback` is the model of a file that names none; `searched`,
+    the folders the run was given (see check_file).
     """
     derivation, model = _loaded(path, settings, fallback)
     if jobs is None:
-        result = check_derivation(derivation, settings, model)
+        result = check_derivation(derivation, settings, model, searched)
         return _document(derivation, result, settings, command), result
-    plan = _plan(derivation, model)
+    plan = _plan(derivation, model, settings, searched)
     with workers.Pool(jobs, settings.limits.max_memory) as pool:
         for j, candidate in enumerate(plan.candidates):
             pool.submit(_judge_job(j, candidate, *plan.judged_by, settings))
@@ -189,10 +200,16 @@ def report_of(
 
 
 def check_derivation(
-    derivation: Derivation, settings: Settings, fallback: Model | None = None
+    derivation: Derivation,
+    settings: Settings,
+    fallback: Model | None = None,
+    searched: Sequence[str | Path] = (),
 ) -> FileResult:
-    """Judge every candidate of a loaded derivation (by `fallback` when it names no model)."""
-    plan = _plan(derivation, fallback)
+    """Judge every candidate of a loaded derivation (by `fallback` when it names no model).
+
+    `searched` are the folders the run was given (see check_file).
+    """
+    plan = _plan(derivation, fallback, settings, searched)
     if plan.model is None or plan.names is None:
         return plan.result(())
     verdicts = tuple(check_candidate(c, plan.names, plan.model, settings) for c in plan.candidates)
@@ -227,9 +244,16 @@ class _Plan:
         )
 
 
-def _plan(derivation: Derivation, fallback: Model | None = None) -> _Plan:
+def _plan(
+    derivation: Derivation,
+    fallback: Model | None,
+    settings: Settings,
+    searched: Sequence[str | Path] = (),
+) -> _Plan:
     problems = list(derivation.problems)
-    model = model_of(derivation) or fallback
+    model = model_of(derivation, settings, tuple(map(Path, searched)))
+    if model is None and fallback is not None:
+        model = usable(fallback, settings)  # proved once: the proof is cached per model
     if isinstance(model, tuple):
         problems.extend(model)
         model = None
@@ -238,21 +262,6 @@ def _plan(derivation: Derivation, fallback: Model | None = None) -> _Plan:
     names, notation_problems = user_names(model, derivation.notation)
     problems.extend(notation_problems)
     return _Plan(derivation, tuple(problems), model, names)
-
-
-def model_of(derivation: Derivation) -> Model | tuple[Problem, ...] | None:
-    """The model a derivation names (None when it names none), or why it cannot be used:
-    every problem with the model file, each placed where the derivation names it unless
-    it has a place in the model file."""
-    if not derivation.model:
-        return None
-    refused = _model_file_problem(derivation)
-    if refused is not None:
-        return (refused,)
-    model = load_model(derivation.model, Path(derivation.path).parent)
-    if isinstance(model, Model):
-        return model
-    return tuple(_place_model_problem(p, derivation) for p in model)
 
 
 def check_candidate(
@@ -461,24 +470,3 @@ def _place(problem: Problem, candidate: Candidate) -> Problem:
     if problem.span is not None:
         return problem.at(candidate.origin.locate(problem.span))
     return problem.at(candidate.location)
-
-
-def _model_file_problem(derivation: Derivation) -> Problem | None:
-    """Why the model file a derivation names may not be read, else None.
-
-    A stranger's derivation could name any file the user can read (model = "../.env"),
-    and an error message would then show a line of it: see file_access.
-    """
-    ref = derivation.model
-    if not ref.endswith(".toml"):  # a built-in model, or the loader says there is none
-        return None
-    refused = model_file_refusal(ref, Path(derivation.path).parent)
-    if refused is None:
-        return None
-    return Problem(f"model {ref!r} is not read: {refused}", location=derivation.model_location)
-
-
-def _place_model_problem(problem: Problem, derivation: Derivation) -> Problem:
-    if problem.location is not None or derivation.model_location is None:
-        return problem
-    return problem.at(derivation.model_location)

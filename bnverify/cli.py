@@ -26,18 +26,21 @@ from rich.progress import Progress as RichProgress
 from bnverify import __version__
 from bnverify.check import Progress, check_files, check_formula, report_of
 from bnverify.engine import closed_form
-from bnverify.files.access import derivation_files
+from bnverify.files.derivation import COMMAND_LINE
+from bnverify.files.discovery import discover
 from bnverify.judge.records import FileResult, exit_status
-from bnverify.model.graph import Model, builtin_models, load_model
+from bnverify.model.graph import Model, builtin_names
+from bnverify.models import command_line_model, load_usable
 from bnverify.problem import Problem
 from bnverify.report import csv as csv_report
 from bnverify.report import github as github_report
 from bnverify.report import json as json_report
 from bnverify.report import junit as junit_report
 from bnverify.report import merge as merge_report
-from bnverify.report import rows
+from bnverify.report import model_listing, rows
 from bnverify.report import summary as summary_report
 from bnverify.report import text as text_report
+from bnverify.report.inert import visible
 from bnverify.report.output import STDOUT, OutputError, append, emit
 from bnverify.report.printable import handouts
 from bnverify.report.printable import write as report_files
@@ -108,10 +111,12 @@ Examples:
 
 Exit status: 0 when printed; 2 when the model or the name is unknown."""
 MODELS_EPILOG = """\b
-Example:
+Examples:
   bnverify models
+  bnverify models layernorm
+  bnverify models models/my-layer.toml
 
-Exit status: 0; 2 when a built-in model cannot be read (a bug)."""
+Exit status: 0; 2 when a model cannot be used (its problems are printed, located)."""
 SCHEMA_EPILOG = """\b
 Example:
   bnverify schema > report.schema.json
@@ -356,7 +361,7 @@ def check(
     else:
         with _progress(_shows_progress(quiet)) as progress:
             results, problems, positions = _check_files(
-                paths, model_name, shard, settings, jobs, progress
+                paths, model_name, shard, settings, jobs, progress, verbose
             )
     if summary or fmt in ROW_RENDERERS:
         run = rows.run_of(results, problems, positions)
@@ -407,20 +412,40 @@ def _check_files(
     settings: Settings,
     jobs: int,
     progress: Progress | None,
+    verbose: bool = False,
 ) -> tuple[list[FileResult], list[Problem], list[int]]:
     """Each file's result, the problems with the paths, and each file's place in the run.
 
     The files' candidates are checked in `jobs` worker processes, in the files' order.
+    Model files among them are not derivations: each is noted on standard error when it
+    was named, or with -v.
     """
-    files, problems = derivation_files(paths or (DEFAULT_PATH,))
-    fallback = load_model(model_name) if model_name else None
+    paths = paths or (DEFAULT_PATH,)
+    found = discover(paths, settings.limits.max_file_bytes)
+    _note_model_files(found.models, paths, verbose)
+    files, problems = found.derivations, found.problems
+    fallback = command_line_model(model_name, settings) if model_name else None
     if isinstance(fallback, tuple):  # --model names a model that cannot be used
         return [], problems + list(fallback), []
     positions = list(range(len(files)))
     if shard is not None:
         positions, problems = in_shard(positions, shard), problems if shard[0] == 1 else []
     chosen = [files[at] for at in positions]
-    return check_files(chosen, settings, jobs, progress, fallback), problems, positions
+    searched = [path for path in paths if Path(path).is_dir()]
+    return check_files(chosen, settings, jobs, progress, fallback, searched), problems, positions
+
+
+def _note_model_files(models: list[Path], named: tuple[str, ...], verbose: bool) -> None:
+    """Say that a model file is not checked: always when it was named, else with -v."""
+    given = {Path(path) for path in named}
+    for path in models:
+        if verbose or path in given:
+            shown = visible(str(path))
+            click.echo(
+                f"bnverify: {shown} is a model file, not a derivation: not checked "
+                f"(`bnverify models {shown}` shows it)",
+                err=True,
+            )
 
 
 def in_shard(positions: list[int], shard: tuple[int, int]) -> list[int]:
@@ -480,9 +505,9 @@ def _inline(
     settings: Settings,
 ) -> FileResult:
     ref = model_name or "batchnorm"
-    model = load_model(ref)
+    model = command_line_model(ref, settings)
     if isinstance(model, tuple):  # the model file's problems, each where it is written
-        return FileResult(ref, "", model, ())
+        return FileResult(COMMAND_LINE, "", model, ())
     text, syntax = (expr, "ascii") if expr is not None else (latex, "latex")
     # In a worker process, as every candidate the command line checks: see check_files.
     verdict = check_formula(
@@ -535,7 +560,7 @@ def report_command(
     jobs: int,
 ) -> int:
     """Write a printable report of a derivation file, or one per file of a folder."""
-    fallback = load_model(model_name) if model_name else None
+    fallback = command_line_model(model_name, settings) if model_name else None
     if isinstance(fallback, tuple):
         for problem in fallback:
             click.echo(text_report.located(problem), err=True)
@@ -558,12 +583,18 @@ def report_command(
 
 
 def _report_file(
-    path: str, output: str, fmt: str, fallback: Model | None, settings: Settings, jobs: int
+    path: str,
+    output: str,
+    fmt: str,
+    fallback: Model | None,
+    settings: Settings,
+    jobs: int,
+    searched: tuple[Path, ...] = (),
 ) -> FileResult | None:
     """Write one file's report; its problems go to standard error. None: none written."""
     command = ["bnverify", "report", path, "-o", output, "--format", fmt]
     reproducing = shlex.join(command + _reproducing(settings))
-    document, result = report_of(path, settings, reproducing, jobs, fallback)
+    document, result = report_of(path, settings, reproducing, jobs, fallback, searched)
     for problem in [*result.problems, *(v.problem for v in result.verdicts if v.problem)]:
         click.echo(text_report.located(problem), err=True)
     if isinstance(document, Problem):
@@ -597,13 +628,14 @@ def _report_folder(
         raise click.UsageError(
             "a folder's reports are files: give a folder, -o handouts/ (--pdf prints HTML)"
         )
-    files, problems = derivation_files([folder])
+    found = discover([folder], settings.limits.max_file_bytes)  # model files are no reports
+    files, problems = found.derivations, found.problems
     for problem in problems:
         click.echo(text_report.located(problem), err=True)
     names = handouts.report_names(files, folder, fmt)
     target = Path(output)
     written = [
-        _report_file(str(path), str(target / name), fmt, fallback, settings, jobs)
+        _report_file(str(path), str(target / name), fmt, fallback, settings, jobs, (folder,))
         for path, name in zip(files, names, strict=True)
     ]
     results = [r for r in written if r is not None]
@@ -653,7 +685,7 @@ def schema_command() -> int:
 @_guarded
 def derive_command(model_name: str, wrt: str, as_latex: bool, batch_size: int | None) -> int:
     """Print the true gradient of the model's loss with respect to a name."""
-    model = load_model(model_name)
+    model = command_line_model(model_name, Settings())
     if isinstance(model, tuple):
         for problem in model:
             click.echo(text_report.located(problem), err=True)
@@ -669,21 +701,23 @@ def derive_command(model_name: str, wrt: str, as_latex: bool, batch_size: int | 
     return 0
 
 
-@main.command(name="models", short_help="List the built-in models.", epilog=MODELS_EPILOG)
+@main.command(name="models", short_help="List the models.", epilog=MODELS_EPILOG)
+@click.argument("refs", nargs=-1, metavar="[MODEL ...]")
 @_guarded
-def models_command() -> int:
-    """List the built-in models."""
-    for name, title in builtin_models().items():
-        model = load_model(name)
-        assert isinstance(model, Model), model
-        inputs = ", ".join(f"{n} ({s})" for n, s in model.inputs)
-        nodes = ", ".join(n for n, _ in model.nodes)
-        click.echo(
-            f"{name}: {title}\n  inputs: {inputs}\n  constants: "
-            f"{', '.join(n for n, _ in model.constants)}\n  nodes: {nodes}\n"
-            f"  upstream gradient: {model.upstream}"
-        )
-    return 0
+def models_command(refs: tuple[str, ...]) -> int:
+    """List the built-in models, or show the models named (a name or a model file's path):
+    axes, inputs, constants, nodes and output. A model that cannot be used shows its
+    problems, located in its file."""
+    status = 0
+    for at, ref in enumerate(refs or builtin_names()):
+        model = load_usable(ref, Settings())
+        if isinstance(model, tuple):
+            for problem in model:
+                click.echo(text_report.located(problem), err=True)
+            status = 2
+            continue
+        click.echo(("\n" if at else "") + model_listing.listing(model), nl=False)
+    return status
 
 
 @main.command(name="merge", short_help="Combine --shard runs' JSON reports.", epilog=MERGE_EPILOG)

@@ -117,14 +117,15 @@ def test_float_errors_measure_rounding_on_a_right_formula_and_size_a_wrong_one(c
     assert min(e.median for e in wrong) > 1e-3
 
 
-def test_the_float64_layer_never_decides(case):
+def test_the_float64_layer_never_decides(case, truth):
     for text in (RIGHT, WRONG):
-        layer = evidence.float_layer(evidence.float_errors(case(text)))
+        layer = evidence.float_layer(truth, evidence.float_errors(case(text)))
         assert layer.outcome == MEASURED
         assert "float64 alone cannot tell rounding from a small error" in layer.detail
-    assert evidence.float_layer(()).outcome == UNAVAILABLE
+        assert "(N = 16, 256, 4096; eps at its typical value)" in layer.detail
+    assert evidence.float_layer(truth, ()).outcome == UNAVAILABLE
     infinite = (FloatError(2, float("inf"), float("inf")),)
-    assert evidence.float_layer(infinite).outcome == UNAVAILABLE
+    assert evidence.float_layer(truth, infinite).outcome == UNAVAILABLE
 
 
 def test_points_are_shared_and_seeded(truth):

@@ -13,14 +13,22 @@ from bnverify.engine.sampling import exact_point
 from bnverify.files.toml_source import parse_toml
 from bnverify.judge.evidence import rng_for
 from bnverify.language.shapes import BATCH, SCALAR
-from bnverify.model.graph import Model, builtin_models, load_model, parse_model, read_model
+from bnverify.model.graph import (
+    Model,
+    builtin_models,
+    builtin_names,
+    load_model,
+    parse_model,
+    read_model,
+)
 from bnverify.problem import Problem
 
 AFFINE = 'name = "m"\noutput = "y"\n[inputs]\nx = "batch"\n[nodes]\ny = "x"\n'
 
 
 def test_builtin_batchnorm(model):
-    assert builtin_models() == {"batchnorm": "Batch Normalization, training mode, one channel"}
+    assert builtin_models()["batchnorm"] == "Batch Normalization, training mode, one channel"
+    assert set(builtin_models()) <= set(builtin_names())
     assert model.inputs == (("z", frozenset({"n"})), ("gamma", frozenset()), ("beta", frozenset()))
     assert [name for name, _ in model.nodes] == ["mu", "var", "zhat", "y"]
     assert model.output == "y" and model.upstream == "g_y"
@@ -65,7 +73,7 @@ def test_a_model_file_by_path(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('name = "m"\noutput = "y"\n[inputs]\nx = "batch"\n', "'[nodes]' must be a table"),
+        ('name = "m"\noutput = "y"\n[inputs]\nx = "batch"\n', "missing [nodes]: a model"),
         ('name = "m"\noutput = "y"\n[inputs]\nx = "batch"\n[nodes]\ny = "x*w"\n', "uses w"),
         ('name = "m"\noutput = "q"\n[inputs]\nx = "batch"\n[nodes]\ny = "x"\n', "not one of the"),
         ('name = "m"\noutput = "y"\n[inputs]\ng_x = "batch"\n[nodes]\ny = "g_x"\n', "usable name"),
@@ -93,7 +101,9 @@ def test_model_file_errors_point_at_the_character(tmp_path):
 
 def test_unknown_model_names_the_builtins(tmp_path):
     (problem,) = load_model("resnet", tmp_path)
-    assert "neither a built-in model (batchnorm) nor a .toml file" in problem.message
+    names = ", ".join(builtin_names())  # every one, whether or not it reads
+    assert f"neither a built-in model ({names}) nor a .toml file" in problem.message
+    assert "batchnorm, batchnorm-eval, batchnorm2d" in problem.message
 
 
 def test_a_name_that_is_no_builtin_is_never_read_as_a_file(tmp_path):
@@ -235,3 +245,57 @@ def test_a_bug_reading_a_model_file_is_a_problem_of_that_model(tmp_path, monkeyp
     (tmp_path / "m.toml").write_text(AFFINE)
     (problem,) = load_model("m.toml", tmp_path)
     assert problem.message.startswith("internal error while reading model 'm.toml': TypeError")
+
+
+def test_nodes_and_identities_keep_where_they_are_written():
+    text = AFFINE + '[[identity]]\nrewrite = "y"\nas = "x"\n'
+    model = read(text)
+    assert isinstance(model, Model)
+    assert [(n, at.line, at.column) for n, at in model.node_locations] == [("y", 6, 5)]
+    (identity,) = model.identities
+    assert (identity.location.line, identity.location.source) == (7, "[[identity]]")
+    assert model == read(text.replace("[[identity]]", "\n[[identity]]"))  # places aside
+
+
+def test_an_identity_is_bounded_like_a_node():
+    text = (
+        AFFINE.replace('y = "x"', 'y = "x^1000"') + '[[identity]]\nrewrite = "y^1000"\nas = "0"\n'
+    )
+    (problem,) = read(text)
+    assert problem.message.startswith("identity, counting the nodes it uses: ")
+    assert "power 1,000,000" in problem.message and problem.location.line == 8
+
+
+def test_a_model_is_named_after_its_file_unless_it_says_otherwise(tmp_path):
+    (tmp_path / "my-layer.toml").write_text(AFFINE.replace('name = "m"\n', ""))
+    model = load_model("my-layer.toml", tmp_path)
+    assert isinstance(model, Model) and model.name == "my-layer"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (AFFINE.replace('output = "y"\n', ""), "missing 'output': name the node whose upstream"),
+        (AFFINE.replace('[inputs]\nx = "batch"\n', ""), "missing [inputs]: a model needs its"),
+        (
+            AFFINE.replace('x = "batch"', 'x = { axes = ["n"], postive = true }'),
+            'unknown key "postive" in input x (did you mean "positive"?)',
+        ),
+        (
+            '[axes]\nn = { size = "N", wrod = "sample" }\n' + AFFINE,
+            'unknown key "wrod" in axis n (did you mean "word"?)',
+        ),
+    ],
+)
+def test_a_missing_section_or_an_unknown_inner_key_says_what_it_is(text, message):
+    (problem,) = read(text)
+    assert problem.message.startswith(message), problem.message
+
+
+def test_a_file_that_is_no_model_is_refused_without_quoting_it(tmp_path):
+    (tmp_path / "creds.toml").write_text('[registry]\ntoken = "hunter2"\n')
+    (tmp_path / "d.toml").write_text('model = "x"\n[[candidate]]\nname = "a"\nexpr = "1"\n')
+    for name, what in (("creds.toml", "is not a model file"), ("d.toml", "is a derivation")):
+        (problem,) = load_model(name, tmp_path)
+        assert what in problem.message and "hunter2" not in str(problem)
+        assert problem.location.source == ""

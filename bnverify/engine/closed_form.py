@@ -68,7 +68,7 @@ def proof_statement(model: Model, wrt: str, most: int = 8) -> str:
         same = stated == point[gradient]
         derivative = eliminated or total_derivative(free, loss(free), name) == free[gradient]
     except (ArithmeticError, ValueError) as err:
-        return f"not proved for every N: {err}"
+        return f"not proved for every {model.size_list}: {err}"
     if not (same and derivative):
         return f"not proved: the closed form differs from the engine's {gradient}; a bug"
     start = first_defined(model, truth.gradients, truth.formula(name), most)
@@ -114,7 +114,7 @@ def _at_batch_size(model: Model, name: str, n: int, as_latex: bool) -> list[str]
         base = np.asarray(square_base(model, point)).reshape(-1)[0].as_expr()
         solved = sp.Symbol(model.square.solve, positive=True)
         restore = {sp.Symbol(ROOT): sp.sqrt(sp.factor(base) + solved)}
-    out = [f"at N = {n}:"]
+    out = [f"at {model.at_sizes(n)}:"]
     for i, value in enumerate(values):
         expr = sp.factor(sp.together(value.as_expr().subs(restore)))
         label = f"{gradient_name(name)}[{i + 1}]" if values.size > 1 else gradient_name(name)

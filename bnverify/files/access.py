@@ -4,8 +4,14 @@ A derivation file comes from a stranger, and so may its folder: a pull request c
 a symbolic link to /proc/self/environ, and an error message would then show a line of it.
 So there is one rule. A derivation found by walking a directory is a regular file whose
 real path stays inside that directory; a model file a derivation names is a .toml file
-whose real path stays inside the derivation's folder; everything else (links leading out,
-link loops, FIFOs, devices) is a located problem and is never opened.
+whose real path stays inside the derivation's project; everything else (links leading
+out, link loops, FIFOs, devices) is a located problem and is never opened.
+
+A derivation's project is the widest of: its own folder, a folder the run was given
+that holds it (`bnverify check DIR`), and the git repository that holds it (the nearest
+folder above it with a `.git`). So a class keeps its model in `models/` beside
+`submissions/`, and a derivation names `../models/layer.toml`. A model file must also
+read as one (files.discovery), so no other file of the project is ever quoted.
 """
 
 from __future__ import annotations
@@ -116,21 +122,56 @@ def _at_file(path: Path, why: str) -> Problem:
     return Problem(f"not read: {path} {why}", location=Location(str(path), 1, 1))
 
 
-def model_file_refusal(reference: str, folder: Path) -> str | None:
-    """Why a derivation in `folder` may not read the model file `reference`, else None."""
-    wanted = (
-        "a model file must be a .toml file in the derivation's folder or below, "
-        'e.g. model = "my-layer.toml"'
+def project_of(derivation: Path, searched: Iterable[Path] = ()) -> Path:
+    """The folder a derivation's model file must stay in (see the module's docstring)."""
+    folder = derivation.absolute().parent
+    try:
+        folder = folder.resolve()
+        held_by = [root.resolve() for root in map(Path, searched)]
+    except (OSError, RuntimeError):  # a loop: the derivation's own folder, as before
+        return folder
+    wider = [root for root in held_by if folder.is_relative_to(root)]
+    repository = _repository(folder)
+    wider += [repository] if repository is not None else []
+    return min([folder, *wider], key=lambda root: len(root.parts))
+
+
+def _repository(folder: Path) -> Path | None:
+    """The nearest folder at or above `folder` that holds a `.git` (a file in a worktree)."""
+    for root in (folder, *folder.parents):
+        try:
+            if os.path.lexists(root / ".git"):
+                return root
+        except (OSError, ValueError):
+            return None
+    return None
+
+
+def model_file_refusal(reference: str, folder: Path, project: Path | None = None) -> str | None:
+    """Why a derivation in `folder` may not read the model file `reference`, else None.
+
+    The file must stay in `project` (project_of; the derivation's folder when None).
+    """
+    root = (project or folder).resolve()
+    where = "the derivation's folder" if project is None else "the derivation's project"
+    wanted = f'a model file must be a .toml file in {where}, e.g. model = "my-layer.toml"'
+    outside = f"it is outside {where}, {root}" + (
+        ""
+        if project is None
+        else " (the widest of its folder, a folder the run was given "
+        "that holds it, and its git repository)"
     )
     if not reference.endswith(".toml"):
         return wanted
-    root, target = folder.resolve(), folder / reference
+    target = folder / reference
     try:
+        if not Path(os.path.normpath(folder.resolve() / reference)).is_relative_to(root):
+            return outside
         if os.path.lexists(target):
             why = _outside_or_irregular(target, root, "model")
             return None if why is None else f"the file {why}; {wanted}"
         # No such file: the loader says so, if the name at least points inside.
-        return None if target.resolve().is_relative_to(root) else wanted
+        return None if target.resolve().is_relative_to(root) else outside
     except (OSError, ValueError, RuntimeError):  # a NUL byte, a name too long, a loop
         return wanted
 

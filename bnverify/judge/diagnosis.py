@@ -30,9 +30,9 @@ REDUCTIONS = {Op.SUM: "summing it over {axes}", Op.MEAN: "averaging it over {axe
 
 
 def over(model: Model, axes: tuple[str, ...]) -> str:
-    """Axes in the model's words: "the batch" (one axis), "the features", "the samples and
-    positions"."""
-    if len(model.axes) == 1:
+    """Axes in the model's words: "the features", "the samples and positions"; a model
+    of one axis of samples says "the batch"."""
+    if len(model.axes) == 1 and model.axes[0].word == "sample":
         return "the batch"
     words = {axis.name: _plural(axis.word) for axis in model.axes}
     return "the " + " and ".join(words[axis] for axis in axes)

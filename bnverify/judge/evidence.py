@@ -41,6 +41,7 @@ from bnverify.judge.records import (
 )
 from bnverify.language.names import gradient_name, gradient_of
 from bnverify.language.tree import Expr, Sym, names
+from bnverify.model.graph import Model
 
 CONSISTENT = "consistent"  # intervals overlap: no difference found, none proved
 SMALL_FIRST = 24  # small-number points tried at a size before random ones
@@ -68,7 +69,7 @@ def truth_layer(case: Case) -> Layer:
         "truth",
         EQUAL,
         f"the engine's {listed} {'is' if len(names) == 1 else 'are'} the derivative of L, "
-        "proved for every N",
+        f"proved for every {case.truth.model.size_list}",
     )
 
 
@@ -99,7 +100,7 @@ def _truth_proof(truth: Truth, name: str) -> str:
         engine = point[gradient_name(name)]
         direct = total_derivative(point, loss(point), name)
     except (Unsupported, Inexact, Undefined) as err:
-        return f"no proof for every N ({err})"
+        return f"no proof for every {model.size_list} ({err})"
     return EQUAL if engine == direct else DIFFERENT
 
 
@@ -332,15 +333,36 @@ def shared_bounds(truth: Truth, seed: int, n: object, channels: int) -> Bounds:
     return Bounds(shared_float_point(truth, seed, n, channels))
 
 
-def float_layer(errors: tuple[FloatError, ...]) -> Layer:
+def float_layer(truth: Truth, errors: tuple[FloatError, ...]) -> Layer:
     """A report of the float64 sweep (informational: it never decides)."""
     if not errors:
         return Layer("float64", UNAVAILABLE, "no sweep")
     worst = max(errors, key=lambda e: e.largest)
-    sizes = ", ".join(str(e.n) for e in errors)
     return Layer(
         "float64",
         UNAVAILABLE if not np.isfinite(worst.largest) else MEASURED,
-        f"largest relative difference {worst.largest:.1e} (N = {sizes}; eps at its typical "
-        "value); float64 alone cannot tell rounding from a small error",
+        f"largest relative difference {worst.largest:.1e} ({sweep_words(truth, errors)}"
+        f"{_typical(truth.model)}); float64 alone cannot tell rounding from a small error",
     )
+
+
+def sweep_words(truth: Truth, errors: tuple[FloatError, ...]) -> str:
+    """The sweep's sizes in the model's letters: "N = 16, 256, 4096", "B = D = 4, 16, 64"."""
+    model = truth.model
+    sides = ", ".join(str(side) for side in _sides(truth, errors))
+    return " = ".join(model.sizes.values()) + f" = {sides}"
+
+
+def _sides(truth: Truth, errors: tuple[FloatError, ...]) -> list[int]:
+    # sweep_sizes gives every axis the same size: the first axis's stands for all.
+    found = (sweep_sizes(truth, e.n) for e in errors)
+    return [sizes if isinstance(sizes, int) else sizes[0][1] for sizes in found]
+
+
+def _typical(model: Model) -> str:
+    """ "; eps at its typical value", as the model's constants are named."""
+    names = [name for name, _ in model.constants]
+    if not names:
+        return ""
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"; {listed} at {'its typical value' if len(names) == 1 else 'their typical values'}"

@@ -69,7 +69,7 @@ def judge(candidate: Candidate, resolved: Resolved, truth: Truth, settings: Sett
         return error(candidate, problem, evidence=(truth_proof,), **found)
     errors = evidence.float_errors(case)
     layers = (truth_proof, Layer("proof", decision.outcome, decision.detail))
-    layers += (evidence.float_layer(errors),)
+    layers += (evidence.float_layer(case.truth, errors),)
     if decision.outcome == EQUAL and truth_proof.outcome != EQUAL:
         problem = Problem(
             f"{decision.detail} to the engine's gradient, but the engine's gradient itself "
@@ -122,8 +122,8 @@ def _float_objection(case: Case, errors: tuple[FloatError, ...]) -> str | None:
             worst = float(np.nanmax(np.where(beyond, gap, 0.0)))
             return (
                 f"inconsistent: proved equal, but float64 differs by {worst:.1e} at "
-                f"N = {found.n}, more than {FLOAT_OBJECTION:.0e} times its bound on "
-                "rounding error; this is a bug in bnverify: please report it"
+                f"{case.truth.model.at_sizes(sizes)}, more than {FLOAT_OBJECTION:.0e} times "
+                "its bound on rounding error; this is a bug in bnverify: please report it"
             )
     return None
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TypeVar
 
+from bnverify.files.discovery import is_model
 from bnverify.files.toml_keys import unknown_keys
 from bnverify.files.toml_source import TomlDocument, parse_toml, read_toml
 from bnverify.language import shapes
@@ -26,7 +27,7 @@ from bnverify.language.shapes import Shape
 from bnverify.language.tree import Expr
 from bnverify.model import sections
 from bnverify.model.sections import MODEL_KEYS, Alias, Axis, Identity, Probe, Square
-from bnverify.problem import Problem, Rejected
+from bnverify.problem import Location, Problem, Rejected
 
 __all__ = [
     "Alias",
@@ -36,12 +37,14 @@ __all__ = [
     "Probe",
     "Square",
     "builtin_models",
+    "builtin_names",
     "load_model",
     "parse_model",
     "read_model",
 ]
 
 MAX_MODEL_BYTES = 256 * 1024
+_MARKS = "[inputs], [nodes] and output"
 _BUILTIN_NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")  # batchnorm, batchnorm-eval
 _T = TypeVar("_T")
 
@@ -66,6 +69,9 @@ class Model:
     node_shapes: tuple[tuple[str, Shape], ...] = field(default=())
     positive: frozenset[str] = frozenset()  # inputs declared positive (a running variance)
     per: str = ""  # what one instance of the model is, when it is part of a layer: "channel"
+    # Where each node's formula is written, for problems found after reading (a node
+    # with no value for every size); not part of what the model is.
+    node_locations: tuple[tuple[str, Location], ...] = field(default=(), compare=False)
 
     @cached_property
     def shape_of(self) -> dict[str, Shape]:
@@ -84,6 +90,17 @@ class Model:
     def size_names(self) -> frozenset[str]:
         """The names of the axes' sizes (N; B and D)."""
         return frozenset(self.sizes.values())
+
+    @property
+    def size_list(self) -> str:
+        """The sizes as a sentence lists them: "N", "B and D", "N, C and S"."""
+        names = list(self.sizes.values())
+        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+    def at_sizes(self, sizes: int | Iterable[tuple[str, int]]) -> str:
+        """Sizes as a reader writes them: "N = 16", "B = 4, D = 4"; an int is every axis's."""
+        pairs = [(a, sizes) for a in self.order] if isinstance(sizes, int) else list(sizes)
+        return ", ".join(f"{self.sizes[axis]} = {n}" for axis, n in pairs)
 
     @property
     def order(self) -> tuple[str, ...]:
@@ -126,15 +143,16 @@ class Model:
         return self.leaves + tuple(n for n, _ in self.nodes)
 
 
+def builtin_names() -> tuple[str, ...]:
+    """The built-in models' names (their files' names), in order, without reading them."""
+    entries = resources.files("bnverify.model.layers").iterdir()
+    return tuple(sorted(e.name.removesuffix(".toml") for e in entries if e.name.endswith(".toml")))
+
+
 def builtin_models() -> dict[str, str]:
-    """Built-in model name -> its title."""
-    out = {}
-    for entry in sorted(resources.files("bnverify.model.layers").iterdir(), key=lambda p: p.name):
-        if entry.name.endswith(".toml"):
-            model = parse_model(entry.read_text(encoding="utf-8"), f"<builtin>/{entry.name}")
-            if isinstance(model, Model):
-                out[model.name] = model.title
-    return out
+    """Built-in model name -> its title, for the built-in models that read without a problem."""
+    loaded = {name: load_model(name) for name in builtin_names()}
+    return {name: model.title for name, model in loaded.items() if isinstance(model, Model)}
 
 
 _CACHE: dict[tuple[str, str], Model | tuple[Problem, ...]] = {}
@@ -160,7 +178,7 @@ def load_model(ref: str, base: Path | None = None) -> Model | tuple[Problem, ...
 
 def _load_uncached(ref: str, base: Path | None) -> Model | tuple[Problem, ...]:
     builtin = resources.files("bnverify.model.layers") / f"{ref}.toml"
-    path = (base or Path.cwd()) / ref
+    path = Path(ref) if base is None else base / ref  # shown as given, relative or not
     try:
         is_builtin, exists = (
             _BUILTIN_NAME.fullmatch(ref) is not None and builtin.is_file(),
@@ -172,15 +190,25 @@ def _load_uncached(ref: str, base: Path | None) -> Model | tuple[Problem, ...]:
         return (Problem(f"no model {shown!r}: {why}"),)
     if is_builtin:
         return parse_model(builtin.read_text(encoding="utf-8"), f"<builtin>/{ref}.toml")
-    names = ", ".join(sorted(builtin_models()))
+    names = ", ".join(builtin_names())
     if not ref.endswith(".toml"):  # one rule: a built-in name, or the path of a .toml file
         return (
             Problem(f"no model {ref!r}: it is neither a built-in model ({names}) nor a .toml file"),
         )
     if not exists:
-        return (Problem(f"no model {ref!r}: not a built-in model ({names}) and no file at {path}"),)
+        return (
+            Problem(
+                f"no model {ref!r}: not a built-in model ({names}) and no file at {path.absolute()}"
+            ),
+        )
     doc = read_toml(path, "model", MAX_MODEL_BYTES)
-    return (doc,) if isinstance(doc, Problem) else read_model(doc)
+    if isinstance(doc, Problem):
+        return (doc,)
+    if not is_model(doc.data):  # quote no line of a file that is no model (a secrets.toml)
+        what = "a derivation" if "candidate" in doc.data else "not a model file"
+        message = f"{ref!r} is {what}: a model file has {_MARKS} at its top level"
+        return (Problem(message, location=Location(doc.path, 1, 1)),)
+    return read_model(doc)
 
 
 def parse_model(text: str, path: str) -> Model | tuple[Problem, ...]:
@@ -201,15 +229,17 @@ def read_model(doc: TomlDocument) -> Model | tuple[Problem, ...]:
     if graph is None:
         return tuple(problems.found)
     data = doc.data
-    name = problems.attempt(sections.string, data, "name")
+    name = problems.attempt(sections.string, data, "name", PurePath(doc.path).stem)
     title = problems.attempt(sections.string, data, "title", "")
     reference = problems.attempt(sections.string, data, "reference", "")
     per = problems.attempt(sections.string, data, "per", "")
     square = problems.attempt(sections.square, data.get("square"), graph)
     notation = problems.each(sections.alias, problems.attempt(sections.notation_rows, data), graph)
     probes = problems.each(sections.probe, problems.attempt(sections.tables, data, "probe"), graph)
-    identities = problems.each(
-        sections.identity, problems.attempt(sections.tables, data, "identity"), graph
+    identities = tuple(
+        replace(identity, location=doc.value_location(spec))
+        for spec in problems.attempt(sections.tables, data, "identity") or ()
+        if (identity := problems.attempt(sections.identity, spec, graph)) is not None
     )
     if problems.found:
         return tuple(problems.found)
@@ -230,6 +260,7 @@ def read_model(doc: TomlDocument) -> Model | tuple[Problem, ...]:
         probes=probes,
         identities=identities,
         node_shapes=graph.node_shapes,
+        node_locations=tuple((n, doc.value_location(data["nodes"][n])) for n, _ in graph.nodes),
     )
 
 

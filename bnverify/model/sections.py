@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from bnverify.files.toml_keys import KeyTable
+from bnverify.files.toml_keys import KeyTable, did_you_mean
 from bnverify.language import parser, shapes
 from bnverify.language.limits import Growth, growth
 from bnverify.language.names import BATCH_SIZE, gradient_name, gradient_of, latex_name
 from bnverify.language.shapes import Shape
 from bnverify.language.tree import Equation, Expr, Sym, constant_value, walk
-from bnverify.problem import Problem, Rejected
+from bnverify.problem import Location, Problem, Rejected
 from bnverify.settings import DEFAULT_LIMITS
 
 _SQUARE_KEYS = KeyTable("in square", dict.fromkeys(("expr", "solve")))
@@ -79,10 +79,15 @@ class Probe:
 
 @dataclass(frozen=True)
 class Identity:
-    """A fact of the forward pass (`rewrite` equals `as`) the simplifier may use."""
+    """A fact of the forward pass (`rewrite` equals `as`) the simplifier may use.
+
+    It is proved for every size when the model is loaded for a check, and refused
+    there, at `location` (its [[identity]] table), when it cannot be.
+    """
 
     rewrite: Expr
     replacement: Expr
+    location: Location | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,13 @@ class Axis:
     word: str
 
 
+# What a model file must have, for the message when it is missing.
+_NEEDED = {
+    "inputs": 'a model needs its inputs, e.g. [inputs] then x = ["b", "d"]',
+    "nodes": 'a model needs its forward pass, e.g. [nodes] then y = "gamma*x"',
+    "output": 'name the node whose upstream gradient is given, e.g. output = "y"',
+}
+
 # The axis of a model that declares none: Batch Norm's samples, N of them.
 DEFAULT_AXES = (Axis(shapes.DEFAULT_AXIS, BATCH_SIZE, "sample"),)
 _AXIS_KEYS = ("size", "word")
@@ -128,6 +140,7 @@ class ForwardPass:
     node_shapes: tuple[tuple[str, Shape], ...]
     output: str
     known: Mapping[str, Shape]
+    grown: Mapping[str, Growth]  # each node's growth, counting the nodes it uses
 
     @property
     def order(self) -> tuple[str, ...]:
@@ -174,6 +187,7 @@ def forward_pass(data: Mapping) -> ForwardPass:
         tuple(node_shapes),
         output,
         known,
+        grown,
     )
 
 
@@ -185,7 +199,9 @@ def _axes(data: Mapping) -> tuple[Axis, ...]:
     seen: set[str] = set()
     for name, spec in _table(data, "axes"):
         example = f'{name} = {{ size = "D", word = "feature" }}'
-        if not isinstance(spec, dict) or set(spec) - set(_AXIS_KEYS) or "size" not in spec:
+        if isinstance(spec, dict):
+            _known_keys(spec, _AXIS_KEYS, f"in axis {name}")
+        if not isinstance(spec, dict) or "size" not in spec:
             raise Rejected(f"axis {name} must be a table such as {example}", where=spec)
         size, word = spec["size"], spec.get("word", name)
         if not isinstance(size, str) or not size.isidentifier():
@@ -202,6 +218,8 @@ def _axes(data: Mapping) -> tuple[Axis, ...]:
 def string(data: Mapping, key: str, default: str | None = None) -> str:
     """A top-level string such as the name; required when there is no default."""
     value = data.get(key, default)
+    if value is None and key in _NEEDED:
+        raise Rejected(f"missing '{key}': {_NEEDED[key]}")
     if not isinstance(value, str):
         raise Rejected(f"'{key}' must be a string", where=data.get(key))
     return str(value)
@@ -339,8 +357,9 @@ def identity(spec: object, graph: ForwardPass) -> Identity:
         raise Rejected("each [[identity]] needs 'rewrite' and 'as'", where=spec)
     rewrite = _formula(spec["rewrite"], "identity", known, graph.order)
     replacement = _formula(spec["as"], "identity", known, graph.order)
-    _shape(rewrite, known, "identity", spec["rewrite"])
-    _shape(replacement, known, "identity", spec["as"])
+    for expr, text in ((rewrite, spec["rewrite"]), (replacement, spec["as"])):
+        _shape(expr, known, "identity", text)
+        _growth(expr, graph.grown, "identity", text)  # proved when loaded: bounded as a node
     return Identity(rewrite, replacement)
 
 
@@ -364,9 +383,22 @@ def _formula(text: object, what: str, known: Mapping[str, Shape], order: tuple[s
 
 def _table(data: Mapping, key: str, default: dict | None = None) -> list[tuple[str, object]]:
     table = data.get(key, default)
+    if table is None:
+        raise Rejected(f"missing [{key}]: {_NEEDED[key]}")
     if not isinstance(table, dict) or (default is None and not table):
         raise Rejected(f"'[{key}]' must be a table of names", where=table)
     return [(str(name), value) for name, value in table.items()]
+
+
+def _known_keys(spec: Mapping, accepted: tuple[str, ...], where: str) -> None:
+    """Reject the first key of an inline table that is not accepted, at its value."""
+    for key, value in spec.items():
+        if key not in accepted:
+            message = (
+                f'unknown key "{key}" {where}{did_you_mean(key, accepted)}; '
+                f"accepted keys: {', '.join(accepted)}"
+            )
+            raise Rejected(message, where=_placed(value, spec))
 
 
 def _check_name(name: str, known: Mapping[str, Shape], item: object = None) -> None:
@@ -387,7 +419,8 @@ def _input(
     positive = False
     axes = spec
     if isinstance(spec, dict):
-        if set(spec) - {"axes", "positive"} or not isinstance(spec.get("positive", False), bool):
+        _known_keys(spec, ("axes", "positive"), f"in input {name}")
+        if not isinstance(spec.get("positive", False), bool):
             message = f"input {name} as a table takes axes = [...] and positive = true"
             raise Rejected(message, where=spec)
         axes, positive = spec.get("axes", []), bool(spec.get("positive", False))

@@ -46,6 +46,7 @@ def build_document(
         problems=tuple(located(p) for p in result.problems),
         footer=Footer(__version__, settings.seed, command),
         notes=result.notes,
+        sizes=model.size_list if model is not None else "N",
     )
 
 

@@ -109,17 +109,17 @@ def render(document: Document, figures: dict[str, str]) -> str:
         rows = r" \\ ".join(f"{eq.left} &= {eq.right}" for eq in document.forward)
         parts.append(rf"\begin{{align*}} {rows} \end{{align*}}")
     if document.backward:
-        parts += [r"\section*{The true backward pass}", text(prose.BACKWARD_INTRO)]
+        parts += [r"\section*{The true backward pass}", text(prose.backward_intro(document.sizes))]
         for step in document.backward:
             parts.append(rf"\subsection*{{${step.symbol}$}}")
-            parts += [_block(b, figures) for b in outline.step(step)]
+            parts += [_block(b, figures) for b in outline.step(step, document.sizes)]
     if document.candidates:
         parts.append(r"\section*{The candidates}")
         for c in document.candidates:
             # A candidate with a figure starts a page, so the figure stays beside it.
             parts.append(r"\clearpage" if c.curve is not None else r"\bigskip")
             parts.append(rf"\subsection*{{{text(c.name)} (line {c.line})}}")
-            parts += [_block(b, figures) for b in outline.candidate(c)]
+            parts += [_block(b, figures) for b in outline.candidate(c, document.sizes)]
     footer = document.footer
     parts += [
         r"\bigskip\hrule\smallskip",

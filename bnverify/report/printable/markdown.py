@@ -64,15 +64,15 @@ def render(document: Document, figures: dict[str, str]) -> str:
         parts.append("## The model's forward pass")
         parts += [_display(f"{eq.left} = {eq.right}") for eq in document.forward]
     if document.backward:
-        parts += ["## The true backward pass", text(prose.BACKWARD_INTRO)]
+        parts += ["## The true backward pass", text(prose.backward_intro(document.sizes))]
         for step in document.backward:
             parts.append(f"### {_math(step.symbol)}")
-            parts += [_block(b, figures) for b in outline.step(step)]
+            parts += [_block(b, figures) for b in outline.step(step, document.sizes)]
     if document.candidates:
         parts.append("## The candidates")
         for c in document.candidates:
             parts.append(f"### {text(c.name)} (line {c.line})")
-            parts += [_block(b, figures) for b in outline.candidate(c)]
+            parts += [_block(b, figures) for b in outline.candidate(c, document.sizes)]
     footer = document.footer
     parts += [
         "---",

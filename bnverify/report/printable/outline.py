@@ -73,21 +73,21 @@ class Figure:
 Block = Paragraph | Display | Badge | Preformatted | Evidence | CounterexampleBlock | Figure
 
 
-def step(s: BackwardStep) -> list[Block]:
-    """What the report says of one step of the backward pass."""
+def step(s: BackwardStep, sizes: str = prose.ONE_AXIS) -> list[Block]:
+    """What the report says of one step of the backward pass (`sizes`: Document.sizes)."""
     if not s.terms:
         return [Paragraph(prose.upstream(s))]
     left = s.left or s.symbol
     blocks: list[Block] = [Paragraph(prose.TERMS), Display(f"{left} = {s.chain}")]
     if s.simplified is not None:
-        blocks += [Paragraph(prose.SIMPLIFIED), Display(f"{left} = {s.simplified}")]
+        blocks += [Paragraph(prose.simplified(sizes)), Display(f"{left} = {s.simplified}")]
     if s.closed_form is not None:
-        blocks += [Paragraph(prose.CLOSED_FORM), Display(f"{left} = {s.closed_form}")]
+        blocks += [Paragraph(prose.closed_form(sizes)), Display(f"{left} = {s.closed_form}")]
     return blocks
 
 
-def candidate(c: CandidateSection) -> list[Block]:
-    """What the report says of one candidate, after its heading."""
+def candidate(c: CandidateSection, sizes: str = prose.ONE_AXIS) -> list[Block]:
+    """What the report says of one candidate, after its heading (`sizes`: Document.sizes)."""
     blocks: list[Block] = [Badge(c.kind, prose.expectation(c))]
     if c.written is not None:
         blocks += [Paragraph("As written:"), Display(c.written)]
@@ -99,7 +99,7 @@ def candidate(c: CandidateSection) -> list[Block]:
     if c.evidence:
         blocks.append(Evidence(c.evidence))
     if c.residual is not None:
-        blocks += [Paragraph(prose.RESIDUAL), Display(c.residual)]
+        blocks += [Paragraph(prose.residual(sizes)), Display(c.residual)]
     fix = prose.shape_fix(c)
     if fix is not None:
         blocks.append(Paragraph(fix))
@@ -108,5 +108,5 @@ def candidate(c: CandidateSection) -> list[Block]:
     if c.counterexample is not None:
         blocks.append(CounterexampleBlock(c.counterexample))
     if c.curve is not None:
-        blocks.append(Figure(c.name, prose.caption(c, c.curve)))
+        blocks.append(Figure(c.name, prose.caption(c, c.curve, sizes)))
     return blocks

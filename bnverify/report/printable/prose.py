@@ -9,14 +9,41 @@ from bnverify.judge.records import ErrorCurve
 from bnverify.language.names import gradient_of
 from bnverify.report.printable.records import BackwardStep, CandidateSection
 
-BACKWARD_INTRO = (
-    "Derived by bnverify's engine from the forward pass above, node by node in reverse "
-    "order. For each gradient: what flows back through each node that uses it (the chain "
-    "rule), that sum simplified, and its closed form for every batch size N."
-)
-SIMPLIFIED = "The sum, simplified for every N:"
-CLOSED_FORM = "In closed form, for every N:"
-RESIDUAL = "Missing terms (truth minus candidate), for every N:"
+ONE_AXIS = "N"  # the size of Batch Norm's one axis, which the sentences call the batch size
+
+
+def forward_intro(sizes: str) -> str:
+    """What the forward pass's equations are of; `sizes` as Model.size_list says them."""
+    if sizes == ONE_AXIS:
+        return "For each sample i of a batch of N:"
+    return f"For each element, over every {sizes}:"
+
+
+def backward_intro(sizes: str) -> str:
+    """What the backward pass shows, and for which sizes."""
+    every = "every batch size N" if sizes == ONE_AXIS else f"every {sizes}"
+    return (
+        "Derived by bnverify's engine from the forward pass above, node by node in reverse "
+        "order. For each gradient: what flows back through each node that uses it (the chain "
+        f"rule), that sum simplified, and its closed form for {every}."
+    )
+
+
+def simplified(sizes: str) -> str:
+    """The label of a backward step's simplified sum."""
+    return f"The sum, simplified for every {sizes}:"
+
+
+def closed_form(sizes: str) -> str:
+    """The label of a backward step's closed form."""
+    return f"In closed form, for every {sizes}:"
+
+
+def residual(sizes: str) -> str:
+    """The label of a diverging candidate's missing terms."""
+    return f"Missing terms (truth minus candidate), for every {sizes}:"
+
+
 NO_FIGURE = "The figure is written beside the report when the report goes to a file (-o report.md)."
 TERMS = "The chain rule: what flows back into it through each node that uses it."
 
@@ -49,10 +76,14 @@ def shape_fix(section: CandidateSection) -> str | None:
     return f"Shape: its {fix} over the batch ({fix}) gives the truth."
 
 
-def caption(section: CandidateSection, curve: ErrorCurve) -> str:
+def caption(section: CandidateSection, curve: ErrorCurve, sizes: str = ONE_AXIS) -> str:
     """The caption of a candidate's error figure."""
+    if sizes == ONE_AXIS:
+        against, per = "batch size N", "N"
+    else:  # evidence.sweep_sizes: about n elements, every axis of the same size
+        against, per = f"the number of elements n ({sizes} alike, about n in all)", "n"
     return (
-        f"Relative error of {section.name} against batch size N: |candidate - truth| / "
-        f"max|truth| in float64, median and range over {curve.draws} random draws per N "
+        f"Relative error of {section.name} against {against}: |candidate - truth| / "
+        f"max|truth| in float64, median and range over {curve.draws} random draws per {per} "
         "(log axes; an exact zero is not drawn)."
     )

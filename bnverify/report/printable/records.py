@@ -121,3 +121,4 @@ class Document:
     problems: tuple[str, ...]  # located messages about the file itself
     footer: Footer
     notes: tuple[str, ...] = ()  # model spellings the file's own notation shadows
+    sizes: str = "N"  # the model's sizes, as sentences list them: "N", "B and D"
