@@ -1,0 +1,238 @@
+"""The oracle: the engine's gradients against PyTorch's autograd and PyTorch's own layers.
+
+Every test that runs PyTorch runs it in another process: imported here, PyTorch would give
+this process half a gigabyte more address space, which each worker a later test forks
+would inherit against its 1,000 MB limit. One spawned child (a clean interpreter) serves
+the module; the command line runs as a subprocess. Without PyTorch these tests skip,
+saying so; CI installs it (.ci/run).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from fractions import Fraction
+from importlib import resources
+from importlib.util import find_spec
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bnverify.engine import backprop
+from bnverify.engine.arithmetic import FLOAT
+from bnverify.engine.evaluate import Point, evaluate
+from bnverify.engine.truth import truth_of
+from bnverify.judge import oracle
+from bnverify.judge.oracle_torch import FUNCTIONALS, TORCH, Layout, in_torch
+from bnverify.language import build
+from bnverify.language.operators import SIGNATURES, Op
+from bnverify.language.tree import Apply, Num, Sym
+from bnverify.model.graph import Model, builtin_models, load_model, parse_model
+
+ROOT = Path(__file__).parent.parent
+USER_MODEL = ROOT / "tests" / "data" / "oracle-two-axes.toml"
+FORUM_POST = ROOT / "derivations" / "forum-post.toml"
+
+needs_torch = pytest.mark.skipif(
+    find_spec("torch") is None,
+    reason="PyTorch is not installed (pip install torch==2.13.0, the CPU build; CI does)",
+)
+
+
+# --- what the child process runs: module-level functions, so they pickle by name -------
+
+
+def _loaded(ref: str) -> Model:
+    model = load_model(ref)
+    assert isinstance(model, Model), model
+    return model
+
+
+def _report(refs: list[str], seed: int = 0) -> oracle.OracleReport:
+    return oracle.run([_loaded(ref) for ref in refs], seed)
+
+
+def _report_of_text(text: str, path: str) -> oracle.OracleReport:
+    model = parse_model(text, path)
+    assert isinstance(model, Model), model
+    return oracle.run([model])
+
+
+def _with_a_wrong_sqrt_rule(ref: str) -> oracle.OracleReport:
+    """The oracle's report when the engine's rule for sqrt forgets its factor 1/2."""
+    right = backprop.VJP[Op.SQRT]
+    backprop.VJP[Op.SQRT] = (lambda g, a, n: build.div(g, build.sqrt(a[0])),)
+    truth_of.cache_clear()
+    try:
+        return _report([ref])
+    finally:
+        backprop.VJP[Op.SQRT] = right
+        truth_of.cache_clear()
+
+
+SIZES = {"p": 3, "q": 2}  # the per-operator points: two axes, two draws
+DRAWS = 2
+EXPONENT = Fraction(-3, 2)  # a root and a reciprocal in one power
+
+
+def _operator_differences() -> dict[str, float]:
+    """Each row of TORCH against the engine's float64 value of the same operator."""
+    import torch
+
+    rng = np.random.default_rng(0)
+    arrays = {  # a0 varies over both axes and is positive (roots, powers); a1 over q only
+        "a0": rng.uniform(0.5, 2.0, size=(3, 2, DRAWS)),
+        "a1": rng.uniform(-2.0, 2.0, size=(1, 2, DRAWS)),
+    }
+    point = Point(FLOAT, SIZES, DRAWS, arrays, {}, {"p": "P", "q": "Q"})
+    layout = Layout(torch, SIZES, DRAWS)
+    tensors = {name: torch.tensor(a) for name, a in arrays.items()}
+    differences = {}
+    for op, axes in _operator_cases():
+        signature = SIGNATURES[op]
+        args = tuple(
+            Num(EXPONENT) if i == signature.exponent else Sym(f"a{i}")
+            for i in range(signature.arity)
+        )
+        tree = Apply(op, args, axes=axes)
+        ours = point.full(evaluate(tree, point))
+        theirs = np.broadcast_to(in_torch(tree, tensors, layout).numpy(), ours.shape)
+        differences[f"{op} over {axes or 'every axis'}"] = float(np.abs(ours - theirs).max())
+    return differences
+
+
+def _operator_cases() -> list[tuple[Op, tuple[str, ...]]]:
+    cases = []
+    for op in TORCH:
+        reductions = [("p",), ("q",), ()] if SIGNATURES[op].reduces else [()]
+        cases += [(op, axes) for axes in reductions]
+    return cases
+
+
+@pytest.fixture(scope="module")
+def child():
+    """Run a function of this module in one spawned child process, which keeps PyTorch."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=context) as pool:
+        yield lambda fn, *args: pool.submit(fn, *args).result()
+
+
+# --- every built-in model, and a model file of one's own ------------------------------
+
+
+@needs_torch
+@pytest.mark.parametrize("name", sorted(builtin_models()))
+def test_every_builtin_model_is_the_layer_pytorch_implements(child, name):
+    [found] = child(_report, [name]).models
+    functional = FUNCTIONALS[name]
+    assert found.agrees, found
+    assert found.functional == functional.name
+    compared = {q.name: {a.against for a in q.agreements} for q in found.quantities}
+    model = _loaded(name)
+    assert compared[model.output] == {"the model in PyTorch", functional.name}
+    for leaf in model.leaves:
+        against = {"autograd"} | (
+            {f"autograd of {functional.name}"} if leaf in functional.inputs else set()
+        )
+        assert compared[f"g_{leaf}"] == against, leaf
+    # PyTorch may refuse a shape (BatchNorm in training at N = 1), never the engine.
+    assert all(" refuses " in note for note in found.notes), found.notes
+
+
+@needs_torch
+def test_a_model_file_of_ones_own_agrees_with_autograd(child):
+    [found] = child(_report, [str(USER_MODEL)]).models
+    assert found.agrees, found
+    assert found.functional is None and found.notes == ()
+    assert [q.name for q in found.quantities] == ["y", "g_x", "g_w", "g_s", "g_eps"]
+
+
+@needs_torch
+def test_each_operator_is_the_same_in_pytorch(child):
+    differences = child(_operator_differences)
+    assert len(differences) == len(_operator_cases())
+    assert {case: d for case, d in differences.items() if d > 1e-14} == {}
+
+
+# --- it has teeth: a wrong engine, a model file that is not the layer -------------------
+
+
+@needs_torch
+def test_a_wrong_rule_of_the_engine_is_caught(child):
+    [found] = child(_with_a_wrong_sqrt_rule, "layernorm").models
+    differing = {q.name for q in found.quantities if not q.agrees}
+    assert {"g_x", "g_eps"} <= differing and "y" not in differing
+    g_x = next(q for q in found.quantities if q.name == "g_x")
+    assert {a.against for a in g_x.agreements if not a.agrees} == {
+        "autograd",
+        "autograd of F.layer_norm",
+    }
+
+
+@needs_torch
+def test_a_model_file_that_is_not_the_layer_disagrees_with_the_functional(child):
+    # The unbiased variance (torch.var's default) where LayerNorm takes the biased one.
+    text = (resources.files("bnverify.model.layers") / "layernorm.toml").read_text()
+    unbiased = text.replace('var = "mean((x - mu)^2, d)"', 'var = "sum((x - mu)^2, d)/(D - 1)"')
+    assert unbiased != text
+    [found] = child(_report_of_text, unbiased, "<builtin>/layernorm.toml").models
+    by_name = {q.name: q for q in found.quantities}
+    y = {a.against: a.agrees for a in by_name["y"].agreements}
+    assert y == {"the model in PyTorch": True, "F.layer_norm": False}
+    assert all(a.agrees for a in by_name["g_x"].agreements if a.against == "autograd")
+    # At D = 1 the model divides by zero: left out, not counted as agreeing or not.
+    assert any("d = 1" in note and "no value" in note for note in found.notes)
+
+
+def test_a_model_file_taking_a_builtin_name_is_not_compared_with_its_layer():
+    from bnverify.judge.oracle_torch import functional_of
+
+    text = (resources.files("bnverify.model.layers") / "layernorm.toml").read_text()
+    own = parse_model(text, "my/layernorm.toml")
+    assert isinstance(own, Model) and functional_of(own) is None
+    assert functional_of(_loaded("layernorm")) is FUNCTIONALS["layernorm"]
+
+
+# --- the tables and the measure, without PyTorch --------------------------------------
+
+
+def test_every_functional_is_a_builtin_layer_file():
+    layers = resources.files("bnverify.model.layers").iterdir()
+    names = {p.name.removesuffix(".toml") for p in layers if p.name.endswith(".toml")}
+    assert set(FUNCTIONALS) == names
+
+
+def test_every_builtin_model_has_a_functional():
+    assert set(builtin_models()) <= set(FUNCTIONALS)
+
+
+@pytest.mark.parametrize("name", [*sorted(builtin_models()), str(USER_MODEL)])
+def test_the_shapes_have_sizes_1_and_2_on_every_axis_and_a_larger_one(name):
+    model = _loaded(name)
+    shapes = [dict(sizes) for sizes in oracle.shapes_of(model)]
+    for axis in model.order:
+        assert {1, 2} <= {sizes[axis] for sizes in shapes}, axis
+    assert max(int(np.prod(list(sizes.values()))) for sizes in shapes) >= oracle.LARGE / 2
+    if len(model.order) > 1:  # one shape where every axis has its own size
+        assert any(len(set(sizes.values())) == len(sizes) for sizes in shapes)
+
+
+def test_the_gap_is_relative_or_within_twice_the_rounding_bound():
+    ones = np.ones((2, 1))
+    assert oracle.gap(ones, 0 * ones, ones) == oracle.Gap(0.0, 0.0)
+    assert oracle.gap(ones * (1 + 1e-12), 0 * ones, ones).excess < 1
+    assert oracle.gap(ones * (1 + 1e-6), 0 * ones, ones).excess > 1
+    # A value that cancels to 0 in the engine and to 2e-14 in PyTorch: rounding, if the
+    # engine's bound there is at least 1e-14.
+    zero, noise = np.zeros((1, 1)), np.full((1, 1), 2e-14)
+    assert oracle.gap(zero, np.full((1, 1), 1e-14), noise).excess == pytest.approx(1.0)
+    assert oracle.gap(zero, np.full((1, 1), 1e-15), noise).excess > 1
+    assert oracle.gap(zero, np.full((1, 1), 1e-14), noise).difference == 1.0
+
+
+def test_the_gap_of_another_shape_or_of_a_value_only_one_side_lacks_is_infinite():
+    assert oracle.gap(np.ones((3, 1)), 0.0, np.ones((2, 1))).excess == np.inf
+    assert oracle.gap(np.array([[np.nan]]), 0.0, np.ones((1, 1))).excess == np.inf
+    both = oracle.gap(np.array([[np.inf], [1.0]]), 0.0, np.array([[np.nan], [1.0]]))
+    assert both == oracle.Gap(0.0, 0.0, undefined=True)
