@@ -1,16 +1,18 @@
 """The oracle: the engine's gradients against PyTorch's autograd and PyTorch's own layers.
 
-Every test that runs PyTorch runs it in another process: imported here, PyTorch would give
-this process half a gigabyte more address space, which each worker a later test forks
-would inherit against its 1,000 MB limit. One spawned child (a clean interpreter) serves
-the module; the command line runs as a subprocess. Without PyTorch these tests skip,
-saying so; CI installs it (.ci/run).
+Every test that runs PyTorch runs it in another interpreter, started as a plain
+subprocess: PyTorch imported here, or the threads of a process pool, would leave this
+process hundreds of megabytes more address space, which each worker a later test forks
+inherits against its 1,000 MB limit (numpy then fails to map its libraries there). One
+child serves the module. Without PyTorch these tests skip, saying so; CI installs it
+(.ci/run).
 """
 
 from __future__ import annotations
 
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+import pickle
+import subprocess
+import sys
 from fractions import Fraction
 from importlib import resources
 from importlib.util import find_spec
@@ -40,7 +42,7 @@ needs_torch = pytest.mark.skipif(
 )
 
 
-# --- what the child process runs: module-level functions, so they pickle by name -------
+# --- what the child runs: functions of this module, called by name -------------------
 
 
 def _loaded(ref: str) -> Model:
@@ -110,12 +112,54 @@ def _operator_cases() -> list[tuple[Op, tuple[str, ...]]]:
     return cases
 
 
+# The child: reads (function name, arguments) pickled on its standard input, calls that
+# function of this module and writes ("ok", result) or ("raised", traceback) back; what
+# the function prints goes to standard error. Only this test module's own data passes.
+CHILD = """
+import pickle, sys, traceback
+sys.path.insert(0, sys.argv[1])
+import test_oracle
+answers, sys.stdout = sys.stdout.buffer, sys.stderr
+while True:
+    try:
+        name, args = pickle.load(sys.stdin.buffer)
+    except EOFError:
+        break
+    try:
+        answer = ("ok", getattr(test_oracle, name)(*args))
+    except BaseException:
+        answer = ("raised", traceback.format_exc())
+    pickle.dump(answer, answers)
+    answers.flush()
+"""
+
+
+class _Child:
+    """Another Python interpreter that runs this module's functions (see CHILD)."""
+
+    def __init__(self) -> None:
+        command = [sys.executable, "-c", CHILD, str(Path(__file__).parent)]
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def __call__(self, fn, *args):
+        pickle.dump((fn.__name__, args), self.process.stdin)
+        self.process.stdin.flush()
+        outcome, value = pickle.load(self.process.stdout)
+        assert outcome == "ok", value
+        return value
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.stdout.close()
+        self.process.wait(timeout=60)
+
+
 @pytest.fixture(scope="module")
 def child():
-    """Run a function of this module in one spawned child process, which keeps PyTorch."""
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(1, mp_context=context) as pool:
-        yield lambda fn, *args: pool.submit(fn, *args).result()
+    """One child for the module: it imports PyTorch once."""
+    running = _Child()
+    yield running
+    running.close()
 
 
 # --- every built-in model, and a model file of one's own ------------------------------
