@@ -4,12 +4,13 @@ Every test that runs PyTorch runs it in another interpreter, started as a plain
 subprocess: PyTorch imported here, or the threads of a process pool, would leave this
 process hundreds of megabytes more address space, which each worker a later test forks
 inherits against its 1,000 MB limit (numpy then fails to map its libraries there). One
-child serves the module. Without PyTorch these tests skip, saying so; CI installs it
-(.ci/run).
+child serves the module; the command line runs as a process of its own. Without PyTorch
+these tests skip, saying so; CI installs it (.ci/run).
 """
 
 from __future__ import annotations
 
+import json
 import pickle
 import subprocess
 import sys
@@ -20,7 +21,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from bnverify.cli import main
 from bnverify.engine import backprop
 from bnverify.engine.arithmetic import FLOAT
 from bnverify.engine.evaluate import Point, evaluate
@@ -112,6 +115,14 @@ def _operator_cases() -> list[tuple[Op, tuple[str, ...]]]:
     return cases
 
 
+def _cli(args: list[str], wrong_sqrt_in_torch: bool = False) -> tuple[int, str, str]:
+    """The command line in this (child) process, PyTorch's sqrt made wrong if asked."""
+    if wrong_sqrt_in_torch:
+        TORCH[Op.SQRT] = lambda t, a: t.torch.sqrt(a) * (1 + 1e-6)
+    result = CliRunner().invoke(main, args)
+    return result.exit_code, result.stdout, result.stderr
+
+
 # The child: reads (function name, arguments) pickled on its standard input, calls that
 # function of this module and writes ("ok", result) or ("raised", traceback) back; what
 # the function prints goes to standard error. Only this test module's own data passes.
@@ -160,6 +171,20 @@ def child():
     running = _Child()
     yield running
     running.close()
+
+
+def _in_fresh_child(fn, *args):
+    """A function called in a child of its own (it may fork workers: no PyTorch there yet)."""
+    running = _Child()
+    try:
+        return running(fn, *args)
+    finally:
+        running.close()
+
+
+def _bnverify(*args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "bnverify", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT)
 
 
 # --- every built-in model, and a model file of one's own ------------------------------
@@ -280,3 +305,75 @@ def test_the_gap_of_another_shape_or_of_a_value_only_one_side_lacks_is_infinite(
     assert oracle.gap(np.array([[np.nan]]), 0.0, np.ones((1, 1))).excess == np.inf
     both = oracle.gap(np.array([[np.inf], [1.0]]), 0.0, np.array([[np.nan], [1.0]]))
     assert both == oracle.Gap(0.0, 0.0, undefined=True)
+
+
+# --- the command line ------------------------------------------------------------------
+
+
+@needs_torch
+@pytest.mark.slow  # a process of its own that imports PyTorch: about 10 s
+def test_bnverify_oracle_checks_every_builtin_model_and_exits_0():
+    result = _bnverify("oracle")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("oracle: PyTorch 2.") and "never a verdict" in lines[0]
+    for name in builtin_models():
+        assert any(line.startswith(f"{name}: ") for line in lines), name
+    assert lines[-1] == f"oracle: every value of {len(builtin_models())} models agrees with PyTorch"
+    assert "DISAGREES" not in result.stdout
+
+
+@needs_torch
+@pytest.mark.slow  # a process of its own that imports PyTorch: about 10 s
+def test_check_prints_the_oracle_after_the_verdicts_and_keeps_their_status():
+    result = _bnverify("check", str(FORUM_POST), "--oracle", "torch")
+    assert result.returncode == 0, result.stderr
+    verdicts, _, section = result.stdout.partition("\noracle: PyTorch")
+    assert "3 candidates: 1 match, 2 diverge, 0 error; all as expected" in verdicts
+    assert "\nbatchnorm: 3 shapes (n)" in section
+    assert "oracle: every value of 1 model agrees with PyTorch" in section
+
+
+@needs_torch
+@pytest.mark.slow  # a process of its own that imports PyTorch: about 10 s
+def test_with_a_format_for_programs_the_oracle_goes_to_standard_error():
+    result = _bnverify("check", str(FORUM_POST), "--oracle", "torch", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["summary"]["status"] == 0
+    assert "oracle: every value of 1 model agrees with PyTorch" in result.stderr
+
+
+@needs_torch
+@pytest.mark.slow  # a process of its own that imports PyTorch: about 10 s
+def test_a_disagreement_exits_1_and_leaves_the_verdicts_as_they_are():
+    args = ["check", str(FORUM_POST), "--oracle", "torch", "--jobs", "1"]
+    status, out, _ = _in_fresh_child(_cli, args, True)
+    assert status == 1, out
+    assert "3 candidates: 1 match, 2 diverge, 0 error; all as expected" in out
+    assert "DISAGREES with autograd" in out
+    assert "oracle: PyTorch disagrees on batchnorm y, batchnorm g_z" in out
+    assert "no verdict depends on the oracle" in out
+
+
+def test_without_pytorch_the_oracle_says_how_to_install_it_and_exits_2(monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # find_spec and import both fail
+    for args in (["oracle"], ["check", str(FORUM_POST), "--oracle", "torch"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2, result.output
+        assert "needs PyTorch 2.4 or newer, which is not installed: pip install torch" in (
+            result.stderr
+        )
+        assert "candidates" not in result.stdout  # said before checking anything
+
+
+def test_a_pytorch_older_than_2_4_is_refused(monkeypatch):
+    monkeypatch.setattr(oracle.importlib.metadata, "version", lambda name: "2.3.1+cpu")
+    if find_spec("torch") is None:
+        monkeypatch.setattr(oracle.importlib.util, "find_spec", lambda name: object())
+    assert oracle.unavailable().startswith("the oracle needs PyTorch 2.4 or newer, not 2.3.1")
+
+
+def test_an_unknown_model_is_a_located_error_exit_2():
+    result = CliRunner().invoke(main, ["oracle", "no-such-model"])
+    assert result.exit_code == 2
+    assert "no model 'no-such-model'" in result.stderr
