@@ -34,6 +34,7 @@ from bnverify.language import build
 from bnverify.language.operators import SIGNATURES, Op
 from bnverify.language.tree import Apply, Num, Sym
 from bnverify.model.graph import Model, builtin_models, load_model, parse_model
+from bnverify.report import oracle as oracle_report
 
 ROOT = Path(__file__).parent.parent
 USER_MODEL = ROOT / "tests" / "data" / "oracle-two-axes.toml"
@@ -305,6 +306,35 @@ def test_the_gap_of_another_shape_or_of_a_value_only_one_side_lacks_is_infinite(
     assert oracle.gap(np.array([[np.nan]]), 0.0, np.ones((1, 1))).excess == np.inf
     both = oracle.gap(np.array([[np.inf], [1.0]]), 0.0, np.array([[np.nan], [1.0]]))
     assert both == oracle.Gap(0.0, 0.0, undefined=True)
+
+
+# --- the printed section ---------------------------------------------------------------
+
+
+def _agreement(against, difference, excess, worst=(("b", 2), ("d", 1))):
+    return oracle.Agreement(against, difference, worst, excess, worst)
+
+
+def test_the_section_is_labelled_a_cross_check_and_names_what_disagrees():
+    g_x = oracle.Quantity(
+        "g_x", (_agreement("autograd", 0.5, 5e8), _agreement("autograd of F.layer_norm", 1.0, 0.2))
+    )
+    y = oracle.Quantity("y", (_agreement("the model in PyTorch", 0.0, 0.0),))
+    model = oracle.ModelOracle("layernorm", ((("b", 2), ("d", 1)),), (y, g_x), "F.layer_norm")
+    lines = oracle_report.render(oracle.OracleReport("2.13.0", (model,))).splitlines()
+    assert lines[0] == (
+        "oracle: PyTorch 2.13.0 at float64, a cross-check of the engine, never a verdict"
+    )
+    assert "agrees within 1.0e-9 relative" in lines[1]
+    assert lines[2:5] == [
+        "layernorm: 1 shape (b, d) = (2, 1)",
+        "  y    agrees with the model in PyTorch (max rel 0)",
+        "  g_x  DISAGREES with autograd: 5.0e+8 times what agreement allows at b = 2, d = 1 "
+        "(max rel 5.0e-1); agrees with autograd of F.layer_norm (max rel 1.0e+0 at b = 2, "
+        "d = 1, where the value cancels: within rounding)",
+    ]
+    assert lines[5].startswith("oracle: PyTorch disagrees on layernorm g_x: a bug in bnverify")
+    assert lines[5].endswith("no verdict depends on the oracle")
 
 
 # --- the command line ------------------------------------------------------------------

@@ -16,7 +16,7 @@ def render(report: OracleReport) -> str:
         "never a verdict",
         f"  each model's forward pass runs op by op in PyTorch (a built-in layer also as "
         f"PyTorch's own functional) at {report.draws} random points of each shape; a value "
-        f"agrees within {report.tolerance:.0e} relative, or within twice the engine's "
+        f"agrees within {_number(report.tolerance)} relative, or within twice the engine's "
         "float64 rounding bound where it cancels to near 0",
     ]
     for model in report.models:
@@ -28,9 +28,12 @@ def render(report: OracleReport) -> str:
 def _model(model: ModelOracle) -> list[str]:
     axes = ", ".join(axis for axis, _ in model.shapes[0])
     shapes = " ".join(f"({', '.join(str(n) for _, n in sizes)})" for sizes in model.shapes)
-    width = max(len(q.name) for q in model.quantities)
-    lines = [f"{model.model}: {len(model.shapes)} shapes ({axes}) = {shapes}"]
+    width = max((len(q.name) for q in model.quantities), default=0)
+    plural = "" if len(model.shapes) == 1 else "s"
+    lines = [f"{model.model}: {len(model.shapes)} shape{plural} ({axes}) = {shapes}"]
     lines += [f"  {q.name:<{width}}  {_quantity(q)}" for q in model.quantities]
+    if not model.quantities:
+        lines.append("  nothing compared: the engine has a value at none of these shapes")
     return lines + [f"  note: {note}" for note in model.notes]
 
 
@@ -60,7 +63,8 @@ def _differs(agreement: Agreement) -> str:
 
 
 def _number(x: float) -> str:
-    return "0" if x == 0 else f"{x:.1e}"
+    # 2.4e-10, not 2.4e-010 or 0.00000000024; exactly 0 as 0.
+    return "0" if x == 0 else f"{x:.1e}".replace("e-0", "e-").replace("e+0", "e+")
 
 
 def _sizes(sizes: Sizes) -> str:
@@ -68,13 +72,10 @@ def _sizes(sizes: Sizes) -> str:
 
 
 def _closing(report: OracleReport) -> str:
-    differing = [
-        f"{m.model} {q.name}"
-        for m in report.models
-        for q in m.quantities
-        if not all(a.agrees for a in q.agreements)
-    ]
+    differing = [f"{m.model} {q.name}" for m in report.models for q in m.quantities if not q.agrees]
     models = f"{len(report.models)} model" + ("" if len(report.models) == 1 else "s")
+    if not report.models:
+        return "oracle: no model to cross-check (none of them could be read)"
     if not differing:
         return f"oracle: every value of {models} agrees with PyTorch"
     return (
