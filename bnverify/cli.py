@@ -121,9 +121,10 @@ Examples:
   bnverify oracle layernorm my-layer.toml
   bnverify check derivations/ --oracle torch
 
-Needs PyTorch: pip install 'bnverify[torch]'. Exit status: 0 when every value agrees with
-PyTorch; 1 when one disagrees (a bug in bnverify, never in a candidate); 2 when PyTorch is
-not installed or a model cannot be read."""
+Needs PyTorch 2.4 or newer, the CPU build being enough: bnverify's torch extra, or pip
+install torch --index-url https://download.pytorch.org/whl/cpu. Exit status: 0 when every
+value agrees with PyTorch; 1 when one disagrees (a bug in bnverify, never in a candidate);
+2 when PyTorch is not installed or a model cannot be read."""
 SCHEMA_EPILOG = """\b
 Example:
   bnverify schema > report.schema.json
@@ -345,7 +346,7 @@ def main() -> None:
     "--oracle",
     type=click.Choice(["torch"]),
     help="After the verdicts, cross-check the engine's gradients of the models used with "
-    "PyTorch (pip install 'bnverify[torch]'); never changes a verdict, exits 1 if it disagrees.",
+    "PyTorch (bnverify's torch extra); never changes a verdict, exits 1 if it disagrees.",
 )
 @jobs_option
 @limit_options

@@ -403,6 +403,15 @@ def test_a_pytorch_older_than_2_4_is_refused(monkeypatch):
     assert oracle.unavailable().startswith("the oracle needs PyTorch 2.4 or newer, not 2.3.1")
 
 
+def test_the_oracle_has_help_with_examples_and_exit_codes():
+    # As tests/test_terminal.py asks of every command.
+    result = CliRunner().invoke(main, ["oracle", "--help"])
+    assert result.exit_code == 0
+    assert "Examples:" in result.output and "bnverify oracle" in result.output
+    assert "Exit status: 0 when every" in result.output
+    assert "--oracle" in CliRunner().invoke(main, ["check", "--help"]).output
+
+
 def test_an_unknown_model_is_a_located_error_exit_2():
     result = CliRunner().invoke(main, ["oracle", "no-such-model"])
     assert result.exit_code == 2
