@@ -26,11 +26,12 @@ from rich.progress import Progress as RichProgress
 from bnverify import __version__
 from bnverify.check import Progress, check_files, check_formula, report_of
 from bnverify.engine import closed_form
-from bnverify.files.derivation import COMMAND_LINE
+from bnverify.files.derivation import COMMAND_LINE, load_derivation
 from bnverify.files.discovery import discover
+from bnverify.judge import oracle as torch_oracle
 from bnverify.judge.records import FileResult, exit_status
-from bnverify.model.graph import Model, builtin_names
-from bnverify.models import command_line_model, load_usable
+from bnverify.model.graph import Model, builtin_names, load_model
+from bnverify.models import command_line_model, load_usable, model_of
 from bnverify.problem import Problem
 from bnverify.report import csv as csv_report
 from bnverify.report import github as github_report
@@ -38,6 +39,7 @@ from bnverify.report import json as json_report
 from bnverify.report import junit as junit_report
 from bnverify.report import merge as merge_report
 from bnverify.report import model_listing, rows
+from bnverify.report import oracle as oracle_report
 from bnverify.report import summary as summary_report
 from bnverify.report import text as text_report
 from bnverify.report.inert import visible
@@ -117,6 +119,16 @@ Examples:
   bnverify models models/my-layer.toml
 
 Exit status: 0; 2 when a model cannot be used (its problems are printed, located)."""
+ORACLE_EPILOG = """\b
+Examples:
+  bnverify oracle                         # every built-in model
+  bnverify oracle layernorm my-layer.toml
+  bnverify check derivations/ --oracle torch
+
+Needs PyTorch 2.4 or newer, the CPU build being enough: bnverify's torch extra, or pip
+install torch --index-url https://download.pytorch.org/whl/cpu. Exit status: 0 when every
+value agrees with PyTorch; 1 when one disagrees (a bug in bnverify, never in a candidate);
+2 when PyTorch is not installed or a model cannot be read."""
 SCHEMA_EPILOG = """\b
 Example:
   bnverify schema > report.schema.json
@@ -334,6 +346,12 @@ def main() -> None:
 @click.option(
     "-v", "--verbose", is_flag=True, help="Every layer of evidence, for matches too (text)."
 )
+@click.option(
+    "--oracle",
+    type=click.Choice(["torch"]),
+    help="After the verdicts, cross-check the engine's gradients of the models used with "
+    "PyTorch (bnverify's torch extra); never changes a verdict, exits 1 if it disagrees.",
+)
 @jobs_option
 @limit_options
 @_guarded
@@ -350,11 +368,14 @@ def check(
     output: str,
     quiet: bool,
     verbose: bool,
+    oracle: str | None,
     jobs: int,
     settings: Settings,
 ) -> int:
     """Check the candidates of derivation files (default: derivations/), or one formula."""
     inline = _refuse_mixed_inputs(_Asked(paths, expr, latex, notation, summary, shard, fmt))
+    if oracle and torch_oracle.unavailable():  # said before the check, not after it
+        return _oracle([], settings.seed)
     positions = None
     if inline:
         results, problems = [_inline(model_name, wrt, expr, latex, notation, settings)], []
@@ -378,7 +399,12 @@ def check(
     summary_path = github_report.step_summary_path(os.environ)
     if summary_path:  # in GitHub Actions, whatever the format
         append(summary_path, github_report.step_summary(results, problems))
-    return exit_status(results, len(problems))
+    status = exit_status(results, len(problems))
+    if oracle:  # on standard error unless the text report is on standard output
+        models = _models_checked(results, model_name, inline, settings)
+        text_out = fmt == "text" and not summary and output == STDOUT
+        status = max(status, _oracle(models, settings.seed, err=not text_out))
+    return status
 
 
 def _print_text(
@@ -699,6 +725,50 @@ def derive_command(model_name: str, wrt: str, as_latex: bool, batch_size: int | 
     # piped back into `check --latex`.
     click.echo(closed_form.proof_statement(model, wrt), err=as_latex)
     return 0
+
+
+@main.command(
+    name="oracle", short_help="Cross-check the engine with PyTorch.", epilog=ORACLE_EPILOG
+)
+@click.argument("models", nargs=-1)
+@click.option(
+    "--seed", type=int, default=Settings.seed, show_default=True, help="Seed for random points."
+)
+@_guarded
+def oracle_command(models: tuple[str, ...], seed: int) -> int:
+    """Compare the engine's gradients of models (default: every built-in) with PyTorch's."""
+    loaded = [load_model(ref) for ref in models or builtin_names()]
+    problems = [problem for model in loaded if isinstance(model, tuple) for problem in model]
+    for problem in problems:
+        click.echo(text_report.located(problem), err=True)
+    return 2 if problems else _oracle([m for m in loaded if isinstance(m, Model)], seed)
+
+
+def _oracle(models: list[Model], seed: int, err: bool = False) -> int:
+    """Run the oracle and print its section: 0 when PyTorch agrees, 1 when not, 2 without it."""
+    missing = torch_oracle.unavailable()
+    if missing:
+        click.echo(f"bnverify: {missing}", err=True)
+        return 2
+    report = torch_oracle.run(models, seed)
+    click.echo(oracle_report.render(report), nl=False, err=err)
+    return 0 if report.agrees else 1
+
+
+def _models_checked(
+    results: list[FileResult], model_name: str | None, inline: bool, settings: Settings
+) -> list[Model]:
+    """The models the results were judged by, each once: a file's own, else --model."""
+    ref = model_name or ("batchnorm" if inline else None)  # as _inline and _check_files
+    fallback = load_model(ref) if ref else None
+    found: dict[str, Model] = {}
+    for result in results:
+        derivation = load_derivation(result.path, settings.limits)
+        model = fallback if inline else model_of(derivation, settings)
+        model = model or fallback
+        if isinstance(model, Model):
+            found.setdefault(model.path, model)
+    return list(found.values())
 
 
 @main.command(name="models", short_help="List the models.", epilog=MODELS_EPILOG)

@@ -25,6 +25,7 @@ from bnverify.engine.algebra import CLOSED_FORMS, Reducer
 from bnverify.engine.arithmetic import EXACT, FLOAT, INTERVAL, Arithmetic, Inexact
 from bnverify.engine.backprop import VJP
 from bnverify.engine.evaluate import OPERATIONS, Point, evaluate
+from bnverify.judge.oracle_torch import TORCH
 from bnverify.language.operators import SIGNATURES, MissingRow, Op, row
 from bnverify.language.tree import Apply, Expr, Num, Sym
 from bnverify.language.tree_printing import ASCII, LATEX
@@ -56,6 +57,7 @@ COVERS: dict[str, frozenset[Op]] = {
     "bnverify.judge.diagnosis.REDUCTIONS": frozenset(
         op for op in Op if SIGNATURES[op].reduces and SIGNATURES[op].arity == 1
     ),
+    "bnverify.judge.oracle_torch.TORCH": RESOLVED,
 }
 
 
@@ -114,10 +116,11 @@ LEADING: dict[str, tuple[dict, int]] = {
     "algebra.CLOSED_FORMS": (CLOSED_FORMS, 1),  # the reducer
     "tree_printing.LATEX": (LATEX, 1),  # the printer
     "tree_printing.ASCII": (ASCII, 1),  # the operator
+    "oracle_torch.TORCH": (TORCH, 1),  # the layout of PyTorch's tensors
 }
 
 
-AXES_LAST = {"evaluate.OPERATIONS", "algebra.CLOSED_FORMS"}
+AXES_LAST = {"evaluate.OPERATIONS", "algebra.CLOSED_FORMS", "oracle_torch.TORCH"}
 
 
 @pytest.mark.parametrize("name", sorted(LEADING))
