@@ -18,6 +18,7 @@ from functools import cached_property, partial
 import sympy as sp
 
 from bnverify.engine.backprop import Gradients
+from bnverify.engine.signs import Sign, sign
 from bnverify.language.names import gradient_name, gradient_of
 from bnverify.language.operators import Op, row, signature
 from bnverify.language.tree import Apply, Expr, Num, Sym
@@ -78,7 +79,12 @@ class Algebra:
         for name, _ in model.constants:
             out[name] = sp.Symbol(name, positive=True)
         for name in model.primal_names():
-            out.setdefault(name, sp.Symbol(name, real=True))
+            # A name positive by construction (rms = sqrt(mean(x^2) + eps)) is a positive
+            # symbol, so SymPy writes sqrt(rms^2) as rms, not Abs(rms).
+            positive = sign(Sym(name), model) == Sign.POSITIVE
+            out.setdefault(
+                name, sp.Symbol(name, positive=True) if positive else sp.Symbol(name, real=True)
+            )
         for name in model.primal_names():  # gradients, kept as names by `stated`
             out.setdefault(gradient_name(name), sp.Symbol(gradient_name(name), real=True))
         return out

@@ -32,9 +32,15 @@ Printed = tuple[str, int]  # the text and how strongly it binds
 class LatexTreePrinter:
     """LaTeX of a tree, one `_print_<node type>` method per node type (as SymPy's printers)."""
 
-    def __init__(self, names: Mapping[str, str], batch: frozenset[str] | None = None) -> None:
+    def __init__(
+        self,
+        names: Mapping[str, str],
+        batch: frozenset[str] | None = None,
+        sizes: Mapping[str, str] | None = None,
+    ) -> None:
         self._names, self._batch, self._index = names, batch, "i"
         self._axes: tuple[str, ...] = ()
+        self._sizes = sizes or {}  # axis -> the name of its size (d -> D)
 
     def doprint(self, formula: Formula) -> str:
         """The LaTeX of a formula (an equation prints as `left = right`)."""
@@ -130,6 +136,12 @@ class LatexTreePrinter:
         return f"{self._sum_sign()} {self._inside(a)}", PRODUCT
 
     def _apply_mean(self, a: Expr) -> tuple[str, int]:
+        if self._axes:  # over named axes: 1/(their sizes) times the sum over them
+            spelled = [
+                self._names.get(self._sizes.get(x, x), self._sizes.get(x, x)) for x in self._axes
+            ]
+            size = " ".join(spelled)
+            return rf"\frac{{1}}{{{size}}} {self._sum_sign()} {self._inside(a)}", PRODUCT
         if self._batch is None:
             return rf"\operatorname{{mean}}\left({self._print(a)[0]}\right)", ATOM
         size = self._names.get(BATCH_SIZE, BATCH_SIZE)
@@ -207,9 +219,15 @@ def _is_reduction(expr: Expr) -> bool:
     return isinstance(expr, IndexedSum) or (isinstance(expr, Apply) and signature(expr.op).reduces)
 
 
-def latex(formula: Formula, names: Mapping[str, str], batch: frozenset[str] | None = None) -> str:
-    """A tree as LaTeX: element-wise when batch names are given, else as written."""
-    return LatexTreePrinter(names, batch).doprint(formula)
+def latex(
+    formula: Formula,
+    names: Mapping[str, str],
+    batch: frozenset[str] | None = None,
+    sizes: Mapping[str, str] | None = None,
+) -> str:
+    """A tree as LaTeX: element-wise when batch names are given, else as written; `sizes`
+    names each axis's size, for a mean over named axes (1/D)."""
+    return LatexTreePrinter(names, batch, sizes).doprint(formula)
 
 
 def ascii(expr: Expr) -> str:

@@ -78,7 +78,7 @@ def _written(parsed: Formula | None, syntax: str, model: Model) -> str | None:
     if parsed is None:
         return None
     spellings = latex_names(model) if syntax == "ascii" else {}
-    return passes.printed(lambda: tree_printing.latex(parsed, spellings))
+    return passes.printed(lambda: tree_printing.latex(parsed, spellings, None, model.sizes))
 
 
 def _table(ce: Counterexample, model: Model) -> CounterexampleTable:

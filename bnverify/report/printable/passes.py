@@ -104,4 +104,4 @@ def _spelled(model: Model, name: str) -> str:
 
 def _latex(model: Model, expr: Expr) -> str:
     batch = frozenset(name for name, shape in model.shape_of.items() if shape == BATCH)
-    return tree_printing.latex(expr, printing.latex_names(model), batch)
+    return tree_printing.latex(expr, printing.latex_names(model), batch, model.sizes)
