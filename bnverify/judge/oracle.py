@@ -31,6 +31,15 @@ from bnverify.judge.oracle_torch import (
     by_functional,
     functional_of,
 )
+from bnverify.judge.records import (
+    DRAWS,
+    TOLERANCE,
+    Agreement,
+    ModelOracle,
+    OracleReport,
+    Quantity,
+    Sizes,
+)
 from bnverify.language.names import gradient_name
 from bnverify.model.graph import Model
 
@@ -42,84 +51,13 @@ from bnverify.model.graph import Model
 # keeps about ten of its digits. Each side is within its rounding of the exact value,
 # PyTorch's taken to be no worse than the engine's bound: hence twice the bound. Over 40
 # seeds of every built-in model the largest difference was 0.23 of what this allows.
-TOLERANCE = 1e-9
 ROUNDING = 2.0
-DRAWS = 3  # independent random points per shape: the last dimension of every array
 LARGE = 1000  # about how many elements the largest shape has, every axis together
 OLDEST = (2, 4)  # F.rms_norm
 INSTALL = (
     "pip install torch --index-url https://download.pytorch.org/whl/cpu (the CPU build is "
     "enough), or install bnverify with its extra: pip install '.[torch]' in its checkout"
 )
-
-Sizes = tuple[tuple[str, int], ...]  # (axis, size) in the model's order
-
-
-@dataclass(frozen=True)
-class Agreement:
-    """One value of the engine against one computation of PyTorch's, over every shape.
-
-    `difference` is the largest relative difference, |engine - PyTorch| over the largest
-    magnitude of its draw, and `at` the shape where it was largest. `excess` is the
-    largest ratio of a difference to what agreement allows there (TOLERANCE, ROUNDING),
-    and `worst` its shape: the value agrees when `excess` is at most 1.
-    """
-
-    against: str  # "the model in PyTorch", "autograd", "F.layer_norm", "autograd of ..."
-    difference: float
-    at: Sizes
-    excess: float
-    worst: Sizes
-
-    @property
-    def agrees(self) -> bool:
-        return self.excess <= 1
-
-    @property
-    def within_rounding(self) -> bool:
-        """Whether it agrees by the rounding bound only, not relatively (a value near 0)."""
-        return self.agrees and self.difference > TOLERANCE
-
-
-@dataclass(frozen=True)
-class Quantity:
-    """The model's output (forward) or one gradient, and what it was compared with."""
-
-    name: str  # y, g_x
-    agreements: tuple[Agreement, ...]
-
-    @property
-    def agrees(self) -> bool:
-        return all(a.agrees for a in self.agreements)
-
-
-@dataclass(frozen=True)
-class ModelOracle:
-    """What the oracle found for one model."""
-
-    model: str
-    shapes: tuple[Sizes, ...]
-    quantities: tuple[Quantity, ...]
-    functional: str | None  # the functional compared, for a built-in layer
-    notes: tuple[str, ...] = ()  # shapes left out, and why
-
-    @property
-    def agrees(self) -> bool:
-        return all(q.agrees for q in self.quantities)
-
-
-@dataclass(frozen=True)
-class OracleReport:
-    """The oracle's findings for some models: a cross-check, never a verdict."""
-
-    version: str  # PyTorch's
-    models: tuple[ModelOracle, ...]
-    tolerance: float = TOLERANCE
-    draws: int = DRAWS
-
-    @property
-    def agrees(self) -> bool:
-        return all(m.agrees for m in self.models)
 
 
 def unavailable() -> str | None:

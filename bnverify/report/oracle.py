@@ -6,7 +6,7 @@ compared and how closely; it never reads as a verdict, whose evidence is proof.
 
 from __future__ import annotations
 
-from bnverify.judge.oracle import Agreement, ModelOracle, OracleReport, Quantity, Sizes
+from bnverify.judge.records import Agreement, ModelOracle, OracleReport, Quantity, Sizes
 
 
 def render(report: OracleReport) -> str:
