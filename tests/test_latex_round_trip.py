@@ -144,7 +144,7 @@ def test_every_node_printed_element_wise_reads_back_in_its_shape(name):
     model = load_model(name)
     batch = frozenset(n for n, s in model.shape_of.items() if s == shapes.BATCH)
     for node, expr in model.nodes:
-        printed = tree_printing.latex(expr, printing.latex_names(model), batch)
+        printed = tree_printing.latex(expr, printing.latex_names(model), batch, model.sizes)
         resolved = resolve(parser.parse(printed, "latex"), Names(model, {}), node)
         assert resolved.shape == model.shape_of[node], (node, printed, resolved)
 

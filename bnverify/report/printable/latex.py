@@ -56,6 +56,11 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 \allowdisplaybreaks
 \setlength{\emergencystretch}{3em}
 \newcommand{\badge}[1]{\fbox{\textbf{#1}}}
+% A displayed formula wider than the line is scaled down to fit it, never set past it.
+\newsavebox{\displaybox}
+\newcommand{\fitted}[1]{\sbox{\displaybox}{$\displaystyle #1$}%
+  \ifdim\wd\displaybox>\linewidth\resizebox{\linewidth}{!}{\usebox{\displaybox}}%
+  \else\usebox{\displaybox}\fi}
 """
 
 
@@ -73,15 +78,21 @@ def _char(c: str) -> str:
     return rf"\texttt{{[U+{ord(c):04X}]}}"  # no glyph in pdflatex's default fonts
 
 
-BREAK_AFTER = frozenset("/_.")
+BREAK_AFTER = frozenset("/_.-")
 
 
 def code(value: str) -> str:
-    """A path or a command in a typewriter font, which may break after / _ and ."""
+    """A path or a command in a typewriter font, which may break after / _ . and -."""
     # A long path has no space to break at; unbroken, it would run into the margin.
     line = " ".join(value.split())
     body = "".join(_char(c) + (r"\allowbreak{}" if c in BREAK_AFTER else "") for c in line)
     return rf"\texttt{{{body}}}"
+
+
+def breakable(value: str) -> str:
+    """Free text that may also break after / _ and . (a source citing kernel files)."""
+    line = " ".join(value.split())
+    return "".join(_char(c) + (r"\allowbreak{}" if c in BREAK_AFTER else "") for c in line)
 
 
 def verbatim(value: str) -> str:
@@ -99,7 +110,7 @@ def render(document: Document, figures: dict[str, str]) -> str:
     title = text(document.title or document.path)
     parts = [PREAMBLE, r"\begin{document}", rf"{{\LARGE\bfseries {title}\par}}"]
     if document.source:
-        parts.append(rf"\textbf{{Source:}} {text(document.source)}")
+        parts.append(rf"\textbf{{Source:}} {breakable(document.source)}")
     path = code(document.path)
     parts.append(rf"\textbf{{Model:}} {text(document.model)}. \textbf{{File:}} {path}.")
     parts += [verbatim(problem) for problem in document.problems]
@@ -135,7 +146,7 @@ def _block(b: outline.Block, figures: dict[str, str]) -> str:
         case outline.Paragraph(text=said, label=label):
             return rf"\textbf{{{text(label)}}} {text(said)}" if label else text(said)
         case outline.Display(latex=latex):
-            return rf"\begin{{equation*}} {latex} \end{{equation*}}"
+            return rf"\begin{{equation*}} \fitted{{{latex}}} \end{{equation*}}"
         case outline.Badge(kind=kind, text=said):
             return rf"\badge{{{BADGE[kind]}}} {text(said)}"
         case outline.Preformatted(text=said):
