@@ -27,7 +27,8 @@ DERIVATIONS = sorted((ROOT / "derivations").glob("*.toml"))
 BADGES = {"match": "MATCH", "diverge": "DIVERGES", "error": "ERROR"}
 # Letters as MathML lays them out: math italic z, g, N (U+1D467, U+1D454, U+1D441), Greek
 # italic gamma and sigma, and the big operators.
-TYPESET = ("𝑧", "𝑔", "𝑁", "𝛾", "𝜎", "∑", "√")
+# Italic maths letters and operators any shipped layer typesets (z or x, N or B and D, ...).
+TYPESET = ("𝑧", "𝑥", "𝑝", "𝑡", "𝑔", "𝑁", "𝐵", "𝐷", "𝐾", "𝛾", "𝜎", "∑", "√")
 POINTS_PER_PAGE = {"A4": (595, 842), "Letter": (612, 792)}
 
 needs_chromium = pytest.mark.skipif(
