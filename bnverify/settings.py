@@ -39,7 +39,9 @@ class Limits:
     # A worker process holds about 250 MB of address space before its first candidate;
     # the shipped candidates need under 100 MB more. Four times that leaves room for a
     # big class, and stops a candidate that would fill the machine's memory.
-    max_memory: int = _limit(1_000, "Megabytes of memory (address space) one worker may use.")
+    max_memory: int = _limit(
+        1_000, "Megabytes of memory (address space) a worker may add to what it was forked with."
+    )
 
     def exceeded(self, name: str, what: str) -> str:
         """A message for a limit that `what` passes: names the limit and its flag."""

@@ -88,6 +88,21 @@ def test_a_python_allocation_past_the_memory_limit_is_stopped_naming_memory():
     assert found["small"] == 10_000_000
 
 
+def test_the_memory_limit_is_the_jobs_whatever_the_parent_had_mapped():
+    # PyTorch, loaded by `bnverify oracle` or a test, maps 500 MB of address space: a
+    # worker forked after it still has its whole budget for the job, and no more.
+    import mmap
+
+    mapped = mmap.mmap(-1, 1_500 * 1_000_000)  # address space, never touched
+    try:
+        with Pool(1, 300) as pool:
+            found = outcomes(pool, Job("fits", allocate, (200,)), Job("big", allocate, (400,)))
+    finally:
+        mapped.close()
+    assert found["fits"] == 200_000_000
+    assert found["big"] == Stopped("memory", "allocate", 5, "Python could not allocate memory")
+
+
 def test_gmp_running_out_of_memory_is_a_memory_stop_not_a_crash():
     # GMP aborts the process when an allocation fails, after saying so on stderr.
     with Pool(1, 500) as pool:

@@ -3,8 +3,9 @@
 A budget (judge.budget) stops Python code, but not a GMP power in a numpy object array
 or an allocation that never returns. So the command line runs each job (one candidate,
 one report's derivation steps) in a long-lived worker process under an address-space
-limit (RLIMIT_AS), while the parent reads the worker's CPU time and kills it when a stage
-of the job runs past its budget; RLIMIT_CPU kills it too should the parent stall. A job
+limit (RLIMIT_AS: the address space it was forked with, plus the budget), while the
+parent reads the worker's CPU time and kills it when a stage of the job runs past its
+budget; RLIMIT_CPU kills it too should the parent stall. A job
 whose worker was stopped or died comes back as a Stopped record naming the limit, and
 the worker is replaced: the run goes on.
 
@@ -320,7 +321,9 @@ def _serve(conn: Connection, parents: Connection, folder: str, memory_mb: int | 
     os.dup2(stderr, 2)
     faulthandler.disable()  # it may hold a copy of the terminal's stderr (pytest's does)
     if memory_mb is not None:
-        _limit(resource.RLIMIT_AS, memory_mb * MEGABYTE)
+        # The budget is the jobs': what the fork inherited (SymPy, and PyTorch when the
+        # oracle loaded it, 500 MB of address space on its own) does not count against it.
+        _limit(resource.RLIMIT_AS, _address_space() + memory_mb * MEGABYTE)
     while True:
         try:
             with _deep_trees():
@@ -370,6 +373,15 @@ def _unsendable(job: Job, outcome: tuple[str, object], error: Exception) -> tupl
     if outcome[0] == "raised" and isinstance(outcome[1], tuple):
         return ("raised", (outcome[1][0], None))
     return ("raised", (f"{job.work.__name__}'s result cannot be sent: {error!r}", None))
+
+
+def _address_space() -> int:
+    """This process's address space in bytes, from /proc; 0 where there is none."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+    return pages * os.sysconf("SC_PAGE_SIZE")
 
 
 def _limit(which: int, soft: int | None) -> None:
