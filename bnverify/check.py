@@ -29,7 +29,7 @@ from bnverify.files.derivation import (
     load_derivation,
 )
 from bnverify.files.toml_strings import TextOrigin
-from bnverify.judge import budget, verdict, workers
+from bnverify.judge import budget, claims, verdict, workers
 from bnverify.judge.records import FileResult, Verdict
 from bnverify.language import parser
 from bnverify.language.limits import formula_problem
@@ -454,6 +454,8 @@ def _parse(candidate: Candidate, settings: Settings) -> Formula | Problem:
 def _judge(
     candidate: Candidate, parsed: Formula, names: Names, model: Model, settings: Settings
 ) -> Verdict | Problem:
+    if candidate.claim is not None:
+        return claims.judge_claim(candidate, parsed, names.entries, model, settings)
     resolved = resolve(parsed, names, candidate.wrt)
     if isinstance(resolved, Problem):
         return resolved

@@ -132,7 +132,7 @@ def test_interleaved_tables_are_read_in_file_order():
     assert d.notation[0].value_origin.locate(Span(0, 1)).line == 6
     assert messages(d) == [
         'unknown key "notation2" at the top level (did you mean "notation"?); '
-        "accepted keys: title, source, model, notation, candidate"
+        "accepted keys: title, source, model, notation, candidate, claim"
     ]
     assert d.problems[0].location.line == 14
 
@@ -201,7 +201,7 @@ def test_unknown_top_level_key_suggests_the_accepted_one():
     (problem,) = d.problems
     assert 'unknown key "candidates"' in problem.message
     assert '(did you mean "candidate"?)' in problem.message
-    assert "accepted keys: title, source, model, notation, candidate" in problem.message
+    assert "accepted keys: title, source, model, notation, candidate, claim" in problem.message
     assert (problem.location.line, problem.location.column, problem.location.width) == (2, 1, 10)
 
 

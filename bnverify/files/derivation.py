@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Literal
 
-from tomlkit.items import InlineTable, Item, Key, Table
+from tomlkit.items import Item
 
 from bnverify.files.candidate_tables import Candidate, read_candidates
+from bnverify.files.claim_tables import read_claims
+from bnverify.files.notation_table import NotationEntry, read_notation
 from bnverify.files.toml_keys import KeyTable, unknown_keys
 from bnverify.files.toml_source import (
     TomlDocument,
@@ -24,36 +26,24 @@ from bnverify.files.toml_source import (
     parse_toml,
     read_toml,
     string_value,
-    type_name,
 )
 from bnverify.files.toml_strings import (  # TextOrigin is part of a Candidate, so importable here
     TextOrigin,
     formula_string_problem,
-    is_control,
 )
 from bnverify.problem import Location, Problem, Span, location_in_text
 from bnverify.settings import DEFAULT_LIMITS, Limits, flag
 
 COMMAND_LINE = "<command line>"
-TOP_LEVEL_KEYS = ("title", "source", "model", "notation", "candidate")
+TOP_LEVEL_KEYS = ("title", "source", "model", "notation", "candidate", "claim")
 # Only the top level: each [[candidate]] table is checked on its own in candidate_tables,
 # so that a candidate's mistyped key stops that candidate and not the file.
 DERIVATION_KEYS = KeyTable("at the top level", dict.fromkeys(TOP_LEVEL_KEYS))
 
 
 @dataclass(frozen=True)
-class NotationEntry:
-    """One row of [notation]: the author's name for something, and the model's name."""
-
-    key: str
-    value: str
-    key_location: Location
-    value_origin: TextOrigin
-
-
-@dataclass(frozen=True)
 class Derivation:
-    """A derivation file as read: its candidates and any file-level problems."""
+    """A derivation file as read: its candidates, then its claims, and file-level problems."""
 
     path: str
     title: str
@@ -120,8 +110,11 @@ def _read_document(file: TomlDocument, limits: Limits) -> Derivation:
     title, title_problems = _top_string(file, groups, "title", PurePath(file.path).stem)
     source, source_problems = _top_string(file, groups, "source", "")
     model, model_location, model_problems = _model(file, groups.get("model", []))
-    notation, notation_problems = _notation(file, groups.get("notation", []))
-    candidates, candidate_problems = read_candidates(file, groups.get("candidate", []), limits)
+    notation, notation_problems = read_notation(file, groups.get("notation", []))
+    claims, claim_problems = read_claims(file, groups.get("claim", []), limits)
+    candidates, candidate_problems = read_candidates(
+        file, groups.get("candidate", []), limits, required=not groups.get("claim")
+    )
     problems = (
         *unknown,
         *title_problems,
@@ -129,9 +122,10 @@ def _read_document(file: TomlDocument, limits: Limits) -> Derivation:
         *model_problems,
         *notation_problems,
         *candidate_problems,
+        *claim_problems,
     )
     return Derivation(
-        file.path, title, source, model, model_location, notation, candidates, problems
+        file.path, title, source, model, model_location, notation, candidates + claims, problems
     )
 
 
@@ -159,45 +153,3 @@ def _model(
     if not value.strip():
         return "", location, (Problem(f"model is empty: write {hint}", location=location),)
     return value, location, ()
-
-
-def _notation(
-    file: TomlDocument, parts: list[Item]
-) -> tuple[tuple[NotationEntry, ...], tuple[Problem, ...]]:
-    """The [notation] table: the author's names for the model's names."""
-    rows: list[NotationEntry] = []
-    problems: list[Problem] = []
-    for item in parts:
-        if not isinstance(item, Table | InlineTable):
-            message = (
-                f"notation must be a table, not {type_name(item)}: "
-                'write [notation] and then one line per name, e.g. x = "z"'
-            )
-            problems.append(Problem(message, location=file.value_location(item)))
-        for key, value in entries(item):
-            entry = _notation_entry(file, key, value)
-            (problems if isinstance(entry, Problem) else rows).append(entry)
-    return tuple(rows), tuple(problems)
-
-
-def _notation_entry(file: TomlDocument, key: Key, item: Item) -> NotationEntry | Problem:
-    """One `author's name = model's name` row."""
-    key_location = file.key_location(key, item)
-    if not key.key.strip():
-        return Problem(
-            "notation key is empty: write a name from your formulas", location=key_location
-        )
-    if any(map(is_control, key.key)):
-        message = (
-            "notation key contains a control character: in a double-quoted TOML key a "
-            "backslash starts an escape. Write LaTeX keys in single quotes, e.g. "
-            "'\\hat{x}' = \"zhat\"."
-        )
-        return Problem(message, location=key_location)
-    label = f'notation "{key.key}"'
-    value = string_value(file, label, item)
-    if isinstance(value, Problem):
-        return value
-    origin = file.origin(item)
-    problem = formula_string_problem(value, origin, label, lhs=key.as_string().strip())
-    return problem or NotationEntry(key.key, value, key_location, origin)

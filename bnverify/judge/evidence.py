@@ -147,21 +147,21 @@ def counterexample_from(point: Point, case: Case, by_value: bool = False) -> Cou
     """
     name = case.truth_name
     try:
-        truth = _column(point[name])
+        truth = column(point[name])
     except Undefined:
         return None
     except Inexact:  # an irrational truth (LayerNorm's per-sample roots): intervals
-        truth = _interval_column(point, Sym(name))
+        truth = _intervalcolumn(point, Sym(name))
         if truth == ("irrational",):
             return None
     try:
-        value = _column(evaluate(case.expr, point))
+        value = column(evaluate(case.expr, point))
     except NegativeArgument as err:
         value = (f"undefined ({err})",)
     except Undefined:
         return None
     except Inexact:  # irrational: compare_at decides in rigorous intervals
-        value = _interval_column(point, case.expr)
+        value = _intervalcolumn(point, case.expr)
     if (
         not value[0].startswith("undefined")
         and compare_at(point, case.expr, name, by_value) != DIFFERENT
@@ -175,7 +175,7 @@ def counterexample_from(point: Point, case: Case, by_value: bool = False) -> Cou
     shapes |= {"truth": model.shape_of[case.wrt], "candidate": model.shape_of_expr(case.expr)}
     return Counterexample(
         sizes=tuple((point.size_names[axis], n) for axis, n in point.sizes.items()),
-        inputs=tuple((leaf, _column(point.leaves[leaf])) for leaf in leaves),
+        inputs=tuple((leaf, column(point.leaves[leaf])) for leaf in leaves),
         truth=truth,
         candidate=value,
         shapes=tuple(
@@ -185,7 +185,7 @@ def counterexample_from(point: Point, case: Case, by_value: bool = False) -> Cou
     )
 
 
-def _interval_column(point: Point, expr: Expr) -> tuple[str, ...]:
+def _intervalcolumn(point: Point, expr: Expr) -> tuple[str, ...]:
     # An irrational value is shown by its interval's midpoint, marked as approximate.
     arith = arithmetic.interval(arithmetic.INTERVAL_PRECISIONS[-1])
     leaves = {name: arithmetic.to_interval(value, arith) for name, value in point.leaves.items()}
@@ -205,7 +205,8 @@ def shown(truth: Truth, point: Point) -> list[str]:
 _SHOWN_BITS = 3322  # about 1,000 decimal digits
 
 
-def _column(value: Any) -> tuple[str, ...]:
+def column(value: Any) -> tuple[str, ...]:
+    """A value's elements as exact strings, row-major."""
     array = np.asarray(value, dtype=object).reshape(-1)
     return tuple(_exact_text(v) for v in array)
 

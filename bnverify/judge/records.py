@@ -27,7 +27,10 @@ EQUAL, DIFFERENT, UNAVAILABLE = "equal", "different", "unavailable"
 MEASURED = "measured"  # float64 sizes a difference; it never decides
 FAILED = "failed"  # the truth itself could not be confirmed: a bug, never a verdict
 
-Kind = Literal["match", "diverge", "error"]
+# A candidate's verdict, or a claim's: holds and fails are proved or shown by an exact
+# counterexample; undecided says what was tried.
+Kind = Literal["match", "diverge", "error", "holds", "fails", "undecided"]
+KINDS: tuple[Kind, ...] = ("match", "diverge", "error", "holds", "fails", "undecided")
 
 
 # (record type, "html" or "markdown") -> its notebook printer. bnverify.report.notebook
@@ -110,10 +113,13 @@ class Counterexample:
     # Each column's shape over every axis, 1 where it does not vary: x (2, 3), gamma
     # (1, 3). Absent for a column, its values run along the first axis (or are one).
     shapes: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    # What the two compared columns are called: a claim compares its left and right sides.
+    labels: tuple[str, str] = ("truth", "candidate")
 
     def columns(self) -> list[tuple[str, tuple[str, ...]]]:
-        """The inputs, then "truth" and "candidate", each with its values."""
-        return [*self.inputs, ("truth", self.truth), ("candidate", self.candidate)]
+        """The inputs, then "truth" and "candidate" (or a claim's sides), with their values."""
+        truth, candidate = self.labels
+        return [*self.inputs, (truth, self.truth), (candidate, self.candidate)]
 
     def table(self) -> tuple[list[str], list[tuple[str, ...]], list[tuple[str, str]]]:
         """(labels, rows, scalars): one row per element of every axis together, each

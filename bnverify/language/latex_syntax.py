@@ -14,10 +14,10 @@ from fractions import Fraction
 from lark import Lark, Token, v_args
 
 from bnverify.language import syntax_errors
-from bnverify.language.names import gradient_name, hat_name, statistic_name
+from bnverify.language.names import gradient_name, hat_name, hessian_name, statistic_name
 from bnverify.language.operators import Op, signature
 from bnverify.language.transform import SharedRules, span_of
-from bnverify.language.tree import Apply, Expr, IndexedSum, Num, Sym
+from bnverify.language.tree import Apply, Expr, IndexedSum, Num, Sym, constant_value
 from bnverify.problem import Rejected, Span
 from bnverify.settings import Limits
 
@@ -99,6 +99,27 @@ def _gradient(loss: Expr, wrt: Expr, span: Span) -> Sym:
         message = "differentiate with respect to a name, such as x, \\hat{x}_i or \\sigma_B^2"
         raise Rejected(message, wrt.span)
     return Sym(gradient_name(key[0]), key[1], span)
+
+
+def _hessian(loss: Expr, wrt: Expr, power: _Script, span: Span) -> Sym:
+    """d^2L/d(atom)^2 as the name H_<atom>: only the second power of a derivative."""
+    if power.value is None or constant_value(power.value) != 2:
+        raise Rejected("only second derivatives are supported: write \\nabla^2_x L", power.span)
+    return replace(_gradient(loss, wrt, span), name=hessian_name(atom_key(wrt)[0]))  # type: ignore[index]
+
+
+def _squared_atom(expr: Expr) -> Expr:
+    """The x of `x^2` in the denominator of a second derivative, \\partial z^2."""
+    match expr:
+        case Apply(op=Op.POW, args=(base, exponent)) if constant_value(exponent) == 2:
+            return base
+    raise Rejected("write a second derivative as \\frac{\\partial^2 L}{\\partial x^2}", expr.span)
+
+
+def _two_norm(mark: Token | None) -> None:
+    if mark is not None and str(mark) != "2":
+        message = f"only the Euclidean norm is supported: write \\|v\\|_2, not \\|v\\|_{mark}"
+        raise Rejected(message, span_of(mark, mark))
 
 
 def _differential(expr: Expr) -> Expr | None:
@@ -304,6 +325,33 @@ class LatexTree(SharedRules):
     def nabla(self, command: Token, mark: Token, item: Token | Expr, loss: Expr) -> Sym:
         wrt = _checked(_script(mark, item), span_of(command, command))
         return _gradient(loss, wrt.value, span_of(command, loss))
+
+    def nabla_power(
+        self, command: Token, mark: Token, item: Token | Expr, power: _Script, loss: Expr
+    ) -> Sym:
+        wrt = _checked(_script(mark, item), span_of(command, command))
+        return _hessian(loss, wrt.value, power, span_of(command, loss))
+
+    def power_nabla(
+        self, command: Token, power: _Script, mark: Token, item: Token | Expr, loss: Expr
+    ) -> Sym:
+        return self.nabla_power(command, mark, item, power, loss)
+
+    def second_derivative(self, command: Token, *rest: Token | Expr | _Script) -> Sym:
+        # _frac { \partial ^2 loss } { \partial wrt^2 }
+        power, loss, wrt = rest[2], rest[3], rest[7]
+        assert isinstance(power, _Script) and isinstance(loss, Expr | Sym)
+        return _hessian(loss, _squared_atom(wrt), power, span_of(command, rest[-1]))  # type: ignore[arg-type]
+
+    def inner_product(self, open_: Token, a: Expr, _comma: Token, b: Expr, close: Token) -> Apply:
+        return Apply(Op.DOT, (a, b), span_of(open_, close))
+
+    def norm(self, open_: Token, inner: Expr, close: Token, *index: Token) -> Apply:
+        numbers = [t for t in index if t.type == "NUMBER"]
+        _two_norm(numbers[0] if numbers else None)
+        span = span_of(open_, index[-1] if index else close)
+        squares = Apply(Op.SUM, (Apply(Op.POW, (inner, Num(Fraction(2))), inner.span),), span)
+        return Apply(Op.SQRT, (squares,), span)
 
     def underbrace(self, command: Token, inner: Expr, *_note: Token | Expr) -> Expr:
         return replace(inner, span=span_of(command, inner))

@@ -1,8 +1,9 @@
 """bnverify's naming conventions, in one place: the names the engine and the notation share.
 
-The gradient of x is g_x, the normalised x is xhat, the batch size is N and a batch of
-ones is ones; the LaTeX spelling of a plain name (gamma -> \\gamma, zhat -> \\hat{z},
-g_y -> g_{y}) follows from the same rules. No other module spells these.
+The gradient of x is g_x, the Hessian of the loss with respect to x is H_x, the
+normalised x is xhat, the batch size is N and a batch of ones is ones; the LaTeX
+spelling of a plain name (gamma -> \\gamma, zhat -> \\hat{z}, g_y -> g_{y})
+follows from the same rules. No other module spells these.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ BATCH_SIZE = "N"  # the number of samples in a batch, a positive integer
 ONES = "ones"  # a batch of ones, for sums written as a product with ones
 EULER = "e"  # e^{x} is exp(x), unless a derivation or its model gives e a meaning
 GRADIENT_PREFIX = "g_"
+HESSIAN_PREFIX = "H_"
 HAT_SUFFIX = "hat"
 # The letters LaTeX spells as commands (gamma as \\gamma): the LaTeX grammar's letter rule.
 # fmt: off
@@ -45,6 +47,17 @@ def gradient_of(name: str) -> str | None:
     """The name a gradient name refers to, or None when it is not one."""
     prefix = len(GRADIENT_PREFIX)
     return name[prefix:] if name.startswith(GRADIENT_PREFIX) and len(name) > prefix else None
+
+
+def hessian_name(name: str) -> str:
+    """The name of the Hessian of the loss with respect to `name`: H_<name>."""
+    return f"{HESSIAN_PREFIX}{name}"
+
+
+def hessian_of(name: str) -> str | None:
+    """The name a Hessian name refers to, or None when it is not one."""
+    prefix = len(HESSIAN_PREFIX)
+    return name[prefix:] if name.startswith(HESSIAN_PREFIX) and len(name) > prefix else None
 
 
 def statistic_name(statistic: str, of: str) -> str:

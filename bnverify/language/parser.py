@@ -39,6 +39,23 @@ Syntax = Literal["latex", "ascii"]
 
 _GRAMMARS = Path(__file__).parent / "grammar"
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\^\d+)?")
+# A norm's bar, which opens and closes alike: \| and || (\Vert is one word, not \V...).
+_BAR = re.compile(r"\\\||\|\||\\Vert(?![A-Za-z])")
+
+
+def paired_bars(text: str) -> str:
+    """The text with each norm's bars told apart: every second bar becomes |\\ (closing).
+
+    No LALR grammar can pair bars that open and close alike, so the lexer is told which
+    is which. Each bar keeps its length, so every span still points into the text.
+    """
+    out, at = [], 0
+    for count, bar in enumerate(_BAR.finditer(text)):
+        closing = count % 2 == 1
+        mark = "|\\" if closing else "\\|"
+        out += [text[at : bar.start()], mark.ljust(len(bar.group()))]
+        at = bar.end()
+    return "".join([*out, text[at:]])
 
 
 def _parser(syntax: Syntax, limits: Limits = DEFAULT_LIMITS) -> Lark:
@@ -82,7 +99,7 @@ def _parse(text: str, syntax: Syntax, limits: Limits = DEFAULT_LIMITS) -> Formul
     if deep is not None:
         return replace(deep, message=limits.exceeded("max_nesting", deep.message))
     try:
-        formula = _parser(syntax, limits).parse(text)
+        formula = _parser(syntax, limits).parse(paired_bars(text) if syntax == "latex" else text)
     except Rejected as rejected:
         return rejected.problem(text)
     except UnexpectedInput as error:

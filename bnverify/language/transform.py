@@ -14,7 +14,7 @@ from lark import Token, Transformer, v_args
 
 from bnverify.language.operators import Op
 from bnverify.language.syntax_errors import BRACKET_PAIRS
-from bnverify.language.tree import Apply, Equation, Expr, Num
+from bnverify.language.tree import RELATIONS, Apply, Equation, Expr, Num
 from bnverify.problem import Rejected, Span
 from bnverify.settings import Limits
 
@@ -87,6 +87,12 @@ class SharedRules(Transformer):
 
     def equation(self, lhs: Expr, _eq: Token, rhs: Expr) -> Equation:
         return Equation(lhs, rhs, span_of(lhs, rhs))
+
+    def relation(self, lhs: Expr, op: Token, rhs: Expr) -> Equation:
+        return Equation(lhs, rhs, span_of(lhs, rhs), RELATIONS[str(op)])
+
+    def relation_op(self, token: Token) -> Token:
+        return token
 
     def add(self, left: Expr, _op: Token, right: Expr) -> Apply:
         return Apply(Op.ADD, (left, right), span_of(left, right))

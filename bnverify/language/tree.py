@@ -7,7 +7,8 @@ of one formula give equal trees.
 
 Two further node types exist only between parsing and name resolution: an indexed sum
 (`\\sum_{i=1}^{m}` keeps its index and bounds until they are checked) and an equation
-(`g_z = ...`, whose left side names the gradient).
+(`g_z = ...`, whose left side names the gradient; a claim's sides may also be compared
+by an inequality).
 """
 
 from __future__ import annotations
@@ -78,13 +79,34 @@ class IndexedSum:
     span: Span = field(default=NOWHERE, compare=False, repr=False)
 
 
+# How a claim may compare its sides, by every spelling the syntaxes accept.
+RELATIONS = {
+    "=": "=",
+    "<": "<",
+    "<=": "<=",
+    "\\le": "<=",
+    "\\leq": "<=",
+    "\\leqslant": "<=",
+    ">": ">",
+    ">=": ">=",
+    "\\ge": ">=",
+    "\\geq": ">=",
+    "\\geqslant": ">=",
+}
+
+
 @dataclass(frozen=True)
 class Equation:
-    """`lhs = rhs` at the top of a formula; the left side names what is differentiated."""
+    """`lhs = rhs` at the top of a formula; the left side names what is differentiated.
+
+    A claim's sides may be compared otherwise (`relation` "<", "<=", ">" or ">="); a
+    candidate's never (resolution says so).
+    """
 
     lhs: Expr
     rhs: Expr
     span: Span = field(default=NOWHERE, compare=False, repr=False)
+    relation: str = "="
 
 
 Expr = Num | Sym | Apply | IndexedSum

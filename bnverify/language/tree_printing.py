@@ -27,6 +27,8 @@ from bnverify.language.tree import Apply, Equation, Expr, Formula, IndexedSum, N
 SUM, PRODUCT, POWER, ATOM = 1, 2, 3, 4
 
 Printed = tuple[str, int]  # the text and how strongly it binds
+# A claim's relation (tree.RELATIONS' canonical spellings) as LaTeX prints it.
+LATEX_RELATIONS = {"=": "=", "<": "<", "<=": r"\le", ">": ">", ">=": r"\ge"}
 
 
 class LatexTreePrinter:
@@ -45,7 +47,8 @@ class LatexTreePrinter:
     def doprint(self, formula: Formula) -> str:
         """The LaTeX of a formula (an equation prints as `left = right`)."""
         if isinstance(formula, Equation):
-            return f"{self.doprint(formula.lhs)} = {self.doprint(formula.rhs)}"
+            relation = LATEX_RELATIONS[formula.relation]
+            return f"{self.doprint(formula.lhs)} {relation} {self.doprint(formula.rhs)}"
         return self._print(formula)[0]
 
     def _print(self, expr: Expr) -> tuple[str, int]:

@@ -63,6 +63,7 @@ class Names:
     # Index letter -> the axis it runs over: the [notation]'s (j = "d"), and while one
     # formula is resolved, every letter that formula binds (bnverify.model.indices).
     letters: Mapping[str, str] = field(default_factory=dict)
+    entries: tuple[NotationEntry, ...] = ()  # the rows these names were read from
 
     def lookup(self, key: str) -> Expr | None:
         """The model expression a spelling stands for, or None."""
@@ -103,6 +104,7 @@ class Names:
 
 def user_names(model: Model, entries: Iterable[NotationEntry]) -> tuple[Names, list[Problem]]:
     """Names from a derivation's [notation] entries, and located problems with them."""
+    entries = tuple(entries)
     table: dict[str, Expr] = {}
     letters: dict[str, str] = {}
     problems: list[Problem] = []
@@ -114,7 +116,7 @@ def user_names(model: Model, entries: Iterable[NotationEntry]) -> tuple[Names, l
             letters[result[0]] = result[1]
         else:
             table[result[0]] = result[1]
-    return Names(model, table, shadows(model, table), letters), problems
+    return Names(model, table, shadows(model, table), letters, entries), problems
 
 
 def shadows(model: Model, user: Mapping[str, Expr]) -> tuple[str, ...]:
@@ -203,6 +205,12 @@ class Resolved:
 def resolve(formula: Formula, names: Names, wrt: str | None) -> Resolved | Problem:
     """The vector-language tree of a parsed candidate, or the first problem with it."""
     lhs_letters = ""
+    if isinstance(formula, Equation) and formula.relation != "=":
+        message = (
+            "a candidate states a gradient; an inequality is a claim about one: "
+            "put it in a [[claim]] table"
+        )
+        return Problem(message, formula.span)
     if isinstance(formula, Equation):
         target = _gradient_target(formula.lhs, names)
         if isinstance(target, Problem):
@@ -247,6 +255,19 @@ def resolve(formula: Formula, names: Names, wrt: str | None) -> Resolved | Probl
     if isinstance(shape, Problem):
         return shape
     return Resolved(expr, wrt, shape)
+
+
+def resolve_expression(expr: Expr, names: Names) -> tuple[Expr, Shape] | Problem:
+    """One side of a claim (or part of one) in the model's names, with its shape."""
+    result = _resolve_indexed(expr, expr, names)
+    if isinstance(result, Problem):
+        return result
+    model = names.model
+    filled = shapes.reduction_axes(result[0], model.shape_of, model.order)
+    if isinstance(filled, Problem):
+        return filled
+    shape = shapes.infer(filled, model.shape_of)
+    return shape if isinstance(shape, Problem) else (filled, shape)
 
 
 def _resolve_indexed(formula: Formula, body: Expr, names: Names) -> tuple[Expr, Free] | Problem:

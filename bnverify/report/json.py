@@ -10,7 +10,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from bnverify.judge.records import Counterexample, FileResult, Verdict, exit_status
+from bnverify.judge.records import KINDS, Counterexample, FileResult, Verdict, exit_status
 from bnverify.problem import Problem
 from bnverify.report.inert import escaped_document
 from bnverify.report.rows import headline
@@ -45,9 +45,7 @@ def assemble(files: Sequence[dict[str, Any]], problems: Sequence[dict[str, Any]]
         "files": list(files),
         "summary": {
             "total": len(results),
-            "match": sum(r["verdict"] == "match" for r in results),
-            "diverge": sum(r["verdict"] == "diverge" for r in results),
-            "error": sum(r["verdict"] == "error" for r in results),
+            **{kind: sum(r["verdict"] == kind for r in results) for kind in KINDS},
             "ok": sum(r["ok"] for r in results),
             "status": max(statuses, default=0),
         },
@@ -104,6 +102,7 @@ def _counterexample(ce: Counterexample | None) -> dict[str, Any] | None:
         "inputs": {name: list(values) for name, values in ce.inputs},
         "truth": list(ce.truth),
         "candidate": list(ce.candidate),
+        "labels": list(ce.labels),
     }
 
 

@@ -19,7 +19,14 @@ from bnverify.language import tree_printing
 from bnverify.report.printable import markdown
 from bnverify.report.text import outcome
 
-COLOUR = {"match": "#1a7f37", "diverge": "#cf222e", "error": "#8250df"}
+COLOUR = {
+    "match": "#1a7f37",
+    "diverge": "#cf222e",
+    "error": "#8250df",
+    "holds": "#1a7f37",
+    "fails": "#cf222e",
+    "undecided": "#9a6700",
+}
 
 
 def _lines(v: Verdict) -> list[tuple[str, str, bool]]:

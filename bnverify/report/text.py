@@ -20,7 +20,19 @@ from bnverify.judge.records import Counterexample, FileResult, Verdict
 from bnverify.problem import Problem
 from bnverify.report.inert import inert_lines, no_commands, shown_path, visible
 
-STYLE = {"match": "green", "diverge": "red", "error": "bold magenta"}
+STYLE = {
+    "match": "green",
+    "diverge": "red",
+    "error": "bold magenta",
+    "holds": "green",
+    "fails": "red",
+    "undecided": "yellow",
+}
+# The verdicts a candidate can get, and those a claim can get, in the order counted.
+CANDIDATE = ("match", "diverge", "error")
+CLAIM = ("holds", "fails", "undecided", "error")
+# The verdicts whose message is their headline (a divergence has its own).
+SAID = frozenset({"match", "holds", "fails", "undecided"})
 OUTCOME_STYLE = {"ok": "green", "UNEXPECTED": "bold red", "NOT CHECKED": STYLE["error"]}
 
 
@@ -100,7 +112,7 @@ def _table(verdicts: Sequence[Verdict]) -> Table:
         table.add_row(
             str(c.location.line),
             escape(visible(c.name)),
-            escape(visible(v.wrt or c.wrt or "?")),
+            escape(visible(v.wrt or c.wrt or ("(claim)" if c.claim else "?"))),
             Text(v.kind, style=STYLE[v.kind]),
             c.expect,
             _outcome(v),
@@ -166,9 +178,9 @@ _QUIET_FLOAT = 1e-3
 def _detail_lines(v: Verdict, verbose: bool = True, width: int | None = None) -> list[Text | Table]:
     c = v.candidate
     # "candidate" first: a name from the file never starts a printed line.
-    said = v.headline or (v.message if v.kind == "match" else "")
+    said = v.headline or (v.message if v.kind in SAID else "")
     head = Text.assemble(
-        "candidate ",
+        "claim " if c.claim else "candidate ",
         (visible(c.name), "bold"),
         f" (line {c.location.line}): ",
         (v.kind, STYLE[v.kind]),
@@ -182,8 +194,8 @@ def _detail_lines(v: Verdict, verbose: bool = True, width: int | None = None) ->
     if v.problem is not None:
         lines.append(Text(located(v.problem)))
         return lines
-    if v.kind == "match" and not verbose:
-        return lines  # a match is one line; -v gives its evidence
+    if v.kind in ("match", "holds") and not verbose:
+        return lines  # a match (or a claim that holds) is one line; -v gives its evidence
     lines += _evidence_lines(v, verbose)
     if v.residual is not None:
         lines.append(Text("  missing terms (truth - candidate):"))
@@ -219,11 +231,16 @@ def _counterexample(ce: Counterexample) -> Table:
 def summary(results: Sequence[FileResult], problems: Sequence[Problem] = ()) -> str:
     """One line: how many candidates, by verdict, and whether all were as expected."""
     verdicts = [v for r in results for v in r.verdicts]
-    counts = ", ".join(f"{sum(v.kind == kind for v in verdicts)} {kind}" for kind in STYLE)
+    candidates = [v for v in verdicts if v.candidate.claim is None]
+    claims = [v for v in verdicts if v.candidate.claim is not None]
     unexpected = sum(not v.ok and v.kind != "error" for v in verdicts)
     unchecked = sum(v.kind == "error" for v in verdicts)
     file_problems = len(problems) + sum(len(r.problems) for r in results)
-    parts = [f"{_count(len(verdicts), 'candidate')}: {counts}"]
+    parts = []
+    if candidates or not claims:
+        parts.append(f"{_count(len(candidates), 'candidate')}: {_kinds(candidates, CANDIDATE)}")
+    if claims:
+        parts.append(f"{_count(len(claims), 'claim')}: {_kinds(claims, CLAIM)}")
     if not unexpected and not unchecked and not file_problems:
         parts.append("all as expected")
     if unexpected:
@@ -233,6 +250,10 @@ def summary(results: Sequence[FileResult], problems: Sequence[Problem] = ()) -> 
     if file_problems:
         parts.append(f"{_count(file_problems, 'problem')} with the input")
     return "\n" + "; ".join(parts)
+
+
+def _kinds(verdicts: Sequence[Verdict], kinds: tuple[str, ...]) -> str:
+    return ", ".join(f"{sum(v.kind == kind for v in verdicts)} {kind}" for kind in kinds)
 
 
 def _count(n: int, noun: str) -> str:

@@ -23,7 +23,14 @@ from bnverify.report.printable.mathml import MathMLError, display_pieces, mathml
 from bnverify.report.printable.records import Document
 
 FONT = "bnverify-math.woff2"
-VERDICT_LABELS = {"match": "match", "diverge": "diverges", "error": "error"}
+VERDICT_LABELS = {
+    "match": "match",
+    "diverge": "diverges",
+    "error": "error",
+    "holds": "holds",
+    "fails": "fails",
+    "undecided": "undecided",
+}
 # An SVG file's XML declaration, doctype and comments before the <svg> element are not
 # allowed inside an HTML document; its RDF metadata (the plotting library's name and web
 # address) is not shown anyway.

@@ -41,7 +41,14 @@ _SPECIALS = {
 _SAFE = re.compile(r"[ -~\u00c0-\u00ff\u2013\u2014\u2018\u2019\u201c\u201d]")
 _EXACT_NUMBER = re.compile(r"-?\d+(/\d+)?")
 FIGURE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*\.pdf")
-BADGE = {"match": "match", "diverge": "diverge", "error": "error"}
+BADGE = {
+    "match": "match",
+    "diverge": "diverge",
+    "error": "error",
+    "holds": "holds",
+    "fails": "fails",
+    "undecided": "undecided",
+}
 
 PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[T1]{fontenc}

@@ -19,7 +19,14 @@ from bnverify.report.printable.records import CounterexampleTable, Document
 _ESCAPED = set("\\`*_[]#|~$")
 _ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
 _ORDERED_ITEM = re.compile(r"\d+(?=[.)])")
-BADGE = {"match": "✓ match", "diverge": "✗ diverge", "error": "⚠ error"}
+BADGE = {
+    "match": "✓ match",
+    "diverge": "✗ diverge",
+    "error": "⚠ error",
+    "holds": "✓ holds",
+    "fails": "✗ fails",
+    "undecided": "? undecided",
+}
 
 
 def text(value: str) -> str:

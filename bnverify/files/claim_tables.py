@@ -1,0 +1,120 @@
+"""The [[claim]] tables of a derivation file: statements about gradients to decide.
+
+A claim is an equation or inequality in the notes' own notation (the gradient scales by
+1/sigma, a second-order Taylor expansion, a norm bound), with what it may assume: nodes
+held constant (`freeze`), signs (`assume`), the step of an iteration (`step`, so that
+L(theta^{(k+1)}) is the loss one step on) and names of its own (`notation`). Each table
+becomes a Candidate with its `claim` set, read as candidate tables are, so a bad claim
+is a located problem that stops that claim alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tomlkit.items import Array, Item, String
+
+from bnverify.files.candidate_tables import (
+    Candidate,
+    Fields,
+    array_of_tables,
+    made,
+    table_fields,
+    tables_read,
+)
+from bnverify.files.notation_table import NotationEntry, read_notation
+from bnverify.files.toml_keys import KeyTable
+from bnverify.files.toml_source import TomlDocument, type_name
+from bnverify.files.toml_strings import TextOrigin, formula_string_problem
+from bnverify.problem import Location, Problem
+from bnverify.settings import Limits
+
+CLAIM_KEYS = ("name", "latex", "expr", "expect", "freeze", "assume", "step", "notation", "note")
+CLAIM_TABLE = KeyTable("in a claim", dict.fromkeys(CLAIM_KEYS))
+CLAIM_EXPECTATIONS = ("holds", "fails", "undecided")
+
+
+@dataclass(frozen=True)
+class Written:
+    """A formula in one of a claim's own fields (an assumption, the step), located."""
+
+    text: str
+    origin: TextOrigin
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a claim may take as given, beside its relation (the candidate's text)."""
+
+    freeze: tuple[str, ...] = ()  # nodes held constant, as a probe's freeze
+    freeze_location: Location | None = None
+    assume: tuple[Written, ...] = ()  # '\alpha > 0': signs the relation may rely on
+    step: Written | None = None  # theta^{(k+1)} = theta^{(k)} + step
+    notation: tuple[NotationEntry, ...] = ()  # names for this claim alone
+
+
+def read_claims(
+    file: TomlDocument, parts: list[Item], limits: Limits
+) -> tuple[tuple[Candidate, ...], tuple[Problem, ...]]:
+    """Every [[claim]] table, each checked on its own; a file need have none."""
+    tables, problems = array_of_tables(file, parts, "claim")
+    return tables_read(file, tables, limits, _claim, "claim"), tuple(problems)
+
+
+def _claim(file: TomlDocument, table: Item, index: int) -> Candidate:
+    """One claim, whose first problem says why it cannot be decided."""
+    fields = table_fields(table)
+    freeze, freeze_problem = _names(file, fields, "freeze")
+    assume, assume_problem = _formulas(file, fields, "assume")
+    step, step_problem = _formulas(file, fields, "step", one=True)
+    notation, notation_problems = (
+        read_notation(file, [fields["notation"][1]]) if "notation" in fields else ((), ())
+    )
+    claim = Claim(
+        freeze=freeze,
+        freeze_location=file.value_location(fields["freeze"][1]) if "freeze" in fields else None,
+        assume=assume,
+        step=step[0] if step else None,
+        notation=notation,
+    )
+    problems = [freeze_problem, assume_problem, step_problem, *notation_problems]
+    return made(file, table, index, CLAIM_TABLE, "claim", CLAIM_EXPECTATIONS, problems, claim=claim)
+
+
+def _strings(
+    file: TomlDocument, fields: Fields, key: str, one: bool = False
+) -> tuple[list[String], Problem | None]:
+    """A field's strings: one string, or (unless `one`) an array of strings."""
+    if key not in fields:
+        return [], None
+    item = fields[key][1]
+    if isinstance(item, String):
+        return [item], None
+    if not one and isinstance(item, Array) and all(isinstance(e, String) for e in item):
+        return list(item), None
+    wanted = "a string" if one else "a string or an array of strings"
+    message = f"{key} must be {wanted}, not {type_name(item)}"
+    return [], Problem(message, location=file.value_location(item))
+
+
+def _names(file: TomlDocument, fields: Fields, key: str) -> tuple[tuple[str, ...], Problem | None]:
+    """Node names, as `freeze = ["mu", "var"]` lists them."""
+    found, problem = _strings(file, fields, key)
+    for item in found:
+        if not str(item).strip():
+            message = f'{key} lists an empty name: name a node, e.g. {key} = ["mu", "var"]'
+            return (), Problem(message, location=file.value_location(item))
+    return tuple(str(item).strip() for item in found), problem
+
+
+def _formulas(
+    file: TomlDocument, fields: Fields, key: str, one: bool = False
+) -> tuple[tuple[Written, ...], Problem | None]:
+    """Formulas in a claim's field, each with the place of its text."""
+    found, problem = _strings(file, fields, key, one)
+    written = []
+    for item in found:
+        origin = file.origin(item)
+        problem = problem or formula_string_problem(str(item), origin, key)
+        written.append(Written(str(item), origin))
+    return tuple(written), problem
