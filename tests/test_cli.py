@@ -51,6 +51,9 @@ def test_json_report(tmp_path):
         "match": 1,
         "diverge": 2,
         "error": 0,
+        "holds": 0,
+        "fails": 0,
+        "undecided": 0,
         "ok": 3,
         "status": 0,
     }

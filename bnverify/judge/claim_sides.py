@@ -59,6 +59,8 @@ class Sides:
     free: tuple[str, ...]  # the claim's own numbers and vectors, as the model now has them
     second_order: bool  # whether a Hessian (so H_y) takes part
     shape: Shape  # the shape of each side (a claim may compare vectors element-wise)
+    written: tuple[Expr, Expr] = ()  # type: ignore[assignment]  # the sides, author's names
+    names: Names | None = None  # what reads the written sides (and any part of them)
 
 
 @dataclass
@@ -248,6 +250,8 @@ def _dot_form(factor: Expr, reading: _Reading) -> Expr:
             return reading.form(_hessian(h), _rewritten(a, reading), _rewritten(b, reading))  # type: ignore[arg-type]
         case Apply(op=Op.MUL):
             return _product(_factors(factor), reading, factor.span)
+        case Apply(op=Op.DOT, args=args):
+            return replace(factor, args=tuple(_rewritten(arg, reading) for arg in args))
     return _rewritten(factor, reading)
 
 
@@ -397,6 +401,8 @@ def _resolved(
         free,
         bool(reading.forms),
         lhs_shape | rhs_shape,
+        (lhs, rhs),
+        names,
     )
 
 

@@ -27,10 +27,10 @@ from bnverify.engine.general import General, Unsupported, general_point
 from bnverify.engine.sampling import GRID, WIDE, Space, exact_point, sizes_of
 from bnverify.engine.truth import Truth, truth_of
 from bnverify.files.derivation import Candidate, NotationEntry
-from bnverify.judge import budget, proof
+from bnverify.judge import budget, corrections, proof
 from bnverify.judge.claim_sides import Sides, claim_sides
 from bnverify.judge.evidence import column, shown
-from bnverify.judge.records import Counterexample, Layer, Verdict
+from bnverify.judge.records import Correction, Counterexample, Layer, Verdict
 from bnverify.language.tree import Formula
 from bnverify.model.graph import Model
 from bnverify.problem import Problem
@@ -77,9 +77,16 @@ def judge_claim(
     found = _search(sides, truth)
     if found is not None:
         where, counter = found
-        message = f"fails: {where}"
-        exact = Layer("exact", "different", message)
-        return Verdict(candidate, "fails", message, evidence=(layer, exact), counterexample=counter)
+        exact = Layer("exact", "different", where)
+        fix = _correction(sides, truth, candidate.text)
+        return Verdict(
+            candidate,
+            "fails",
+            where,
+            evidence=(layer, exact),
+            counterexample=counter,
+            correction=fix,
+        )
     tried = f"not proved ({proved.detail}), and no exact counterexample among {_searched(sides)}"
     return Verdict(candidate, "undecided", tried, evidence=(layer,))
 
@@ -131,6 +138,15 @@ def _signed(point: General, value: Value, strict: bool) -> bool:
             if not strict and not proof._never_negative(point, part):
                 return False
     return True
+
+
+@budget.layer("diagnosis")
+def _correction(sides: Sides, truth: Truth, text: str) -> Correction | None:
+    point = general_point(sides.model, truth.gradients)
+    try:
+        return corrections.correction(sides, truth, point, text)
+    except (Unsupported, ArithmeticError):
+        return None
 
 
 # --- The search ------------------------------------------------------------------------

@@ -100,6 +100,15 @@ class Residual:
 
 
 @dataclass(frozen=True)
+class Correction:
+    """What a claim that fails should say instead, in words, ASCII and LaTeX."""
+
+    said: str  # "the truth", "the coefficient of this term"
+    ascii: str
+    latex: str
+
+
+@dataclass(frozen=True)
 class Counterexample:
     """A small exact point where candidate and truth differ; values as exact strings.
 
@@ -194,6 +203,7 @@ class Verdict(Notebook):
     curve: ErrorCurve | None = None  # a diverging candidate's error against N
     diagnosis_note: str | None = None  # set when the diagnosis was cut short
     headline: str | None = None  # a divergence in plain words ("N times the truth")
+    correction: Correction | None = None  # a failing claim's true form
 
     @property
     def ok(self) -> bool:

@@ -80,6 +80,11 @@ def _result(v: Verdict) -> dict[str, Any]:
         "ok": v.ok,
         "message": v.message,
         "residual": {"ascii": v.residual.ascii, "latex": v.residual.latex} if v.residual else None,
+        "correction": (
+            {"said": v.correction.said, "ascii": v.correction.ascii, "latex": v.correction.latex}
+            if v.correction
+            else None
+        ),
         "conditions": list(v.conditions),
         "counterexample": _counterexample(v.counterexample),
         "shape_fix": v.shape_fix,

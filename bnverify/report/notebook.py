@@ -36,6 +36,8 @@ def _lines(v: Verdict) -> list[tuple[str, str, bool]]:
         lines.append(("formula", tree_printing.latex(v.parsed, {}), True))
     if v.residual is not None:
         lines.append(("missing terms (truth - candidate)", v.residual.latex, True))
+    if v.correction is not None:
+        lines.append((v.correction.said, v.correction.latex, True))
     if v.conditions:
         lines.append(("matches when", "; ".join(v.conditions), False))
     return lines

@@ -201,6 +201,10 @@ def _detail_lines(v: Verdict, verbose: bool = True, width: int | None = None) ->
         lines.append(Text("  missing terms (truth - candidate):"))
         lines.append(Text(f"    {v.residual.ascii}"))
         lines.append(Text(f"    LaTeX: {v.residual.latex}"))
+    if v.correction is not None:
+        lines.append(Text(f"  correction: {v.correction.said}"))
+        lines.append(Text(f"    {v.correction.ascii}"))
+        lines.append(Text(f"    LaTeX: {v.correction.latex}"))
     if v.kind == "diverge":
         matches = "; ".join(v.conditions) if v.conditions else "none of the model's probes"
         lines.append(Text(f"  matches when: {matches}"))

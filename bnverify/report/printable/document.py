@@ -88,7 +88,7 @@ def _table(ce: Counterexample, model: Model) -> CounterexampleTable:
         return spellings.get(name) or latex_name(name)
 
     labels, rows, scalars = ce.table()
-    words = {"truth": r"\text{truth}", "candidate": r"\text{candidate}"}
+    words = {label: rf"\text{{{label}}}" for label in ce.labels}
     index = "i" if len(ce.sizes) == 1 else ",".join(latex_name(n) for n, _ in ce.sizes)
     columns = (index, *(words.get(name) or spelled(name) for name in ce.varying))
     table_rows = tuple((label, *row) for label, row in zip(labels, rows, strict=True))
