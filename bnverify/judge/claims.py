@@ -135,9 +135,33 @@ def _signed(point: General, value: Value, strict: bool) -> bool:
             part = Value(field, factor)
             if strict and not proof._positive(point, part):
                 return False
-            if not strict and not proof._never_negative(point, part):
+            if not strict and not (proof._never_negative(point, part) or _termwise(point, factor)):
                 return False
     return True
+
+
+def _termwise(point: General, poly: Any) -> bool:
+    """Whether every term of a polynomial is >= 0: a positive coefficient times generators
+    each positive, raised to an even power, or a sum of squares (sum(g_y^2))."""
+    field = point.field
+    names = field.lift(poly).context().names()
+    for exponents, coeff in field.lift(poly).to_dict().items():
+        if coeff <= 0:
+            return False
+        for name, power in zip(names, exponents, strict=True):
+            if power and power % 2 and name not in field.positive and not _squares(point, name):
+                return False
+    return True
+
+
+def _squares(point: General, name: str) -> bool:
+    """Whether a generator is a sum, over some axes, of a monomial of even powers."""
+    atom = point.atoms.sums.get(name)
+    return (
+        atom is not None
+        and atom.monomial is not None
+        and all(power % 2 == 0 for _, power in atom.monomial)
+    )
 
 
 @budget.layer("diagnosis")

@@ -1,0 +1,145 @@
+"""Claims are decided as verdicts must be: holds with a proof, fails with an exact point.
+
+Each test writes a derivation with [[claim]] tables about the built-in Batch Norm and
+checks it as `bnverify check` does, then looks at the verdict, its evidence and, for a
+failing claim, its exact counterexample (whose sides are recomputed here) and correction.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+from textwrap import dedent
+
+import pytest
+
+from bnverify.check import check_file
+from bnverify.judge.records import Verdict
+from bnverify.settings import Settings
+
+HEADER = """
+model = "batchnorm"
+[notation]
+sigma = "sqrt(var + eps)"
+"""
+
+
+def judged(tmp_path: Path, claims: str) -> dict[str, Verdict]:
+    path = tmp_path / "claims.toml"
+    path.write_text(dedent(HEADER) + dedent(claims), encoding="utf-8")
+    result = check_file(path, Settings())
+    assert not result.problems, result.problems
+    return {v.candidate.name: v for v in result.verdicts}
+
+
+def one(tmp_path: Path, latex: str, **fields: str) -> Verdict:
+    extra = "".join(f"{key} = {value}\n" for key, value in fields.items())
+    return judged(tmp_path, f"[[claim]]\nname = 'c'\nlatex = '{latex}'\n{extra}")["c"]
+
+
+GRADIENT_SCALES = r"\nabla_z L = \frac{1}{\sigma} \nabla_{\hat z} L"
+
+
+def test_the_gradient_scales_by_one_over_sigma_with_the_statistics_held(tmp_path):
+    verdict = one(tmp_path, GRADIENT_SCALES, freeze='["mu", "var"]')
+    assert verdict.kind == "holds"
+    assert "identical" in verdict.message and "for every N" in verdict.message
+    assert verdict.counterexample is None
+
+
+def test_in_training_mode_it_fails_and_the_truth_is_the_projection(tmp_path):
+    verdict = one(tmp_path, GRADIENT_SCALES)
+    assert verdict.kind == "fails"
+    assert verdict.correction is not None
+    assert verdict.correction.ascii == (
+        "g_z = gamma*(g_y*N - sum(g_y) - zhat*sum(g_y*zhat))/(N*sqrt(var + eps))"
+    )
+    ce = verdict.counterexample
+    assert ce.labels == ("left side", "right side")
+    assert ce.truth != ce.candidate
+
+
+SANTURKAR = (
+    r"\|\nabla_z L\|^2 \le \frac{\gamma^2}{\sigma^2} \left(\|g_y\|^2 "
+    r"- \frac{1}{N}\langle \mathbf{1}, g_y\rangle^2 - COEF \langle g_y, \hat z\rangle^2\right)"
+)
+
+
+def test_santurkar_theorem_4_1_holds_by_a_proof_with_eps_positive(tmp_path):
+    verdict = one(tmp_path, SANTURKAR.replace("COEF", r"\frac{1}{N}"))
+    assert verdict.kind == "holds"
+    assert "product of squares and positive factors" in verdict.message
+
+
+def test_with_one_over_sqrt_m_it_fails_at_an_exact_point(tmp_path):
+    verdict = one(tmp_path, SANTURKAR.replace("COEF", r"\frac{1}{\sqrt{N}}"))
+    assert verdict.kind == "fails"
+    ce = verdict.counterexample
+    left, right = Fraction(ce.truth[0]), Fraction(ce.candidate[0])
+    assert left > right
+    assert f"the left side is {ce.truth[0]} and the right side {ce.candidate[0]}" in verdict.message
+
+
+def test_a_wrong_coefficient_is_corrected_in_the_claims_own_form(tmp_path):
+    latex = (
+        r"\langle g_y, \hat z\rangle + \|g_y\|^2 = "
+        r"\frac{1}{2}\langle g_y, \hat z\rangle + \|g_y\|^2"
+    )
+    verdict = one(tmp_path, latex)
+    assert verdict.kind == "fails"
+    assert verdict.correction.said.startswith(r"in the term \frac{1}{2}\langle g_y, \hat z\rangle")
+    assert verdict.correction.ascii == "1, not 1/2"
+
+
+def test_a_true_inequality_with_no_proof_of_this_kind_is_undecided_and_says_what_was_tried(
+    tmp_path,
+):
+    # Cauchy-Schwarz: true, but N sum(g^2) - sum(g)^2 is no product of squares.
+    verdict = one(tmp_path, r"\|g_y\|^2 \ge \frac{1}{N}\langle \mathbf{1}, g_y\rangle^2")
+    assert verdict.kind == "undecided"
+    assert "no exact counterexample among N = 1, 2, 3, 4" in verdict.message
+
+
+def test_a_free_number_is_any_real_unless_assumed_positive(tmp_path):
+    verdicts = judged(
+        tmp_path,
+        r"""
+        [[claim]]
+        name = "any"
+        latex = '\alpha \|g_y\|^2 \ge 0'
+        expect = "fails"
+        [[claim]]
+        name = "positive"
+        latex = '\alpha \|g_y\|^2 \ge 0'
+        assume = ['\alpha > 0']
+        """,
+    )
+    assert verdicts["any"].kind == "fails"
+    assert verdicts["positive"].kind == "holds"
+    assert "every value of alpha" in verdicts["positive"].message
+
+
+@pytest.mark.parametrize(
+    ("fields", "message", "under"),
+    [
+        (
+            {"freeze": '["nosuch"]'},
+            "freeze names nosuch, which is no node of batchnorm",
+            '["nosuch"]',
+        ),
+        ({"assume": "['\\alpha < 1']"}, "an assumption says a name is positive", "\\alpha < 1"),
+    ],
+)
+def test_a_claims_own_mistakes_are_located(tmp_path, fields, message, under):
+    verdict = one(tmp_path, r"\alpha \|g_y\|^2 \ge 0", **fields)
+    assert verdict.kind == "error"
+    assert verdict.message.startswith(message), verdict.message
+    where = verdict.problem.location
+    assert where.source[where.column - 1 :].startswith(under), where
+
+
+def test_a_stepped_iterate_needs_the_claims_step(tmp_path):
+    verdict = one(tmp_path, r"L(\theta^{(k+1)}) \le L(\theta^{(k)})", notation="{ theta = 'z' }")
+    assert verdict.kind == "error"
+    assert "give the claim its step" in verdict.message
+    assert verdict.problem.location.line == 7
