@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tomlkit.items import Array, Item, String
+from tomlkit.items import Array, InlineTable, Item, String, Table
 
 from bnverify.files.candidate_tables import (
     Candidate,
@@ -24,12 +24,23 @@ from bnverify.files.candidate_tables import (
 )
 from bnverify.files.notation_table import NotationEntry, read_notation
 from bnverify.files.toml_keys import KeyTable
-from bnverify.files.toml_source import TomlDocument, type_name
+from bnverify.files.toml_source import TomlDocument, entries, type_name
 from bnverify.files.toml_strings import TextOrigin, formula_string_problem
 from bnverify.problem import Location, Problem
 from bnverify.settings import Limits
 
-CLAIM_KEYS = ("name", "latex", "expr", "expect", "freeze", "assume", "step", "notation", "note")
+CLAIM_KEYS = (
+    "name",
+    "latex",
+    "expr",
+    "expect",
+    "freeze",
+    "set",
+    "assume",
+    "step",
+    "notation",
+    "note",
+)
 CLAIM_TABLE = KeyTable("in a claim", dict.fromkeys(CLAIM_KEYS))
 CLAIM_EXPECTATIONS = ("holds", "fails", "undecided")
 
@@ -48,6 +59,7 @@ class Claim:
 
     freeze: tuple[str, ...] = ()  # nodes held constant, as a probe's freeze
     freeze_location: Location | None = None
+    set: tuple[tuple[str, Written], ...] = ()  # names set to a number: eps = "0"
     assume: tuple[Written, ...] = ()  # '\alpha > 0': signs the relation may rely on
     step: Written | None = None  # theta^{(k+1)} = theta^{(k)} + step
     notation: tuple[NotationEntry, ...] = ()  # names for this claim alone
@@ -67,6 +79,7 @@ def _claim(file: TomlDocument, table: Item, index: int) -> Candidate:
     freeze, freeze_problem = _names(file, fields, "freeze")
     assume, assume_problem = _formulas(file, fields, "assume")
     step, step_problem = _formulas(file, fields, "step", one=True)
+    settings, set_problem = _settings(file, fields)
     notation, notation_problems = (
         read_notation(file, [fields["notation"][1]]) if "notation" in fields else ((), ())
     )
@@ -76,9 +89,29 @@ def _claim(file: TomlDocument, table: Item, index: int) -> Candidate:
         assume=assume,
         step=step[0] if step else None,
         notation=notation,
+        set=settings,
     )
-    problems = [freeze_problem, assume_problem, step_problem, *notation_problems]
+    problems = [freeze_problem, set_problem, assume_problem, step_problem, *notation_problems]
     return made(file, table, index, CLAIM_TABLE, "claim", CLAIM_EXPECTATIONS, problems, claim=claim)
+
+
+def _settings(
+    file: TomlDocument, fields: Fields
+) -> tuple[tuple[tuple[str, Written], ...], Problem | None]:
+    """`set = { eps = "0" }`: names and the numbers they are set to, each located."""
+    if "set" not in fields:
+        return (), None
+    item = fields["set"][1]
+    if not isinstance(item, Table | InlineTable):
+        message = f'set must be a table, e.g. set = {{ eps = "0" }}, not {type_name(item)}'
+        return (), Problem(message, location=file.value_location(item))
+    out = []
+    for key, value in entries(item):
+        if not isinstance(value, String):
+            message = f'set {key.key} to a number in a string, e.g. {key.key} = "0"'
+            return (), Problem(message, location=file.value_location(value))
+        out.append((key.key, Written(str(value), file.origin(value))))
+    return tuple(out), None
 
 
 def _strings(

@@ -59,6 +59,7 @@ class Sides:
     free: tuple[str, ...]  # the claim's own numbers and vectors, as the model now has them
     second_order: bool  # whether a Hessian (so H_y) takes part
     shape: Shape  # the shape of each side (a claim may compare vectors element-wise)
+    settings: tuple[tuple[str, Fraction], ...] = ()  # model names set to numbers (eps = 0)
     written: tuple[Expr, Expr] = ()  # type: ignore[assignment]  # the sides, author's names
     names: Names | None = None  # what reads the written sides (and any part of them)
 
@@ -363,6 +364,9 @@ def _resolved(
     free: tuple[str, ...],
 ) -> Sides | Problem:
     model, freeze = names.model, reading.claim.freeze
+    settings = _settings(reading.claim, names)
+    if isinstance(settings, Problem):
+        return settings
     unknown = [n for n in freeze if n not in dict(model.nodes)]
     if unknown:
         nodes = ", ".join(dict(model.nodes))
@@ -401,9 +405,27 @@ def _resolved(
         free,
         bool(reading.forms),
         lhs_shape | rhs_shape,
+        settings,
         (lhs, rhs),
         names,
     )
+
+
+def _settings(claim: Claim, names: Names) -> tuple[tuple[str, Fraction], ...] | Problem:
+    """The claim's `set`: model constants or inputs, each set to a number."""
+    out = []
+    model = names.model
+    for key, written in claim.set:
+        found = names.lookup(key)
+        settable = {*dict(model.constants), *dict(model.inputs)}
+        parsed = parser.parse_ascii(written.text)
+        value = None if isinstance(parsed, Problem | Equation) else constant_value(parsed)
+        if not isinstance(found, Sym) or found.name not in settable or value is None:
+            listed = ", ".join(sorted(settable))
+            message = f"set {key} = {written.text!r}: set one of {listed} to a number"
+            return _placed(Problem(message), written)
+        out.append((found.name, value))
+    return tuple(out)
 
 
 def _form(hessian: str, a: Expr, b: Expr, names: Names, freeze: tuple[str, ...]) -> Expr | Problem:

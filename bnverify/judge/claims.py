@@ -96,7 +96,7 @@ def judge_claim(
 
 @budget.layer("symbolic")
 def _proof(sides: Sides, truth: Truth) -> Proof:
-    point = general_point(sides.model, truth.gradients)
+    point = _general(sides, truth)
     try:
         difference = point.evaluate(sides.lhs) - point.evaluate(sides.rhs)
     except (Unsupported, ArithmeticError) as why:
@@ -116,10 +116,19 @@ def _proof(sides: Sides, truth: Truth) -> Proof:
     return Proof(False, "the difference of the sides is not a product of squares and positives")
 
 
+def _general(sides: Sides, truth: Truth) -> General:
+    """The every-size point of the claim, with its `set` names fixed."""
+    point = general_point(sides.model, truth.gradients)
+    for name, value in sides.settings:
+        point = proof.with_constant(point, name, value)
+    return point
+
+
 def _scope(sides: Sides) -> str:
     sizes = sides.model.size_list
     values = f" and every value of {', '.join(sides.free)}" if sides.free else ""
-    return f"for every {sizes}{values} where both sides are defined"
+    fixed = "".join(f" with {name} = {value}" for name, value in sides.settings)
+    return f"for every {sizes}{values}{fixed} where both sides are defined"
 
 
 def _signed(point: General, value: Value, strict: bool) -> bool:
@@ -166,7 +175,7 @@ def _squares(point: General, name: str) -> bool:
 
 @budget.layer("diagnosis")
 def _correction(sides: Sides, truth: Truth, text: str) -> Correction | None:
-    point = general_point(sides.model, truth.gradients)
+    point = _general(sides, truth)
     try:
         return corrections.correction(sides, truth, point, text)
     except (Unsupported, ArithmeticError):
@@ -192,7 +201,8 @@ def _points(sides: Sides, truth: Truth) -> Iterator[Point]:
         for draw in range(DRAWS):
             rng = np.random.default_rng(1000 * n + draw)
             for scales in itertools.islice(itertools.product(SCALES, repeat=len(scalars)), 9):
-                at = exact_point(model, truth.definitions, n, 1, rng, None, space)
+                fixed = dict(sides.settings)
+                at = exact_point(model, truth.definitions, n, 1, rng, fixed, space)
                 if scalars:
                     changed = {
                         name: at.leaves[name] * scale

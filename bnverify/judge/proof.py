@@ -135,7 +135,7 @@ def equal_under(case: Case, probe: Probe) -> bool:
     point = every_n(truth)
     try:
         for name, value in probe.set:
-            point = _with_constant(point, name, value)
+            point = with_constant(point, name, value)
         residual: Value | None = _residual(point, case)
         for expr, value in probe.hold:
             residual = _held(point, residual, expr, value) if residual is not None else None
@@ -160,7 +160,7 @@ def _held(point: General, residual: Value, expr: Expr, value: Fraction) -> Value
     return field.substitute(residual, next(iter(used)), field.constant(value))
 
 
-def _with_constant(point: General, name: str, value: Fraction) -> General:
+def with_constant(point: General, name: str, value: Fraction) -> General:
     """The point with a constant (or input) fixed to a number in every formula."""
     model, field = point.model, point.field
     leaves = dict(point._values)  # the point is fresh: only leaves are known yet
