@@ -13,6 +13,9 @@ BATCH_SIZE = "N"  # the number of samples in a batch, a positive integer
 ONES = "ones"  # a batch of ones, for sums written as a product with ones
 EULER = "e"  # e^{x} is exp(x), unless a derivation or its model gives e a meaning
 GRADIENT_PREFIX = "g_"
+HESSIAN_PREFIX = "H_"  # H_y: the downstream loss's Hessian over pairs of elements of y
+# The key of a LaTeX names table that spells the Hessian in hess(a, b) (no model name has #).
+HESSIAN_KEY = "H#"
 HAT_SUFFIX = "hat"
 # The letters LaTeX spells as commands (gamma as \\gamma): the LaTeX grammar's letter rule.
 # fmt: off
@@ -45,6 +48,17 @@ def gradient_of(name: str) -> str | None:
     """The name a gradient name refers to, or None when it is not one."""
     prefix = len(GRADIENT_PREFIX)
     return name[prefix:] if name.startswith(GRADIENT_PREFIX) and len(name) > prefix else None
+
+
+def hessian_name(output: str) -> str:
+    """The name of the downstream loss's Hessian with respect to the output: H_<output>."""
+    return f"{HESSIAN_PREFIX}{output}"
+
+
+def hessian_of(name: str) -> str | None:
+    """The output a Hessian name refers to, or None when it is not one."""
+    prefix = len(HESSIAN_PREFIX)
+    return name[prefix:] if name.startswith(HESSIAN_PREFIX) and len(name) > prefix else None
 
 
 def statistic_name(statistic: str, of: str) -> str:
