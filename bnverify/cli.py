@@ -25,7 +25,7 @@ from rich.progress import Progress as RichProgress
 
 from bnverify import __version__
 from bnverify.check import Progress, check_files, check_formula, report_of
-from bnverify.engine import closed_form
+from bnverify.engine import closed_form, second_form
 from bnverify.files.derivation import COMMAND_LINE, load_derivation
 from bnverify.files.discovery import discover
 from bnverify.judge import oracle as torch_oracle
@@ -110,8 +110,9 @@ Examples:
   bnverify derive --wrt z
   bnverify derive --wrt z --latex
   bnverify derive --wrt zhat --batch-size 2
+  bnverify derive --wrt z --order 2 --freeze mu,var   # u^T (grad^2_z L) u, H_y given
 
-Exit status: 0 when printed; 2 when the model or the name is unknown."""
+Exit status: 0 when printed; 2 when the model, the name or a frozen node is unknown."""
 MODELS_EPILOG = """\b
 Examples:
   bnverify models
@@ -708,13 +709,39 @@ def schema_command() -> int:
 @click.option("--wrt", required=True, help="The name whose gradient to print (e.g. z).")
 @click.option("--latex", "as_latex", is_flag=True, help="Print LaTeX instead of ASCII.")
 @click.option("--batch-size", type=click.IntRange(1, 8), help="Also print it for this N.")
+@click.option(
+    "--order",
+    type=click.IntRange(1, 2),
+    default=1,
+    show_default=True,
+    help="2: the second derivative u^T (grad^2 L) u, the downstream Hessian being H_y.",
+)
+@click.option(
+    "--freeze",
+    "freeze",
+    multiple=True,
+    help="With --order 2: a node held constant (mu,var or repeated), as in eval mode.",
+)
 @_guarded
-def derive_command(model_name: str, wrt: str, as_latex: bool, batch_size: int | None) -> int:
+def derive_command(
+    model_name: str,
+    wrt: str,
+    as_latex: bool,
+    batch_size: int | None,
+    order: int,
+    freeze: tuple[str, ...],
+) -> int:
     """Print the true gradient of the model's loss with respect to a name."""
     model = command_line_model(model_name, Settings())
     if isinstance(model, tuple):
         for problem in model:
             click.echo(text_report.located(problem), err=True)
+        return 2
+    held = tuple(node.strip() for spec in freeze for node in spec.split(",") if node.strip())
+    if order == 2:
+        return _derive_second(model, wrt, held, as_latex, batch_size)
+    if held:
+        click.echo("error: --freeze applies to --order 2", err=True)
         return 2
     result = closed_form.derive(model, wrt, as_latex, batch_size)
     if isinstance(result, Problem):
@@ -724,6 +751,23 @@ def derive_command(model_name: str, wrt: str, as_latex: bool, batch_size: int | 
     # What is proved of it; beside LaTeX, on standard error, so the formula alone can be
     # piped back into `check --latex`.
     click.echo(closed_form.proof_statement(model, wrt), err=as_latex)
+    return 0
+
+
+def _derive_second(
+    model: Model, wrt: str, freeze: tuple[str, ...], as_latex: bool, batch_size: int | None
+) -> int:
+    """derive --order 2: the form, then what it means and what was checked of it."""
+    if batch_size is not None:
+        click.echo("error: --batch-size applies to --order 1", err=True)
+        return 2
+    request = second_form.second_request(model, wrt, freeze)
+    if isinstance(request, Problem):
+        click.echo(f"error: {request.message}", err=True)
+        return 2
+    click.echo(second_form.derive_second(request, as_latex))
+    statement = second_form.second_statement(request, second_form.check(request))
+    click.echo(statement, err=as_latex)
     return 0
 
 

@@ -21,12 +21,14 @@ import pytest
 import sympy as sp
 
 import bnverify
-from bnverify.engine.algebra import CLOSED_FORMS, Reducer
+from bnverify.engine.algebra import CLOSED_FORMS, Hess, Reducer
 from bnverify.engine.arithmetic import EXACT, FLOAT, INTERVAL, Arithmetic, Inexact
-from bnverify.engine.backprop import VJP
-from bnverify.engine.evaluate import OPERATIONS, Point, evaluate
+from bnverify.engine.backprop import VJP, NoVJP
+from bnverify.engine.evaluate import OPERATIONS, Hessian, Point, evaluate
 from bnverify.judge.oracle_torch import TORCH
+from bnverify.language.names import hessian_name
 from bnverify.language.operators import SIGNATURES, MissingRow, Op, row
+from bnverify.language.shapes import DEFAULT_AXIS
 from bnverify.language.tree import Apply, Expr, Num, Sym
 from bnverify.language.tree_printing import ASCII, LATEX
 
@@ -48,6 +50,7 @@ COVERS: dict[str, frozenset[Op]] = {
     # Constant folding: the operators whose value on rationals is rational.
     "bnverify.language.tree._FOLDS": frozenset({Op.ADD, Op.SUB, Op.MUL, Op.DIV, Op.NEG}),
     "bnverify.engine.backprop.VJP": RESOLVED,
+    "bnverify.engine.forward.JVP": RESOLVED,
     "bnverify.engine.evaluate.OPERATIONS": RESOLVED,
     "bnverify.engine.algebra.CLOSED_FORMS": RESOLVED,
     "bnverify.engine.general.GENERAL": RESOLVED,
@@ -150,6 +153,19 @@ def _each(fn: Callable[..., sp.Expr]) -> Callable[..., list[sp.Expr]]:
     return lambda *batches: [fn(*elements) for elements in zip(*batches, strict=True)]
 
 
+# The downstream Hessian H_y the systematic tests give hess(a, b): symmetric, indefinite.
+HESSIAN = [
+    [Fraction(2), Fraction(-1, 2), Fraction(1, 3)],
+    [Fraction(-1, 2), Fraction(5), Fraction(0)],
+    [Fraction(1, 3), Fraction(0), Fraction(-3, 4)],
+]
+
+
+def _hess(a: list, b: list) -> list[sp.Expr]:
+    h = [[sp.Rational(v.numerator, v.denominator) for v in line] for line in HESSIAN]
+    return [sp.Add(*(a[i] * h[i][j] * b[j] for i in range(N) for j in range(N)))]
+
+
 # Operator -> its meaning in SymPy, on batches of N elements (a reduction gives one). An
 # exponent comes as a SymPy rational. This is the reference every table is tested against.
 SYMPY: dict[Op, Callable[..., list[sp.Expr]]] = {
@@ -166,6 +182,7 @@ SYMPY: dict[Op, Callable[..., list[sp.Expr]]] = {
     Op.MEAN: lambda a: [sp.Add(*a) / N],
     Op.DOT: lambda a, b: [sp.Add(*(x * y for x, y in zip(a, b, strict=True)))],
     Op.ONES: lambda: [sp.Integer(1)] * N,
+    Op.HESS: _hess,
 }
 EXPONENTS = [Fraction(2), Fraction(3), Fraction(-1), Fraction(0), Fraction(1, 2), Fraction(-3, 2)]
 
@@ -235,6 +252,8 @@ def _evaluate(expr: Expr, arith: Arithmetic, leaves: dict[str, list]) -> list:
         name: np.array([[arith.scalar(v) if isinstance(v, Fraction) else v] for v in values])
         for name, values in leaves.items()
     }
+    matrix = np.array([[arith.scalar(v) for v in line] for line in HESSIAN], dtype=arith.dtype)
+    columns[hessian_name("y")] = Hessian((DEFAULT_AXIS,), matrix)
     value = evaluate(expr, Point(arith, N, 1, columns, {}))
     return list(np.broadcast_to(value, (N, 1))[:, 0])
 
@@ -243,7 +262,14 @@ def _symbols(name: str, count: int = N) -> list[sp.Symbol]:
     return [sp.Symbol(f"{name}_{k}", positive=True) for k in range(count)]
 
 
-@pytest.mark.parametrize(("op", "exponent"), CASES)
+def test_hess_has_no_vjp_and_says_so():
+    tree = _tree(Op.HESS, None)
+    for rule in VJP[Op.HESS]:
+        with pytest.raises(NoVJP, match="no VJP in the formula language"):
+            rule(Sym("g"), tree.args, Sym("N"))
+
+
+@pytest.mark.parametrize(("op", "exponent"), [c for c in CASES if c.values[0] != Op.HESS])
 def test_the_vjp_is_sympys_derivative(op, exponent):
     batches = {i: _symbols(f"a{i}") for i in _value_arguments(op)}
     out = _reference(op, exponent, batches)
@@ -335,8 +361,13 @@ def test_the_closed_form_is_sympys_for_every_element(op, exponent):
     reducer = Reducer(
         lambda expr, axes: sp.Add(*(at(k, expr) for k in range(N))), lambda axes: sp.Integer(N)
     )
+    # Hess of two element expressions, given the test's H_y: the sum over pairs of elements.
+    hessians = {
+        Hess: lambda a, b: _hess([at(k, a) for k in range(N)], [at(k, b) for k in range(N)])[0]
+    }
     axes = [()] if SIGNATURES[op].reduces else []  # () is every axis: the batch
     form = CLOSED_FORMS[op](reducer, *_arguments(op, exponent, elements), *axes)
+    form = form.replace(Hess, hessians[Hess])
     found = [form] if SIGNATURES[op].reduces else [at(k, form) for k in range(N)]
     expected = _reference(op, exponent, batches)
     assert [sp.simplify(f - e) for f, e in zip(found, expected, strict=True)] == [0] * len(found)

@@ -31,12 +31,43 @@ class BatchSum(sp.Function):
     nargs = (1, 2, 3, 4, 5)
 
 
+class Hess(sp.Function):
+    """hess(a, b) = a^T H_y b of two element expressions, kept unevaluated.
+
+    H_y is a free symmetric matrix, so hess is bilinear and symmetric; `Reducer.hess`
+    expands it into Hess of the parts that vary, each pair in one order.
+    """
+
+    nargs = 2
+
+
+def _pair(a: sp.Expr, b: sp.Expr) -> sp.Expr:
+    """Hess(a, b) with its arguments in a canonical order (H_y is symmetric)."""
+    first, second = sorted((a, b), key=sp.default_sort_key)
+    return Hess(first, second)
+
+
 @dataclass(frozen=True)
 class Reducer:
-    """What a reduction needs to be written for every size: the sum over axes, and counts."""
+    """What a reduction needs to be written for every size: the sum over axes, and counts.
+
+    `split` cuts an element expression's term into (the factor that varies over no axis,
+    the rest), so hess(a, b) can pull constants out; by default nothing is pulled out.
+    """
 
     total: Callable[[sp.Expr, tuple[str, ...]], sp.Expr]
     count: Callable[[tuple[str, ...]], sp.Expr]
+    split: Callable[[sp.Expr], tuple[sp.Expr, sp.Expr]] = lambda term: (sp.Integer(1), term)
+
+    def hess(self, a: sp.Expr, b: sp.Expr) -> sp.Expr:
+        """a^T H_y b, expanded by bilinearity: sum of c c' Hess(m, m')."""
+        out = sp.Integer(0)
+        for left in sp.Add.make_args(sp.expand(a)):
+            c, m = self.split(left)
+            for right in sp.Add.make_args(sp.expand(b)):
+                c2, m2 = self.split(right)
+                out += c * c2 * _pair(m, m2)
+        return out
 
 
 def _elementwise(fn: Callable[..., sp.Expr]) -> Callable[..., sp.Expr]:
@@ -60,6 +91,7 @@ CLOSED_FORMS: dict[Op, Callable[..., sp.Expr]] = {
     Op.MEAN: lambda reducer, a, axes: reducer.total(a, axes) / reducer.count(axes),
     Op.DOT: lambda reducer, a, b, axes: reducer.total(a * b, axes),
     Op.ONES: _elementwise(lambda: sp.Integer(1)),
+    Op.HESS: lambda reducer, a, b, axes: reducer.hess(a, b),
 }
 
 
@@ -139,7 +171,7 @@ class Algebra:
                 return self._name(name, element, sums)
             case Apply(op=op, args=args):
                 values = [self._convert(arg, element, sums) for arg in args]
-                reducer = Reducer(partial(self.batch_sum, sums=sums), self._count)
+                reducer = Reducer(partial(self.batch_sum, sums=sums), self._count, self._split)
                 if signature(op).reduces:
                     values.append(expr.axes)
                 return row(CLOSED_FORMS, op, "algebra.CLOSED_FORMS")(reducer, *values)
@@ -185,8 +217,20 @@ class Algebra:
             total += constant * sums.get(atom, atom)
         return total
 
+    def _split(self, term: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+        """A term as (its factors that vary over no axis, the others)."""
+        constant, varying = sp.Integer(1), sp.Integer(1)
+        for factor in sp.Mul.make_args(term):
+            if self._axes(factor):
+                varying *= factor
+            else:
+                constant *= factor
+        return constant, varying
+
     def _axes(self, expr: sp.Expr) -> frozenset[str]:
         # The axes an expression varies over: its element symbols', but a sum's own axis.
+        if isinstance(expr, Hess):  # one number: a sum over every axis
+            return frozenset()
         if isinstance(expr, BatchSum):
             inner = self._axes(expr.args[0])
             return inner - {str(a) for a in expr.args[1:]} if len(expr.args) > 1 else frozenset()

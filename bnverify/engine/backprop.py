@@ -34,6 +34,18 @@ def _pow_rule(g: Expr, args: tuple[Expr, ...], count: Expr) -> Expr:
     return build.mul(g, build.mul(build.num(value), build.power(base, value - 1)))
 
 
+class NoVJP(NotImplementedError):
+    """An operator whose VJP the formula language cannot write (no bug: a limit of it)."""
+
+
+def _hess_rule(g: Expr, args: tuple[Expr, ...], count: Expr) -> Expr:
+    # d/da of a^T H b is H b: a matrix applied to a vector, which no formula can write.
+    raise NoVJP(
+        "hess(a, b) has no VJP in the formula language (it is H_y applied to a vector); "
+        "differentiate a second-order quantity forward, with bnverify.engine.forward"
+    )
+
+
 # Operator -> one rule per argument, mapping (upstream gradient, arguments) to what flows
 # back into that argument. A None rule means the argument is a constant (an exponent).
 VJP: dict[Op, tuple[Rule | None, ...]] = {
@@ -53,6 +65,7 @@ VJP: dict[Op, tuple[Rule | None, ...]] = {
     Op.MEAN: (lambda g, a, n: build.div(g, n),),
     Op.DOT: (lambda g, a, n: build.mul(g, a[1]), lambda g, a, n: build.mul(g, a[0])),
     Op.ONES: (),
+    Op.HESS: (_hess_rule, _hess_rule),
 }
 
 

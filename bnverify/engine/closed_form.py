@@ -15,7 +15,7 @@ import numpy as np
 import sympy as sp
 
 from bnverify.engine import printing as printing
-from bnverify.engine.algebra import BatchSum
+from bnverify.engine.algebra import BatchSum, Hess
 from bnverify.engine.elements import element_point, first_defined
 from bnverify.engine.field import Value
 from bnverify.engine.general import ROOT, General, general_point, loss, total_derivative
@@ -83,6 +83,8 @@ def value_of(expr: sp.Expr, point: General) -> Value:
     if isinstance(expr, BatchSum):
         axes = tuple(str(axis) for axis in expr.args[1:])
         return point.total(value_of(expr.args[0], point), axes)
+    if isinstance(expr, Hess):
+        return point.hess(value_of(expr.args[0], point), value_of(expr.args[1], point))
     if isinstance(expr, sp.Symbol):
         return point[expr.name]
     if isinstance(expr, sp.Rational):

@@ -11,13 +11,14 @@ elements whatever the formula refers to.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from bnverify.engine.arithmetic import Arithmetic, Undefined
-from bnverify.language.names import BATCH_SIZE
+from bnverify.language.names import BATCH_SIZE, hessian_of
 from bnverify.language.operators import Op, row, signature
 from bnverify.language.shapes import DEFAULT_AXIS
 from bnverify.language.tree import Apply, Expr, Num, Sym, constant_value
@@ -50,6 +51,60 @@ def _ones(point: Point) -> Any:
     return np.full(shape, point.arith.constant_int(1), dtype=point.arith.dtype)
 
 
+@dataclass(frozen=True)
+class Hessian:
+    """The leaf H_<output> of a point: the downstream loss's Hessian over the output.
+
+    `axes` are the output's axes in the model's order, M the number of its elements at
+    the point's sizes (flattened in that order, the last axis fastest); `matrix` is
+    (M, M), the same for every channel, or (channels, M, M). It must be symmetric.
+    """
+
+    axes: tuple[str, ...]
+    matrix: np.ndarray
+
+    def per_channel(self, channels: int) -> np.ndarray:
+        """The matrix as (channels, M, M)."""
+        if self.matrix.ndim == 2:
+            return np.broadcast_to(self.matrix, (channels, *self.matrix.shape))
+        assert self.matrix.shape[0] == channels, "one Hessian per channel, or one for all"
+        return self.matrix
+
+    def converted(self, convert: Callable[[Any], Any]) -> Hessian:
+        """The same matrix with each entry converted (to intervals, to floats)."""
+        return Hessian(self.axes, np.frompyfunc(convert, 1, 1)(self.matrix))
+
+
+class MissingHessian(KeyError):
+    """hess(a, b) was evaluated at a point given no H_<output> leaf."""
+
+
+def hessian_leaf(point: Mapping[str, Any]) -> Hessian:
+    """The one H_<output> leaf of a point (Point.leaves), or MissingHessian."""
+    found = [v for k, v in point.items() if hessian_of(k) is not None and isinstance(v, Hessian)]
+    if len(found) != 1:
+        raise MissingHessian("hess(a, b) needs the point's leaf H_<output>: a Hessian")
+    return found[0]
+
+
+def flat_over(point: Point, value: Any, axes: tuple[str, ...]) -> Any:
+    """A value broadcast over `axes` (and constant along the others), as (M, channels)."""
+    full = point.full(value)
+    index = tuple(slice(None) if a in axes else slice(0, 1) for a in point.sizes)
+    return full[(*index, slice(None))].reshape(-1, point.channels)
+
+
+def _hess(point: Point, a: Any, b: Any, axes: tuple[str, ...]) -> Any:
+    # a^T H b per channel, a and b spread over the output's axes first (H is over them).
+    hessian = hessian_leaf(point.leaves)
+    left, right = flat_over(point, a, hessian.axes), flat_over(point, b, hessian.axes)
+    matrices = hessian.per_channel(point.channels)
+    values = [left[:, c] @ matrices[c] @ right[:, c] for c in range(point.channels)]
+    out = np.empty((1,) * len(point.sizes) + (point.channels,), dtype=point.arith.dtype)
+    out[..., :] = values
+    return out
+
+
 # Operator -> how to compute it from (point, *argument values); an exponent comes as the
 # exact Fraction it stands for, since each number system decides what a power means. A
 # reduction's row also gets the axes it removes (after the values): () means every axis.
@@ -67,6 +122,7 @@ OPERATIONS: dict[Op, Callable[..., Any]] = {
     Op.MEAN: lambda p, a, axes: _reduce(p, a, axes) / _count(p, axes),
     Op.DOT: lambda p, a, b, axes: _reduce(p, a * b, axes),
     Op.ONES: _ones,
+    Op.HESS: _hess,
 }
 
 

@@ -59,12 +59,26 @@ class Function:
     argument: Value
 
 
+@dataclass(frozen=True)
+class Pair:
+    """An atom: hess(m, m') of two monomials in generators that vary along the output's axes.
+
+    H_y is a free symmetric matrix, independent of every input, so these atoms are
+    independent of every other generator and of each other (docs/proofs.md); the pair is
+    kept in one order, since hess(m, m') = hess(m', m).
+    """
+
+    left: tuple[tuple[str, int], ...]
+    right: tuple[tuple[str, int], ...]
+
+
 @dataclass
 class Atoms:
-    """The sums over an axis, and the exp and log, met so far, by atom name, in order."""
+    """The sums over an axis, exp and log, and hess pairs met so far, by atom name, in order."""
 
     sums: dict[str, Sum] = field(default_factory=dict)
     functions: dict[str, Function] = field(default_factory=dict)
+    pairs: dict[str, Pair] = field(default_factory=dict)
     _keys: dict[object, str] = field(default_factory=dict)
 
     def named(self, key: object, make: Callable[[str], None]) -> str:
@@ -250,6 +264,55 @@ class General(Mapping[str, Value]):
             field_.gen(atom, positive=name == "exp", axes=value.axes())
         return field_.gen(self.atoms._keys[key])
 
+    def hess(self, a: Value, b: Value) -> Value:
+        """a^T H_y b of two element values: the sum over pairs of their monomials in the
+        generators varying along the output's axes of c c' times the pair's atom."""
+        axes = self.model.shape_of[self.model.output]
+        left, right = self._monomials(a, axes), self._monomials(b, axes)
+        out = self.field.constant(0)
+        for c, m in left:
+            for c2, m2 in right:
+                out = out + c * c2 * self._pair(m, m2)
+        return out
+
+    def _monomials(
+        self, value: Value, axes: frozenset[str]
+    ) -> list[tuple[Value, tuple[tuple[str, int], ...]]]:
+        """value as sum of c_m * m: m a monomial in the generators varying along `axes`,
+        c_m varying along none of them (as _sum_of splits a numerator)."""
+        field_ = self.field
+        den = field_.lift(value.den)
+        if field_.axes_of(den) & axes:
+            raise Unsupported(
+                "hess(a, b) of a quotient by something that varies along the output's axes "
+                "has no form for every size here"
+            )
+        names = field_.ctx.names()
+        along = [i for i, n in enumerate(names) if field_.varying.get(n, frozenset()) & axes]
+        groups: dict[tuple[int, ...], dict] = defaultdict(dict)
+        for exponents, coeff in field_.lift(value.num).to_dict().items():
+            key = tuple(int(exponents[i]) for i in along)
+            rest = tuple(0 if i in along else e for i, e in enumerate(exponents))
+            groups[key][rest] = coeff
+        # Every coefficient is built before any atom adds a generator to the context.
+        return [
+            (
+                Value(field_, field_.ctx.from_dict(terms), den),
+                tuple((names[i], int(e)) for i, e in zip(along, key, strict=True) if e),
+            )
+            for key, terms in sorted(groups.items())
+        ]
+
+    def _pair(self, left: tuple[tuple[str, int], ...], right: tuple[tuple[str, int], ...]) -> Value:
+        first, second = sorted((left, right))
+        key = ("hess", first, second)
+        if key not in self.atoms._keys:
+            atom = f"hess#{len(self.atoms.pairs)}"
+            self.atoms._keys[key] = atom
+            self.atoms.pairs[atom] = Pair(first, second)
+            self.field.gen(atom)
+        return self.field.gen(self.atoms._keys[key])
+
     def _flattened(
         self, axes: frozenset[str], monomial: tuple[tuple[str, int], ...]
     ) -> tuple[frozenset[str], tuple[tuple[str, int], ...]]:
@@ -350,6 +413,7 @@ GENERAL: dict[Op, Callable[..., Value]] = {
     Op.MEAN: lambda p, a, axes: p.total(a, axes) / p.count(axes),
     Op.DOT: lambda p, a, b, axes: p.total(a * b, axes),
     Op.ONES: lambda p: p.field.constant(1),
+    Op.HESS: lambda p, a, b, axes: p.hess(a, b),
 }
 
 
@@ -443,6 +507,8 @@ def _axes(field_: Field, gen: str) -> frozenset[str]:
 def _inside(point: General, atom: str) -> tuple[Value | None, Value]:
     """What an atom is made of, and the factor of its adjoint each part receives."""
     field_ = point.field
+    if atom in point.atoms.pairs:
+        raise Unsupported("no derivative through hess(a, b): its VJP needs H_y times a vector")
     if atom in point.atoms.sums:
         return point.atoms.sums[atom].argument, field_.constant(1)
     if atom in point.atoms.functions:

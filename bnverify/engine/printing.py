@@ -13,8 +13,15 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
-from bnverify.engine.algebra import Algebra, BatchSum
-from bnverify.language.names import gradient_of, latex_gradient, latex_name, with_index
+from bnverify.engine.algebra import Algebra, BatchSum, Hess
+from bnverify.language.names import (
+    HESSIAN_KEY,
+    gradient_of,
+    hessian_name,
+    latex_gradient,
+    latex_name,
+    with_index,
+)
 from bnverify.model.graph import Model
 
 
@@ -46,6 +53,9 @@ class AsciiPrinter(ReadingOrder, StrPrinter):
 
     def _print_Exp1(self, expr: sp.Expr) -> str:
         return "exp(1)"  # SymPy's E is no name of the formula language
+
+    def _print_Hess(self, expr: Hess) -> str:
+        return f"hess({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
 
 def ascii(expr: sp.Expr) -> str:
@@ -83,6 +93,18 @@ class ElementLatexPrinter(ReadingOrder, FunctionLatexPrinter):
         if expr not in self._batch or self._index is None:
             return base
         return with_index(base, self._index)
+
+    def _print_Hess(self, expr: Hess, exp: str | None = None) -> str:
+        # a^T H_y b: its arguments are vectors over the output's elements, so plain names.
+        outer, self._index = self._index, None
+        try:
+            a, b = (self._print(arg) for arg in expr.args)
+        finally:
+            self._index = outer
+        a = a if expr.args[0].is_Symbol or expr.args[0].is_Number else rf"\left({a}\right)"
+        b = b if expr.args[1].is_Symbol or expr.args[1].is_Number else rf"\left({b}\right)"
+        text = rf"{a}^{{\top}} {self._names.get(HESSIAN_KEY, 'H')} {b}"
+        return rf"\left({text}\right)^{{{exp}}}" if exp is not None else text
 
     def _print_BatchSum(self, expr: BatchSum, exp: str | None = None) -> str:
         # SymPy's printer passes `exp` for a power of a function: (sum_j x_j)^2.
@@ -135,4 +157,5 @@ def latex_names(model: Model) -> dict[str, str]:
         target = gradient_of(name)
         if target is not None:
             out.setdefault(name, latex_gradient(out.get(target) or latex_name(target)))
+    out[HESSIAN_KEY] = latex_name(hessian_name(model.output))  # H_{y}, as hess(a, b) prints
     return out

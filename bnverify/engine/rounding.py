@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from bnverify.engine.evaluate import Point, fold
+from bnverify.engine.evaluate import Hessian, Point, flat_over, fold, hessian_leaf
 from bnverify.language.operators import Op
 from bnverify.language.tree import Expr
 
@@ -130,6 +130,27 @@ def _count(p: Point, axes: tuple[str, ...]) -> Bounded:
     return Bounded.exact(np.full((1, 1), np.prod([p.sizes[a] for a in axes or tuple(p.sizes)])))
 
 
+def _hess(p: Point, a: Bounded, b: Bounded, axes: tuple[str, ...]) -> Bounded:
+    """a^T H b per channel as the sum of the M^2 products a_i H_ij b_j, H exact."""
+    hessian = hessian_leaf(p.leaves)
+    matrices = np.asarray(hessian.per_channel(p.channels), dtype=np.float64)
+    parts = [
+        Bounded(flat_over(p, x.value, hessian.axes), flat_over(p, x.error, hessian.axes))
+        for x in (a, b)
+    ]
+    values, errors = [], []
+    for c in range(p.channels):
+        left = Bounded(parts[0].value[:, c : c + 1], parts[0].error[:, c : c + 1])
+        right = Bounded(parts[1].value[None, :, c], parts[1].error[None, :, c])
+        terms = _mul(_mul(left, Bounded.exact(matrices[c])), right)
+        count = terms.value.size
+        values.append(terms.value.sum())
+        spread = (count - 1) * UNIT * np.abs(terms.value).sum()
+        errors.append(terms.error.sum() + spread)
+    shape = (1,) * len(p.sizes) + (p.channels,)
+    return Bounded(np.reshape(values, shape), np.reshape(errors, shape))
+
+
 ROUNDING: dict[Op, Callable[..., Bounded]] = {
     Op.ADD: lambda p, a, b: _add(a, b),
     Op.SUB: lambda p, a, b: _sub(a, b),
@@ -144,6 +165,7 @@ ROUNDING: dict[Op, Callable[..., Bounded]] = {
     Op.MEAN: lambda p, a, axes: _div(_sum(p, a, axes), _count(p, axes)),
     Op.DOT: lambda p, a, b, axes: _sum(p, _mul(a, b), axes),
     Op.ONES: lambda p: Bounded.exact(np.ones((*p.sizes.values(), p.channels))),
+    Op.HESS: _hess,
 }
 
 
@@ -153,7 +175,9 @@ class Bounds:
     def __init__(self, point: Point) -> None:
         self.point = point
         self._values: dict[str, Bounded] = {
-            name: Bounded.exact(value) for name, value in point.leaves.items()
+            name: Bounded.exact(value)
+            for name, value in point.leaves.items()
+            if not isinstance(value, Hessian)  # read by hess(a, b) itself
         }
         for axis, name in point.size_names.items():
             self._values.setdefault(name, Bounded.exact(np.full((1, 1), point.sizes[axis])))

@@ -62,6 +62,7 @@ SIGNS: dict[Op, Callable[..., Sign]] = {
     Op.MEAN: lambda a: a,
     Op.DOT: _both,
     Op.ONES: lambda: Sign.POSITIVE,
+    Op.HESS: _unknown,  # H_y is any symmetric matrix, definite or not
 }
 
 

@@ -59,6 +59,11 @@ class Layout:
         return getattr(x.expand(self.full), how)(dim=dims, keepdim=True)
 
 
+def _no_hessian(t: Layout, a: Any, b: Any, axes: tuple[str, ...]) -> Any:
+    # The oracle runs models, whose formulas never hold hess (they are read without it).
+    raise NotImplementedError("hess(a, b) has no PyTorch form in the oracle")
+
+
 # Operator -> the same operation on torch tensors, from (layout, *argument values); an
 # exponent comes as the exact Fraction it stands for, and a reduction's row also gets the
 # axes it removes (evaluate.fold calls the rows).
@@ -76,6 +81,7 @@ TORCH: dict[Op, Callable[..., Any]] = {
     Op.MEAN: lambda t, a, axes: t.reduce(a, axes, "mean"),
     Op.DOT: lambda t, a, b, axes: t.reduce(a * b, axes, "sum"),
     Op.ONES: lambda t: t.torch.ones(t.full, dtype=t.torch.float64),
+    Op.HESS: _no_hessian,
 }
 
 

@@ -170,6 +170,7 @@ DEGREES: dict[Op, Callable[[Apply, tuple[int, ...], Limits], int]] = {
     Op.DOT: _total,
     Op.ONES: lambda node, inner, limits: 1,
     Op.TRANSPOSE: _total,
+    Op.HESS: _total,
 }
 
 

@@ -14,7 +14,9 @@ BATCH_SIZE = "N"  # the number of samples in a batch, a positive integer
 ONES = "ones"  # a batch of ones, for sums written as a product with ones
 EULER = "e"  # e^{x} is exp(x), unless a derivation or its model gives e a meaning
 GRADIENT_PREFIX = "g_"
-HESSIAN_PREFIX = "H_"
+HESSIAN_PREFIX = "H_"  # H_y: the downstream loss's Hessian over pairs of elements of y
+# The key of a LaTeX names table that spells the Hessian in hess(a, b) (no model name has #).
+HESSIAN_KEY = "H#"
 HAT_SUFFIX = "hat"
 # The letters LaTeX spells as commands (gamma as \\gamma): the LaTeX grammar's letter rule.
 # fmt: off
@@ -50,7 +52,8 @@ def gradient_of(name: str) -> str | None:
 
 
 def hessian_name(name: str) -> str:
-    """The name of the Hessian of the loss with respect to `name`: H_<name>."""
+    """The name of the loss's Hessian with respect to `name`: H_<name> (H_y, the given
+    downstream one, for the output)."""
     return f"{HESSIAN_PREFIX}{name}"
 
 

@@ -9,10 +9,13 @@ then one row in each table that follows; tests/test_operators.py names any it mi
 - bnverify.language.limits.DEGREES: how it raises the degree of a formula;
 - bnverify.language.tree_printing.LATEX and ASCII: how it prints;
 - bnverify.engine.backprop.VJP: what flows back into each argument;
+- bnverify.engine.forward.JVP: its tangent from its arguments' tangents;
 - bnverify.engine.evaluate.OPERATIONS: its value in every number system;
 - bnverify.engine.algebra.CLOSED_FORMS: its SymPy form, valid for every batch size;
 - bnverify.engine.general.GENERAL: its value for every batch size, in a proof;
 - bnverify.engine.rounding.ROUNDING: a bound on its float64 rounding error;
+- bnverify.engine.signs.SIGNS: its sign by construction;
+- bnverify.judge.oracle_torch.TORCH: the same operation in PyTorch;
 - tests/test_operators.py SYMPY: its meaning in SymPy, against which VJP and value are tested.
 The ASCII syntax reads it as a function, exp(x), once its signature says `called=True`;
 the LaTeX syntax reads a command by a rule of grammar/latex.lark and the transformer
@@ -46,6 +49,9 @@ class Op(StrEnum):
     DOT = "dot"
     ONES = ONES
     TRANSPOSE = "transpose"
+    # a^T H_y b: the downstream loss's Hessian H_y, a free symmetric matrix over pairs of
+    # elements of the model's output, between two values of the output's shape.
+    HESS = "hess"
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,7 @@ class Signature:
     called: bool = False  # written name(args) in the ASCII syntax
     exponent: int | None = None  # the argument that must be a constant number, never a value
     syntax_only: bool = False  # only between parsing and resolution, which replaces it
+    every_axis: bool = False  # a reduction over every axis of the model, never some
 
 
 SIGNATURES: dict[Op, Signature] = {
@@ -75,6 +82,7 @@ SIGNATURES: dict[Op, Signature] = {
     Op.ONES: Signature(0),
     # Resolution turns `a^T b` into dot(a, b), or reports a transpose with nothing to multiply.
     Op.TRANSPOSE: Signature(1, syntax_only=True),
+    Op.HESS: Signature(2, reduces=True, called=True, every_axis=True),
 }
 
 

@@ -53,6 +53,7 @@ RULES: dict[Op, Callable[[Apply, tuple[Shape, ...]], Shape]] = {
     Op.MEAN: _reduction,
     Op.DOT: _reduction,
     Op.ONES: _elementwise,
+    Op.HESS: _reduction,  # its axes are always (): every axis, one number
 }
 
 
@@ -147,7 +148,7 @@ def _fill(expr: Expr, shape_of: Mapping[str, Shape], order: Sequence[str]) -> Ex
         args.append(filled)
     axes = expr.axes
     if signature(expr.op).reduces:
-        if len(order) == 1:
+        if len(order) == 1 or signature(expr.op).every_axis:
             axes = ()
         elif not axes:
             chosen = _only_axis(expr, tuple(args), shape_of, order)

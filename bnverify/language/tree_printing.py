@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from fractions import Fraction
 
-from bnverify.language.names import BATCH_SIZE, ONES, latex_name, with_index
+from bnverify.language.names import BATCH_SIZE, HESSIAN_KEY, ONES, latex_name, with_index
 from bnverify.language.operators import Op, row, signature
 from bnverify.language.tree import Apply, Equation, Expr, Formula, IndexedSum, Num, Sym
 
@@ -159,6 +159,11 @@ class LatexTreePrinter:
     def _apply_ones(self) -> tuple[str, int]:
         return ("1", ATOM) if self._batch is not None else (r"\mathbf{1}", ATOM)
 
+    def _apply_hess(self, a: Expr, b: Expr) -> tuple[str, int]:
+        # a^\top H_y b, the Hessian spelled by the names under HESSIAN_KEY (H by default).
+        spelled = self._names.get(HESSIAN_KEY, "H")
+        return rf"{self._base(a)}^{{\top}} {spelled} {self._right(b, POWER)}", PRODUCT
+
     def _apply_transpose(self, a: Expr) -> tuple[str, int]:
         return f"{self._base(a)}^{{T}}", POWER
 
@@ -192,6 +197,7 @@ LATEX: dict[Op, Callable[..., Printed]] = {
     Op.DOT: LatexTreePrinter._apply_dot,
     Op.ONES: LatexTreePrinter._apply_ones,
     Op.TRANSPOSE: LatexTreePrinter._apply_transpose,
+    Op.HESS: LatexTreePrinter._apply_hess,
 }
 
 
@@ -289,4 +295,5 @@ ASCII: dict[Op, Callable[..., Printed]] = {
     Op.DOT: _call,
     Op.ONES: lambda op: (ONES, ATOM),
     Op.TRANSPOSE: _call,
+    Op.HESS: _call,
 }
