@@ -10,7 +10,7 @@ is a located problem that stops that claim alone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tomlkit.items import Array, InlineTable, Item, String, Table
 
@@ -19,6 +19,7 @@ from bnverify.files.candidate_tables import (
     Fields,
     array_of_tables,
     made,
+    string_field,
     table_fields,
     tables_read,
 )
@@ -38,6 +39,7 @@ CLAIM_KEYS = (
     "set",
     "assume",
     "step",
+    "iterate",
     "notation",
     "note",
 )
@@ -63,6 +65,7 @@ class Claim:
     assume: tuple[Written, ...] = ()  # '\alpha > 0': signs the relation may rely on
     step: Written | None = None  # theta^{(k+1)} = theta^{(k)} + step
     notation: tuple[NotationEntry, ...] = ()  # names for this claim alone
+    iterate: str | None = None  # the name L(theta^{(k+1)}) steps, when not theta's own
 
 
 def read_claims(
@@ -83,6 +86,8 @@ def _claim(file: TomlDocument, table: Item, index: int) -> Candidate:
     notation, notation_problems = (
         read_notation(file, [fields["notation"][1]]) if "notation" in fields else ((), ())
     )
+    notation = tuple(replace(entry, renames=True) for entry in notation)
+    iterate, iterate_problem = string_field(file, fields, "iterate")
     claim = Claim(
         freeze=freeze,
         freeze_location=file.value_location(fields["freeze"][1]) if "freeze" in fields else None,
@@ -90,8 +95,10 @@ def _claim(file: TomlDocument, table: Item, index: int) -> Candidate:
         step=step[0] if step else None,
         notation=notation,
         set=settings,
+        iterate=iterate,
     )
-    problems = [freeze_problem, set_problem, assume_problem, step_problem, *notation_problems]
+    problems = [freeze_problem, set_problem, iterate_problem, assume_problem, step_problem]
+    problems += notation_problems
     return made(file, table, index, CLAIM_TABLE, "claim", CLAIM_EXPECTATIONS, problems, claim=claim)
 
 

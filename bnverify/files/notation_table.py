@@ -23,6 +23,9 @@ class NotationEntry:
     value: str
     key_location: Location
     value_origin: TextOrigin
+    # A claim's own notation may give a model name another meaning, for that claim alone
+    # (the answer's y is the model's z); a file's may not, which would change every formula.
+    renames: bool = False
 
 
 def read_notation(

@@ -19,10 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
+from bnverify.engine import forward
 from bnverify.files.claim_tables import Claim, Written
 from bnverify.files.derivation import NotationEntry
 from bnverify.language import parser, shapes
-from bnverify.language.names import gradient_name, gradient_of, hessian_of
+from bnverify.language.names import gradient_name, gradient_of, hessian_name, hessian_of
 from bnverify.language.operators import Op
 from bnverify.language.shapes import Shape
 from bnverify.language.tree import (
@@ -44,7 +45,6 @@ ITERATION = frozenset("kt")  # theta^{(k)}, x^{(t+1)}: an iterate's index letter
 LOSS = frozenset({"L", "ell"})  # as the LaTeX syntax names the loss
 LOSS_NOW = "loss#"  # L where it is: it cancels from every claim that compares losses
 PLACEHOLDER = "form#"  # a second-order form, or the loss one step on, while resolving
-DIRECTION = "v"  # the free vector a Hessian compared as a matrix is sandwiched by
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,8 @@ def claim_sides(
     first, problems = user_names(model, own)
     if problems:
         return problems[0]
-    free = _free_names((lhs, rhs, *([step] if step is not None else [])), first)
+    parts = [lhs, rhs, *(e for _, a, b in reading.forms.values() for e in (a, b))]
+    free = _free_names(tuple(parts), first)
     positive = _assumed(claim, syntax, first, free)
     if isinstance(positive, Problem):
         return positive
@@ -218,7 +219,7 @@ def _product(factors: list[Expr], reading: _Reading, span: Span) -> Expr:
         previous = out[-1] if out else None
         at = _iterate_of(factor)
         if at is not None and isinstance(previous, Sym):
-            if previous.name in LOSS:
+            if previous.name in LOSS or previous.name == LOSS_NOW:
                 out[-1] = _loss_at(previous, factor, at, reading)
                 continue
             if gradient_of(previous.name) or hessian_of(previous.name):
@@ -285,8 +286,10 @@ def _loss_at(loss: Sym, at: Expr, ahead: int, reading: _Reading) -> Expr:
     base = at.args[0]
     if not isinstance(base, Sym):
         raise _Refused("the loss is taken at an iterate of a name, as L(\\theta^{(k+1)})", at.span)
+    if reading.claim.iterate is not None:  # the step moves another name than theta's
+        base = Sym(reading.claim.iterate, span=base.span)
     step = _rewritten(reading.step, reading)  # type: ignore[arg-type]
-    hessian = Sym(f"H_{base.name}", span=base.span)
+    hessian = Sym(hessian_name(base.name), span=base.span)
     gradient = Sym(gradient_name(base.name), span=base.span)
     form = reading.form(hessian, step, step)
     first = Apply(Op.DOT, (gradient, step), at.span)
@@ -377,8 +380,8 @@ def _resolved(
         sandwiched = _sandwiched(lhs, rhs, reading, names)
         if isinstance(sandwiched, Problem):
             return sandwiched
-        lhs, rhs, names = sandwiched
-        free = (*free, DIRECTION)
+        lhs, rhs, names, direction = sandwiched
+        model, free = names.model, (*free, direction)
     user = dict(names.user) | {LOSS_NOW: Num(Fraction(0))}
     for key, (hessian, a, b) in reading.forms.items():
         form = _form(hessian, a, b, replace(names, user=user), freeze)
@@ -444,24 +447,23 @@ def _form(hessian: str, a: Expr, b: Expr, names: Names, freeze: tuple[str, ...])
         if isinstance(result, Problem):
             return result
         vectors.append(result[0])
-    from bnverify.engine import forward  # TODO(merge hess): import at the top
-
     return forward.second_order(model, target.name, vectors[0], vectors[1], freeze)
 
 
 def _sandwiched(
     lhs: Expr, rhs: Expr, reading: _Reading, names: Names
-) -> tuple[Expr, Expr, Names] | Problem:
+) -> tuple[Expr, Expr, Names, str] | Problem:
     """A Hessian compared as a matrix: both sides as quadratic forms on a free vector."""
     targets = {names.lookup(hessian_of(h) or "") for h in reading.matrices}
     model = names.model
     shapes_of = {model.shape_of.get(t.name) for t in targets if isinstance(t, Sym)}
     if len(shapes_of) != 1 or None in shapes_of:
         return Problem("the Hessians compared as matrices must be over one shape")
-    (shape,) = shapes_of
-    extended = replace(model, inputs=(*model.inputs, (DIRECTION, shape)))
-    names = replace(names, model=extended)
-    vector = Sym(DIRECTION)
+    # The Hessians share one shape: a direction of any of them is one of all.
+    target = next(t.name for t in targets if isinstance(t, Sym))
+    directions = forward.with_directions(model, target, 1)
+    names = replace(names, model=directions.model)
+    vector = Sym(directions.names[0])
 
     def sandwich(expr: Expr) -> Expr:
         match expr:
@@ -471,4 +473,4 @@ def _sandwiched(
                 return replace(expr, args=tuple(sandwich(a) for a in args))
         return expr
 
-    return sandwich(lhs), sandwich(rhs), names
+    return sandwich(lhs), sandwich(rhs), names, vector.name

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+import gmpy2
 import numpy as np
 
 from bnverify.engine.arithmetic import Inexact, Undefined
-from bnverify.engine.evaluate import Point, evaluate
+from bnverify.engine.evaluate import Hessian, Point, evaluate
 from bnverify.engine.field import Value
 from bnverify.engine.general import General, Unsupported, general_point
 from bnverify.engine.sampling import GRID, WIDE, Space, exact_point, sizes_of
@@ -31,6 +32,7 @@ from bnverify.judge import budget, corrections, proof
 from bnverify.judge.claim_sides import Sides, claim_sides
 from bnverify.judge.evidence import column, shown
 from bnverify.judge.records import Correction, Counterexample, Layer, Verdict
+from bnverify.language.names import hessian_name
 from bnverify.language.tree import Formula
 from bnverify.model.graph import Model
 from bnverify.problem import Problem
@@ -210,10 +212,23 @@ def _points(sides: Sides, truth: Truth) -> Iterator[Point]:
                     }
                     at = at.with_leaves(**changed)
                 if sides.second_order:
-                    from bnverify.engine import forward  # TODO(merge hess)
-
-                    at = forward.with_hessian(model, at, rng)
+                    at = _with_hessian(model, at, rng, space)
                 yield at
+
+
+def _with_hessian(model: Model, at: Point, rng: np.random.Generator, space: Space) -> Point:
+    """The point with a random symmetric downstream Hessian H_y of exact rationals, whose
+    entries take both signs (an indefinite H, as a person would try)."""
+    axes = model.in_order(model.shape_of[model.output])
+    count = int(np.prod([at.sizes[axis] for axis in axes], dtype=int))
+    nums = rng.integers(-space.numerator, space.numerator + 1, size=(count, count))
+    dens = rng.integers(1, space.denominator + 1, size=(count, count))
+    matrix = np.empty((count, count), dtype=object)
+    for i, j in itertools.product(range(count), repeat=2):
+        low, high = min(i, j), max(i, j)
+        matrix[i, j] = gmpy2.mpq(int(nums[low, high]), int(dens[low, high]))
+    leaf = Hessian(axes, matrix)
+    return at.with_leaves(**{hessian_name(model.output): leaf})
 
 
 def _violated(sides: Sides, truth: Truth, at: Point) -> tuple[str, Counterexample] | None:
@@ -231,7 +246,10 @@ def _violated(sides: Sides, truth: Truth, at: Point) -> tuple[str, Counterexampl
     leaves = shown(truth, at)
     counter = Counterexample(
         sizes=tuple((at.size_names[axis], n) for axis, n in at.sizes.items()),
-        inputs=tuple((leaf, column(at.leaves[leaf])) for leaf in leaves),
+        inputs=(
+            *((leaf, column(at.leaves[leaf])) for leaf in leaves),
+            *_hessian_entries(model, at),
+        ),
         truth=column(lhs),
         candidate=column(rhs),
         shapes=(),
@@ -242,6 +260,21 @@ def _violated(sides: Sides, truth: Truth, at: Point) -> tuple[str, Counterexampl
     where = model.at_sizes(sizes_of(model, at.sizes).items())
     said = f"at {where} the left side is {_text(a)} and the right side {_text(b)}"
     return said, counter
+
+
+def _hessian_entries(model: Model, at: Point) -> list[tuple[str, tuple[str, ...]]]:
+    """The downstream Hessian's entries on and above its diagonal, one number each:
+    H_y[1,2] (the matrix is symmetric), numbered over the output's elements."""
+    leaf = at.leaves.get(hessian_name(model.output))
+    if not isinstance(leaf, Hessian):
+        return []
+    name = hessian_name(model.output)
+    count = leaf.matrix.shape[-1]
+    return [
+        (f"{name}[{i + 1},{j + 1}]", column(leaf.matrix[..., i, j]))
+        for i in range(count)
+        for j in range(i, count)
+    ]
 
 
 def _holds(a: Any, b: Any, relation: str) -> bool:

@@ -122,11 +122,19 @@ def _corrected(term: Expr, factor: Value, sides: Sides, text: str) -> Correction
     right = sp.factor(sp.simplify(written * needed))
     written_term = " ".join(text[term.span.start : term.span.end].split())
     said = f"in the term {written_term}, the coefficient"
+    right_text, written_text = _ascii(right), _ascii(written)
     return Correction(
-        f"{said} is {sp.sstr(right)}, not {sp.sstr(written)}",
-        f"{sp.sstr(right)}, not {sp.sstr(written)}",
+        f"{said} is {right_text}, not {written_text}",
+        f"{right_text}, not {written_text}",
         f"{sp.latex(right)}, \\text{{ not }} {sp.latex(written)}",
     )
+
+
+def _ascii(expr: sp.Expr) -> str:
+    # 1/sigma^2 as a reader writes it, not sigma^(-2).
+    if isinstance(expr, sp.Pow) and expr.exp.is_negative:
+        return printing.ascii(sp.Mul(sp.Integer(1), expr, evaluate=False))
+    return printing.ascii(expr)
 
 
 def _coefficient_factors(term: Expr) -> list[Expr]:

@@ -69,6 +69,11 @@ class Names:
         """The model expression a spelling stands for, or None."""
         if key in self.user:
             return self.user[key]
+        target = gradient_of(key)
+        if target is not None and target in self.user:  # g_y where a claim renames y
+            inner = self.user[target]
+            if isinstance(inner, Sym) and inner.name in self.model.shape_of:
+                return Sym(gradient_name(inner.name))
         if key in self.model.shape_of:
             return Sym(key)
         if key in BUILTINS:
@@ -167,7 +172,8 @@ def _entry(model: Model, entry: NotationEntry) -> tuple[str, Expr] | Problem:
     if isinstance(parsed, Problem):
         where = entry.value_origin.locate(parsed.span) if parsed.span else entry.key_location
         return Problem(f"notation value for {entry.key!r}: {parsed.message}", location=where)
-    if (key in model.shape_of or key in BUILTINS) and parsed != Sym(key):
+    renamed = (key in model.shape_of or key in BUILTINS) and parsed != Sym(key)
+    if renamed and not entry.renames:
         # z = "beta" would make wrt = "z" and every z in a formula mean beta, silently.
         return Problem(
             f"notation maps {key}, a name of the {model.name} model, to {entry.value!r}: the "
