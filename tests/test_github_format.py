@@ -50,10 +50,11 @@ def test_shipped_derivations_give_no_annotation():
     result = run(str(DERIVATIONS), "--format", "github")
     assert result.exit_code == 0
     assert parse(result.stdout) == []
-    written = sum(
-        p.read_text(encoding="utf-8").count("[[candidate]]") for p in DERIVATIONS.glob("*.toml")
-    )
-    assert f"{written} candidates" in result.stdout and "all as expected" in result.stdout
+    texts = [p.read_text(encoding="utf-8") for p in DERIVATIONS.glob("*.toml")]
+    candidates = sum(text.count("[[candidate]]") for text in texts)
+    claims = sum(text.count("[[claim]]") for text in texts)
+    assert f"{candidates} candidates" in result.stdout and f"{claims} claims" in result.stdout
+    assert "all as expected" in result.stdout
 
 
 def test_one_annotation_per_unexpected_candidate_at_its_line():

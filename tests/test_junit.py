@@ -13,6 +13,7 @@ from bnverify.cli import main
 from bnverify.report.junit import classname
 
 DERIVATIONS = Path(__file__).parent.parent / "derivations"
+TABLES = ("[[candidate]]", "[[claim]]")  # each is one testcase
 DATA = Path(__file__).parent / "data"
 SCHEMA = xmlschema.XMLSchema(DATA / "junit.xsd")
 
@@ -34,7 +35,7 @@ def test_shipped_derivations_pass(tmp_path):
     status, root, _ = junit(tmp_path, str(DERIVATIONS))
     assert status == 0
     files = sorted(DERIVATIONS.glob("*.toml"))
-    total = sum(path.read_text(encoding="utf-8").count("[[candidate]]") for path in files)
+    total = sum(path.read_text(encoding="utf-8").count(table) for path in files for table in TABLES)
     assert len(list(root.iter("testcase"))) == total
     assert (root.get("tests"), root.get("failures"), root.get("errors")) == (str(total), "0", "0")
     assert [s.get("name") for s in root.iter("testsuite")] == [

@@ -38,10 +38,12 @@ def test_schema_command_prints_the_shipped_schema():
 def test_shipped_derivations():
     document = report(str(DERIVATIONS))
     written = sum(
-        p.read_text(encoding="utf-8").count("[[candidate]]") for p in DERIVATIONS.glob("*.toml")
+        p.read_text(encoding="utf-8").count("[[candidate]]")
+        + p.read_text(encoding="utf-8").count("[[claim]]")
+        for p in DERIVATIONS.glob("*.toml")
     )
     assert document["summary"]["total"] == written
-    assert {r["verdict"] for r in document["results"]} == {"match", "diverge"}
+    assert {r["verdict"] for r in document["results"]} == {"match", "diverge", "holds", "fails"}
 
 
 def test_failing_and_error_candidates():

@@ -73,13 +73,13 @@ def judge_claim(
         return sides
     truth = truth_of(sides.model, sides.freeze)
     proved = _proof(sides, truth)
-    layer = Layer("symbolic", "equal" if proved.holds else "unavailable", proved.detail)
+    layer = Layer("proof", "equal" if proved.holds else "unavailable", proved.detail)
     if proved.holds:
         return Verdict(candidate, "holds", proved.detail, evidence=(layer,))
     found = _search(sides, truth)
     if found is not None:
         where, counter = found
-        exact = Layer("exact", "different", where)
+        exact = Layer("search", "different", where)
         fix = _correction(sides, truth, candidate.text)
         return Verdict(
             candidate,
@@ -96,7 +96,7 @@ def judge_claim(
 # --- The proof -------------------------------------------------------------------------
 
 
-@budget.layer("symbolic")
+@budget.layer("proof")
 def _proof(sides: Sides, truth: Truth) -> Proof:
     point = _general(sides, truth)
     try:
@@ -187,7 +187,7 @@ def _correction(sides: Sides, truth: Truth, text: str) -> Correction | None:
 # --- The search ------------------------------------------------------------------------
 
 
-@budget.layer("exact")
+@budget.layer("search")
 def _search(sides: Sides, truth: Truth) -> tuple[str, Counterexample] | None:
     for at in _points(sides, truth):
         found = _violated(sides, truth, at)
