@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
+from bnverify.engine import sampling
 from bnverify.engine.algebra import Hess
 from bnverify.engine.arithmetic import EXACT, FLOAT
 from bnverify.engine.closed_form import value_of
@@ -156,3 +157,22 @@ def test_no_derivative_through_a_pair_atom():
     value = point.evaluate(_hess(Sym("z"), Sym("z")))
     with pytest.raises(Unsupported, match="hess"):
         total_derivative(point, value, "z")
+
+
+@pytest.mark.parametrize(
+    ("name", "wrt", "sizes", "draw", "m"),
+    [
+        ("batchnorm", "z", {"n": 3}, sampling.exact_point, 3),  # exact: its root is rational
+        ("layernorm", "x", {"b": 2, "d": 3}, sampling.float_point, 6),
+    ],
+)
+def test_a_drawn_hessian_is_symmetric_over_the_outputs_elements(name, wrt, sizes, draw, m):
+    d = with_directions(_model(name), wrt)
+    rng = np.random.default_rng(1)
+    at = sampling.with_hessian(d.model, draw(d.model, dict(d.model.nodes), sizes, 2, rng), rng)
+    hessian = at.leaves[H]
+    assert hessian.axes == tuple(sizes) and hessian.matrix.shape == (2, m, m)
+    assert (hessian.matrix == hessian.matrix.transpose(0, 2, 1)).all()
+    u, w = (Sym(n) for n in d.names)
+    q = evaluate(second_order(d.model, wrt, u, w), at)
+    assert q.shape == (*(1 for _ in sizes), 2)
