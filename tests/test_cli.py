@@ -178,6 +178,10 @@ def test_derive_order_2_states_the_second_derivative_and_what_was_proved():
     )
     repeated = run("derive", "--wrt", "z", "--order", "2", "--freeze", "mu", "--freeze", "var")
     assert repeated.output == frozen.output
+    node = run("derive", "--wrt", "var", "--order", "2")
+    assert node.output.splitlines()[0] == (
+        "u^T (∇²_var L) u = gamma*u^2*(gamma*hess(zhat, zhat) + 3*sum(g_y*zhat))/(4*(var + eps)^2)"
+    )
     training = run("derive", "--wrt", "z", "--order", "2")
     assert "sum(g_y*zhat)" in training.output and "hess(zhat, zhat)" in training.output
     latex = run("derive", "--wrt", "z", "--order", "2", "--latex", "--freeze", "mu,var")
@@ -191,6 +195,7 @@ def test_derive_order_2_states_the_second_derivative_and_what_was_proved():
         (("--wrt", "q", "--order", "2"), "'q' is not a name of the batchnorm model"),
         (("--wrt", "z", "--order", "2", "--freeze", "zz"), "--freeze 'zz': not a node"),
         (("--wrt", "z", "--freeze", "mu"), "--freeze applies to --order 2"),
+        (("--wrt", "var", "--order", "2", "--freeze", "var"), "that is the name differentiated"),
         (("--wrt", "z", "--order", "3"), "not in the range 1<=x<=2"),
     ],
 )
