@@ -176,3 +176,9 @@ def test_a_drawn_hessian_is_symmetric_over_the_outputs_elements(name, wrt, sizes
     u, w = (Sym(n) for n in d.names)
     q = evaluate(second_order(d.model, wrt, u, w), at)
     assert q.shape == (*(1 for _ in sizes), 2)
+
+
+def test_hess_names_no_axis():
+    model = _model("layernorm")
+    problem = shapes.reduction_axes(parse_ascii("hess(x, x, d)"), model.shape_of, model.order)
+    assert problem.message == "hess is over every axis: it names none"
