@@ -182,3 +182,9 @@ def test_hess_names_no_axis():
     model = _model("layernorm")
     problem = shapes.reduction_axes(parse_ascii("hess(x, x, d)"), model.shape_of, model.order)
     assert problem.message == "hess is over every axis: it names none"
+
+
+def test_element_wise_latex_prints_hess_over_plain_names():
+    tree = Apply(Op.MUL, (Sym("z"), _hess(Sym("u"), Sym("z"))))
+    printed = latex(tree, {}, frozenset({"z", "u"}))
+    assert printed == r"z_{i} u^{\top} H z"
