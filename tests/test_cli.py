@@ -167,6 +167,47 @@ def test_derive_prints_the_closed_form():
     assert expected in z2.output
 
 
+def test_derive_order_2_states_the_second_derivative_and_what_was_proved():
+    frozen = run(
+        "derive", "--model", "batchnorm", "--wrt", "z", "--order", "2", "--freeze", "mu,var"
+    )
+    assert frozen.exit_code == 0
+    lines = frozen.output.splitlines()
+    assert lines[0] == "u^T (∇²_z L) u = gamma^2*hess(u, u)/(var + eps)"
+    assert "whose Hessian is H = H_y" in lines[1] and "mu, var held constant" in lines[1]
+    assert lines[2] == "the printed form is proved equal to the engine's Q for every N"
+    assert (
+        lines[3] == "the engine's Q is proved equal to SymPy's element-wise one at N = 1, 2, 3, 4"
+    )
+    repeated = run("derive", "--wrt", "z", "--order", "2", "--freeze", "mu", "--freeze", "var")
+    assert repeated.output == frozen.output
+    node = run("derive", "--wrt", "var", "--order", "2")
+    assert node.output.splitlines()[0] == (
+        "u^T (∇²_var L) u = gamma*u^2*(gamma*hess(zhat, zhat) + 3*sum(g_y*zhat))/(4*(var + eps)^2)"
+    )
+    training = run("derive", "--wrt", "z", "--order", "2")
+    assert "sum(g_y*zhat)" in training.output and "hess(zhat, zhat)" in training.output
+    latex = run("derive", "--wrt", "z", "--order", "2", "--latex", "--freeze", "mu,var")
+    assert latex.output.startswith(r"u^\top \left(\nabla^2_{z} L\right) u = ")
+    assert r"u^{\top} H_{y} u" in latex.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--wrt", "q", "--order", "2"), "'q' is not a name of the batchnorm model"),
+        (("--wrt", "z", "--order", "2", "--freeze", "zz"), "--freeze 'zz': not a node"),
+        (("--wrt", "z", "--freeze", "mu"), "--freeze applies to --order 2"),
+        (("--wrt", "var", "--order", "2", "--freeze", "var"), "that is the name differentiated"),
+        (("--wrt", "z", "--order", "3"), "not in the range 1<=x<=2"),
+    ],
+)
+def test_derive_order_2_refuses_what_it_cannot_state(args, message):
+    result = run("derive", *args)
+    assert result.exit_code == 2
+    assert message in result.output
+
+
 def test_derive_unknown_name_exits_2():
     result = run("derive", "--wrt", "w")
     assert result.exit_code == 2

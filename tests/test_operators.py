@@ -25,6 +25,7 @@ from bnverify.engine.algebra import CLOSED_FORMS, Hess, Reducer
 from bnverify.engine.arithmetic import EXACT, FLOAT, INTERVAL, Arithmetic, Inexact
 from bnverify.engine.backprop import VJP, NoVJP
 from bnverify.engine.evaluate import OPERATIONS, Hessian, Point, evaluate
+from bnverify.engine.second_check import SYMPY as SYMPY_ARITHMETIC
 from bnverify.judge.oracle_torch import TORCH
 from bnverify.language.names import hessian_name
 from bnverify.language.operators import SIGNATURES, MissingRow, Op, row
@@ -225,25 +226,6 @@ def _arguments(op: Op, exponent: Fraction | None, values: dict[int, object]) -> 
 def _reference(op: Op, exponent: Fraction | None, batches: dict[int, list]) -> list[sp.Expr]:
     """SymPy's value of the operator on the given batches (one per value argument)."""
     return SYMPY[op](*_arguments(op, exponent, batches))
-
-
-class _SymPy(Arithmetic):
-    """SymPy's own numbers and symbols, as a number system of the evaluator."""
-
-    def scalar(self, value: Fraction) -> sp.Expr:
-        return sp.Rational(value.numerator, value.denominator)
-
-    def root(self, x: sp.Expr) -> sp.Expr:
-        return sp.sqrt(x)
-
-    def exponential(self, x: sp.Expr) -> sp.Expr:
-        return sp.exp(x)
-
-    def logarithm(self, x: sp.Expr) -> sp.Expr:
-        return sp.log(x)
-
-
-SYMPY_ARITHMETIC = _SymPy("sympy", object)
 
 
 def _evaluate(expr: Expr, arith: Arithmetic, leaves: dict[str, list]) -> list:

@@ -26,11 +26,12 @@ from click.testing import CliRunner
 from bnverify.cli import main
 from bnverify.engine import backprop
 from bnverify.engine.arithmetic import FLOAT
-from bnverify.engine.evaluate import Point, evaluate
+from bnverify.engine.evaluate import Hessian, Point, evaluate
 from bnverify.engine.truth import truth_of
 from bnverify.judge import oracle
 from bnverify.judge.oracle_torch import FUNCTIONALS, TORCH, Layout, in_torch
 from bnverify.language import build
+from bnverify.language.names import hessian_name
 from bnverify.language.operators import SIGNATURES, Op
 from bnverify.language.tree import Apply, Num, Sym
 from bnverify.model.graph import Model, builtin_models, load_model, parse_model
@@ -91,8 +92,11 @@ def _operator_differences() -> dict[str, float]:
         "a0": rng.uniform(0.5, 2.0, size=(3, 2, DRAWS)),
         "a1": rng.uniform(-2.0, 2.0, size=(1, 2, DRAWS)),
     }
-    point = Point(FLOAT, SIZES, DRAWS, arrays, {}, {"p": "P", "q": "Q"})
-    layout = Layout(torch, SIZES, DRAWS)
+    h = rng.uniform(-1.0, 1.0, size=(DRAWS, 6, 6))  # hess: over both axes, one per draw
+    hessian = Hessian(("p", "q"), h + h.transpose(0, 2, 1))
+    leaves = arrays | {hessian_name("y"): hessian}
+    point = Point(FLOAT, SIZES, DRAWS, leaves, {}, {"p": "P", "q": "Q"})
+    layout = Layout(torch, SIZES, DRAWS, hessian)
     tensors = {name: torch.tensor(a) for name, a in arrays.items()}
     differences = {}
     for op, axes in _operator_cases():
@@ -111,7 +115,8 @@ def _operator_differences() -> dict[str, float]:
 def _operator_cases() -> list[tuple[Op, tuple[str, ...]]]:
     cases = []
     for op in TORCH:
-        reductions = [("p",), ("q",), ()] if SIGNATURES[op].reduces else [()]
+        some = SIGNATURES[op].reduces and not SIGNATURES[op].every_axis
+        reductions = [("p",), ("q",), ()] if some else [()]
         cases += [(op, axes) for axes in reductions]
     return cases
 

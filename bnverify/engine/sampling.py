@@ -18,7 +18,8 @@ import gmpy2
 import numpy as np
 
 from bnverify.engine.arithmetic import EXACT, FLOAT, Arithmetic
-from bnverify.engine.evaluate import Point, evaluate
+from bnverify.engine.evaluate import Hessian, Point, evaluate
+from bnverify.language.names import hessian_name
 from bnverify.language.shapes import SCALAR
 from bnverify.language.tree import Expr
 from bnverify.model.graph import Model
@@ -228,3 +229,15 @@ def float_point(
     for name, typical in model.constants:
         leaves[name] = np.full(scalar, typical)
     return point(model, FLOAT, n, channels, leaves, definitions)
+
+
+def with_hessian(model: Model, at: Point, rng: np.random.Generator) -> Point:
+    """The point with its leaf H_<output> drawn: one random symmetric matrix per channel
+    over the output's elements, exact rationals (floats at a float64 point), for hess."""
+    axes = model.in_order(model.shape_of[model.output])
+    m = int(np.prod([at.sizes[axis] for axis in axes]))
+    draws = _rationals(rng, (at.channels * m, m), False).reshape(at.channels, m, m)
+    matrix = draws + draws.transpose(0, 2, 1)
+    if at.arith is FLOAT:
+        matrix = matrix.astype(np.float64)
+    return at.with_leaves(**{hessian_name(model.output): Hessian(axes, matrix)})

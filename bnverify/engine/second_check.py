@@ -94,7 +94,8 @@ def agrees_at(model: Model, wrt: str, freeze: tuple[str, ...], sizes: Sizes) -> 
     at = at.with_leaves(**{hessian_name(extended.output): Hessian(out_axes, matrix)})
     vector = evaluate(second_order(extended, wrt, Sym(u), Sym(w), freeze), at)
     element = _element_q(extended, at, wrt, (u, w), matrix)
-    return is_zero(sp.sympify(np.asarray(vector).reshape(-1)[0]) - element)
+    value = np.asarray(vector).reshape(-1)[0]  # a SymPy expression, its numbers Rationals
+    return is_zero(sp.Add(value, -element))
 
 
 def _element_q(

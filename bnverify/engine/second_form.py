@@ -54,8 +54,10 @@ class SecondRequest:
 
     @cached_property
     def closed(self) -> sp.Expr:
-        """Q(u, u) simplified for every size, hess expanded by bilinearity."""
-        return simplify(self.algebra.convert(self.form))
+        """Q(u, u) simplified for every size, hess expanded by bilinearity, its
+        denominator factored ((var + eps)^2, not var^2 + 2 var eps + eps^2)."""
+        num, den = sp.fraction(simplify(self.algebra.convert(self.form)))
+        return num / sp.factor(den)
 
 
 def second_request(model: Model, wrt: str, freeze: tuple[str, ...]) -> SecondRequest | Problem:
@@ -66,6 +68,8 @@ def second_request(model: Model, wrt: str, freeze: tuple[str, ...]) -> SecondReq
         return Problem(f"{wrt!r} is not a name of the {model.name} model ({names})")
     nodes = [node for node, _ in model.nodes]
     for node in freeze:
+        if node == name:
+            return Problem(f"--freeze {node!r}: that is the name differentiated (--wrt)")
         if node not in nodes:
             listed = ", ".join(nodes)
             return Problem(f"--freeze {node!r}: not a node of the {model.name} model ({listed})")

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from bnverify.engine.evaluate import fold
+from bnverify.engine.evaluate import Hessian, fold
 from bnverify.engine.sampling import leaf_shapes
 from bnverify.language.names import gradient_name
 from bnverify.language.operators import Op
@@ -34,6 +34,7 @@ class Layout:
     torch: Any  # the module
     sizes: dict[str, int]
     draws: int
+    hessian: Hessian | None = None  # for hess(a, b): the downstream Hessian, when given
 
     @property
     def full(self) -> tuple[int, ...]:
@@ -59,9 +60,24 @@ class Layout:
         return getattr(x.expand(self.full), how)(dim=dims, keepdim=True)
 
 
-def _no_hessian(t: Layout, a: Any, b: Any, axes: tuple[str, ...]) -> Any:
-    # The oracle runs models, whose formulas never hold hess (they are read without it).
-    raise NotImplementedError("hess(a, b) has no PyTorch form in the oracle")
+def _hess(t: Layout, a: Any, b: Any, axes: tuple[str, ...]) -> Any:
+    """a^T H b per draw, H the layout's Hessian (engine.evaluate.Hessian) over its axes."""
+    if t.hessian is None:
+        raise NotImplementedError("hess(a, b) needs the layout's Hessian of the output")
+    matrices = np.asarray(t.hessian.per_channel(t.draws), dtype=np.float64)
+    h = t.torch.tensor(matrices)
+    left, right = (_flat(t, x, t.hessian.axes) for x in (a, b))
+    value = t.torch.einsum("mc,cmn,nc->c", left, h, right)
+    return value.reshape((*(1 for _ in t.sizes), t.draws))
+
+
+def _flat(t: Layout, x: Any, axes: tuple[str, ...]) -> Any:
+    """x spread over `axes` (first element along the others), as (M, draws)."""
+    x = x.expand(t.full)
+    for k, axis in enumerate(t.sizes):
+        if axis not in axes:
+            x = x.narrow(k, 0, 1)
+    return x.reshape(-1, t.draws)
 
 
 # Operator -> the same operation on torch tensors, from (layout, *argument values); an
@@ -81,7 +97,7 @@ TORCH: dict[Op, Callable[..., Any]] = {
     Op.MEAN: lambda t, a, axes: t.reduce(a, axes, "mean"),
     Op.DOT: lambda t, a, b, axes: t.reduce(a * b, axes, "sum"),
     Op.ONES: lambda t: t.torch.ones(t.full, dtype=t.torch.float64),
-    Op.HESS: _no_hessian,
+    Op.HESS: _hess,
 }
 
 

@@ -125,6 +125,8 @@ def reduction_axes(
 
 
 def _check_axes(node: Apply, order: Sequence[str]) -> Problem | None:
+    if node.axes and signature(node.op).every_axis:
+        return Problem(f"{node.op} is over every axis: it names none", node.span)
     unknown = [axis for axis in node.axes if axis not in order]
     if unknown:
         listed = ", ".join(order)

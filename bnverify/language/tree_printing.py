@@ -161,8 +161,12 @@ class LatexTreePrinter:
 
     def _apply_hess(self, a: Expr, b: Expr) -> tuple[str, int]:
         # a^\top H_y b, the Hessian spelled by the names under HESSIAN_KEY (H by default).
-        spelled = self._names.get(HESSIAN_KEY, "H")
-        return rf"{self._base(a)}^{{\top}} {spelled} {self._right(b, POWER)}", PRODUCT
+        # Its arguments are vectors over the output's elements: element-wise, plain names.
+        spelled, outer, self._batch = self._names.get(HESSIAN_KEY, "H"), self._batch, None
+        try:
+            return rf"{self._base(a)}^{{\top}} {spelled} {self._right(b, POWER)}", PRODUCT
+        finally:
+            self._batch = outer
 
     def _apply_transpose(self, a: Expr) -> tuple[str, int]:
         return f"{self._base(a)}^{{T}}", POWER
