@@ -231,12 +231,13 @@ def float_point(
     return point(model, FLOAT, n, channels, leaves, definitions)
 
 
-def with_hessian(model: Model, at: Point, rng: np.random.Generator) -> Point:
+def with_hessian(model: Model, at: Point, rng: np.random.Generator, space: Space = GRID) -> Point:
     """The point with its leaf H_<output> drawn: one random symmetric matrix per channel
-    over the output's elements, exact rationals (floats at a float64 point), for hess."""
+    over the output's elements, exact rationals from `space` (floats at a float64 point),
+    for hess. Its entries take both signs: an indefinite H, as a person would try."""
     axes = model.in_order(model.shape_of[model.output])
     m = int(np.prod([at.sizes[axis] for axis in axes]))
-    draws = _rationals(rng, (at.channels * m, m), False).reshape(at.channels, m, m)
+    draws = _rationals(rng, (at.channels * m, m), False, space).reshape(at.channels, m, m)
     matrix = draws + draws.transpose(0, 2, 1)
     if at.arith is FLOAT:
         matrix = matrix.astype(np.float64)

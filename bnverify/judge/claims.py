@@ -18,14 +18,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-import gmpy2
 import numpy as np
 
 from bnverify.engine.arithmetic import Inexact, Undefined
 from bnverify.engine.evaluate import Hessian, Point, evaluate
 from bnverify.engine.field import Value
 from bnverify.engine.general import General, Unsupported, general_point
-from bnverify.engine.sampling import GRID, WIDE, Space, exact_point, sizes_of
+from bnverify.engine.sampling import GRID, WIDE, Space, exact_point, sizes_of, with_hessian
 from bnverify.engine.truth import Truth, truth_of
 from bnverify.files.derivation import Candidate, NotationEntry
 from bnverify.judge import budget, corrections, proof
@@ -212,23 +211,8 @@ def _points(sides: Sides, truth: Truth) -> Iterator[Point]:
                     }
                     at = at.with_leaves(**changed)
                 if sides.second_order:
-                    at = _with_hessian(model, at, rng, space)
+                    at = with_hessian(model, at, rng, space)
                 yield at
-
-
-def _with_hessian(model: Model, at: Point, rng: np.random.Generator, space: Space) -> Point:
-    """The point with a random symmetric downstream Hessian H_y of exact rationals, whose
-    entries take both signs (an indefinite H, as a person would try)."""
-    axes = model.in_order(model.shape_of[model.output])
-    count = int(np.prod([at.sizes[axis] for axis in axes], dtype=int))
-    nums = rng.integers(-space.numerator, space.numerator + 1, size=(count, count))
-    dens = rng.integers(1, space.denominator + 1, size=(count, count))
-    matrix = np.empty((count, count), dtype=object)
-    for i, j in itertools.product(range(count), repeat=2):
-        low, high = min(i, j), max(i, j)
-        matrix[i, j] = gmpy2.mpq(int(nums[low, high]), int(dens[low, high]))
-    leaf = Hessian(axes, matrix)
-    return at.with_leaves(**{hessian_name(model.output): leaf})
 
 
 def _violated(sides: Sides, truth: Truth, at: Point) -> tuple[str, Counterexample] | None:
