@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from bnverify.engine import arithmetic
 from bnverify.engine.arithmetic import Inexact, Undefined
 from bnverify.engine.evaluate import Hessian, Point, evaluate
 from bnverify.engine.field import Value
@@ -29,7 +30,8 @@ from bnverify.engine.truth import Truth, truth_of
 from bnverify.files.derivation import Candidate, NotationEntry
 from bnverify.judge import budget, corrections, proof
 from bnverify.judge.claim_sides import Sides, claim_sides
-from bnverify.judge.evidence import column, shown
+from bnverify.judge.evidence import column
+from bnverify.judge.evidence import shown as shown_leaves
 from bnverify.judge.records import Correction, Counterexample, Layer, Verdict
 from bnverify.language.names import hessian_name
 from bnverify.language.tree import Formula
@@ -216,34 +218,91 @@ def _points(sides: Sides, truth: Truth) -> Iterator[Point]:
 
 
 def _violated(sides: Sides, truth: Truth, at: Point) -> tuple[str, Counterexample] | None:
+    """The point as a counterexample when the claim is false there, proved so: exactly, or
+    where a side is irrational (a root of a per-sample variance, sqrt(m)) by intervals
+    that leave no doubt (only a strict separation of the two sides counts)."""
     try:
-        lhs = np.asarray(evaluate(sides.lhs, at), dtype=object)
-        rhs = np.asarray(evaluate(sides.rhs, at), dtype=object)
-    except (Undefined, Inexact):
-        return None  # undefined there, or irrational: another point may do
-    lhs, rhs = np.broadcast_arrays(lhs, rhs)
-    pairs = enumerate(zip(lhs.flat, rhs.flat, strict=True))
-    broken = [i for i, (a, b) in pairs if not _holds(a, b, sides.relation)]
+        lhs, rhs = _sides_at(sides, at)
+        broken = [i for i, (a, b) in _pairs(lhs, rhs) if not _holds(a, b, sides.relation)]
+        shown: tuple[tuple[str, ...], tuple[str, ...]] = (column(lhs), column(rhs))
+    except Undefined:
+        return None  # undefined there: another point may do
+    except Inexact:
+        found = _in_intervals(sides, at)
+        if found is None:
+            return None
+        lhs, rhs = found
+        broken = [i for i, (a, b) in _pairs(lhs, rhs) if _surely_broken(a, b, sides.relation)]
+        shown = (_approximate(lhs), _approximate(rhs))
     if not broken:
         return None
     model = sides.model
-    leaves = shown(truth, at)
+    leaves = shown_leaves(truth, at)
+    axes = {
+        leaf: model.shape_of[model.output if leaf == model.upstream else leaf] for leaf in leaves
+    }
+    axes |= {"left side": sides.shape, "right side": sides.shape}
+    entries = _hessian_entries(model, at)
     counter = Counterexample(
         sizes=tuple((at.size_names[axis], n) for axis, n in at.sizes.items()),
-        inputs=(
-            *((leaf, column(at.leaves[leaf])) for leaf in leaves),
-            *_hessian_entries(model, at),
+        inputs=(*((leaf, column(at.leaves[leaf])) for leaf in leaves), *entries),
+        truth=shown[0],
+        candidate=shown[1],
+        shapes=tuple(
+            (name, tuple(n if axis in varies else 1 for axis, n in at.sizes.items()))
+            for name, varies in (*axes.items(), *((e, frozenset()) for e, _ in entries))
         ),
-        truth=column(lhs),
-        candidate=column(rhs),
-        shapes=(),
         labels=("left side", "right side"),
     )
     first = broken[0]
-    a, b = lhs.flat[first], rhs.flat[first]
     where = model.at_sizes(sizes_of(model, at.sizes).items())
-    said = f"at {where} the left side is {_text(a)} and the right side {_text(b)}"
+    said = f"at {where} the left side is {shown[0][first]} and the right side {shown[1][first]}"
     return said, counter
+
+
+def _sides_at(sides: Sides, at: Point) -> tuple[np.ndarray, np.ndarray]:
+    lhs = np.asarray(evaluate(sides.lhs, at), dtype=object)
+    rhs = np.asarray(evaluate(sides.rhs, at), dtype=object)
+    return tuple(np.broadcast_arrays(lhs, rhs))  # type: ignore[return-value]
+
+
+def _pairs(lhs: np.ndarray, rhs: np.ndarray) -> Iterator[tuple[int, tuple[Any, Any]]]:
+    return enumerate(zip(lhs.flat, rhs.flat, strict=True))
+
+
+def _in_intervals(sides: Sides, at: Point) -> tuple[np.ndarray, np.ndarray] | None:
+    """Both sides at the point in rigorous intervals, or None where they are undefined."""
+    arith = arithmetic.interval(arithmetic.INTERVAL_PRECISIONS[-1])
+
+    def convert(q: Any) -> Any:
+        return arith.scalar(Fraction(int(q.numerator), int(q.denominator)))
+
+    leaves = {
+        name: value.converted(convert)
+        if isinstance(value, Hessian)
+        else arithmetic.to_interval(value, arith)
+        for name, value in at.leaves.items()
+    }
+    try:
+        with arith.context():
+            return _sides_at(sides, at.in_arithmetic(arith, leaves))
+    except ArithmeticError:
+        return None
+
+
+def _surely_broken(a: Any, b: Any, relation: str) -> bool:
+    """Whether intervals a and b prove `a relation b` false."""
+    return {
+        "=": arithmetic.disjoint(a, b),
+        "<": a.a >= b.b,
+        "<=": a.a > b.b,
+        ">": a.b <= b.a,
+        ">=": a.b < b.a,
+    }[relation]
+
+
+def _approximate(values: np.ndarray) -> tuple[str, ...]:
+    return tuple(f"≈ {arithmetic.midpoint(v):.6g}" for v in values.flat)
 
 
 def _hessian_entries(model: Model, at: Point) -> list[tuple[str, tuple[str, ...]]]:

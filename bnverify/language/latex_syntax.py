@@ -16,6 +16,7 @@ from lark import Lark, Token, v_args
 from bnverify.language import syntax_errors
 from bnverify.language.names import gradient_name, hat_name, hessian_name, statistic_name
 from bnverify.language.operators import Op, signature
+from bnverify.language.shapes import ITS_AXES
 from bnverify.language.transform import SharedRules, span_of
 from bnverify.language.tree import Apply, Expr, IndexedSum, Num, Sym, constant_value
 from bnverify.problem import Rejected, Span
@@ -344,13 +345,14 @@ class LatexTree(SharedRules):
         return _hessian(loss, _squared_atom(wrt), power, span_of(command, rest[-1]))  # type: ignore[arg-type]
 
     def inner_product(self, open_: Token, a: Expr, _comma: Token, b: Expr, close: Token) -> Apply:
-        return Apply(Op.DOT, (a, b), span_of(open_, close))
+        return Apply(Op.DOT, (a, b), span_of(open_, close), ITS_AXES)
 
     def norm(self, open_: Token, inner: Expr, close: Token, *index: Token) -> Apply:
         numbers = [t for t in index if t.type == "NUMBER"]
         _two_norm(numbers[0] if numbers else None)
         span = span_of(open_, index[-1] if index else close)
-        squares = Apply(Op.SUM, (Apply(Op.POW, (inner, Num(Fraction(2))), inner.span),), span)
+        square = Apply(Op.POW, (inner, Num(Fraction(2))), inner.span)
+        squares = Apply(Op.SUM, (square,), span, ITS_AXES)
         return Apply(Op.SQRT, (squares,), span)
 
     def underbrace(self, command: Token, inner: Expr, *_note: Token | Expr) -> Expr:

@@ -104,6 +104,11 @@ def _is_power_exponent(exponent: Expr) -> bool:
     return value is not None and value.denominator in (1, 2)
 
 
+# The axes of a reduction over whatever its argument varies over: a norm, or an inner
+# product <a, b>, which notes write without naming an axis. Resolution fills them in.
+ITS_AXES = ("*",)
+
+
 def reduction_axes(
     expr: Expr, shape_of: Mapping[str, Shape], order: Sequence[str]
 ) -> Expr | Problem:
@@ -127,6 +132,8 @@ def reduction_axes(
 def _check_axes(node: Apply, order: Sequence[str]) -> Problem | None:
     if node.axes and signature(node.op).every_axis:
         return Problem(f"{node.op} is over every axis: it names none", node.span)
+    if node.axes == ITS_AXES:
+        return None
     unknown = [axis for axis in node.axes if axis not in order]
     if unknown:
         listed = ", ".join(order)
@@ -152,6 +159,10 @@ def _fill(expr: Expr, shape_of: Mapping[str, Shape], order: Sequence[str]) -> Ex
     if signature(expr.op).reduces:
         if len(order) == 1 or signature(expr.op).every_axis:
             axes = ()
+        elif axes == ITS_AXES:
+            axes = _its_axes(tuple(args), shape_of, order)
+            if isinstance(axes, Problem):
+                return axes
         elif not axes:
             chosen = _only_axis(expr, tuple(args), shape_of, order)
             if isinstance(chosen, Problem):
@@ -160,6 +171,17 @@ def _fill(expr: Expr, shape_of: Mapping[str, Shape], order: Sequence[str]) -> Ex
         else:
             axes = tuple(axis for axis in order if axis in axes)
     return Apply(expr.op, tuple(args), expr.span, axes)
+
+
+def _its_axes(
+    args: tuple[Expr, ...], shape_of: Mapping[str, Shape], order: Sequence[str]
+) -> tuple[str, ...] | Problem:
+    shapes = [infer(arg, shape_of) for arg in args]
+    for shape in shapes:
+        if isinstance(shape, Problem):
+            return shape
+    varies = broadcast(*shapes)  # type: ignore[arg-type]
+    return tuple(axis for axis in order if axis in varies)
 
 
 def _only_axis(
