@@ -14,6 +14,7 @@ import pytest
 from bnverify.check import check_formula
 from bnverify.files.derivation import Candidate, parse_derivation
 from bnverify.language import parser
+from bnverify.language.shapes import ITS_AXES
 from bnverify.language.tree import Apply, Equation, Num, Sym
 from bnverify.problem import Problem
 
@@ -112,7 +113,7 @@ def test_ascii_relations(text, relation):
     assert parser.parse_ascii(text) == Equation(Sym("a"), Sym("b"), relation=relation)
 
 
-SQUARES = Apply("sum", (Apply("pow", (Sym("v"), Num(Fraction(2)))),))
+SQUARES = Apply("sum", (Apply("pow", (Sym("v"), Num(Fraction(2)))),), axes=ITS_AXES)
 
 
 @pytest.mark.parametrize(
@@ -127,12 +128,15 @@ SQUARES = Apply("sum", (Apply("pow", (Sym("v"), Num(Fraction(2)))),))
             Apply(
                 "add",
                 (
-                    Apply("sqrt", (SQUARES.__class__("sum", (Apply("pow", (Sym("a"), Num(2))),)),)),
+                    Apply(
+                        "sqrt", (Apply("sum", (Apply("pow", (Sym("a"), Num(2))),), axes=ITS_AXES),)
+                    ),
                     Apply("sqrt", (SQUARES,)),
                 ),
             ),
         ),
-        (r"\langle a, b \rangle", Apply("dot", (Sym("a"), Sym("b")))),
+        (r"\langle a, b \rangle", Apply("dot", (Sym("a"), Sym("b")), axes=ITS_AXES)),
+        (r"\left\langle a, b \right\rangle", Apply("dot", (Sym("a"), Sym("b")), axes=ITS_AXES)),
         (r"\nabla^2_z L", Sym("H_z")),
         (r"\nabla_{z}^2 L", Sym("H_z")),
         (r"\frac{\partial^2 L}{\partial z^2}", Sym("H_z")),
