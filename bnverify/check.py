@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from bnverify.engine.truth import Truth, truth_of
+from bnverify.files.claim_tables import Claim
 from bnverify.files.derivation import (
     Candidate,
     Derivation,
@@ -122,8 +123,10 @@ def check_formula(
     settings: Settings | None = None,
     jobs: int | None = None,
     notation: Mapping[str, str] | None = None,
+    claim: Claim | None = None,
 ) -> Verdict:
-    """Judge one formula against the true gradient of a model, as `check --expr` does.
+    """Judge one formula against the true gradient of a model, as `check --expr` does;
+    with `claim`, decide it as a claim that should hold, as `check --claim` does.
 
     `model` is a built-in model's name, the path of a model file or a loaded Model; a
     model that cannot be used (what it states is proved first, see bnverify.models)
@@ -136,6 +139,8 @@ def check_formula(
     settings = settings or Settings()
     loaded = load_usable(model, settings) if isinstance(model, str) else usable(model, settings)
     candidate = inline_candidate(text, syntax, wrt)
+    if claim is not None:
+        candidate = replace(candidate, claim=claim, expect="holds")
     if isinstance(loaded, tuple):
         return verdict.error(candidate, loaded[0])
     names, problems = user_names(loaded, _inline_notation(notation or {}))

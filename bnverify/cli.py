@@ -26,6 +26,7 @@ from rich.progress import Progress as RichProgress
 from bnverify import __version__
 from bnverify.check import Progress, check_files, check_formula, report_of
 from bnverify.engine import closed_form, second_form
+from bnverify.files.claim_tables import inline_claim
 from bnverify.files.derivation import COMMAND_LINE, load_derivation
 from bnverify.files.discovery import discover
 from bnverify.judge import oracle as torch_oracle
@@ -326,6 +327,21 @@ def main() -> None:
 @click.option("--wrt", help="What the inline candidate is the gradient of (e.g. z).")
 @click.option("--expr", help="An inline candidate in ASCII.")
 @click.option("--latex", help="An inline candidate in LaTeX.")
+@click.option(
+    "--claim",
+    help="An inline claim in LaTeX, an equation or inequality to decide "
+    "(e.g. '\\nabla_z L = \\frac{1}{\\sigma} \\nabla_{\\hat z} L').",
+)
+@click.option(
+    "--freeze",
+    multiple=True,
+    help="With --claim: hold this node constant (repeatable), e.g. --freeze mu --freeze var.",
+)
+@click.option(
+    "--assume",
+    multiple=True,
+    help="With --claim: assume a name positive (repeatable), e.g. --assume '\\alpha > 0'.",
+)
 @class_options
 @click.option(
     "--format",
@@ -362,6 +378,9 @@ def check(
     wrt: str | None,
     expr: str | None,
     latex: str | None,
+    claim: str | None,
+    freeze: tuple[str, ...],
+    assume: tuple[str, ...],
     notation: dict[str, str],
     summary: bool,
     shard: tuple[int, int] | None,
@@ -374,12 +393,14 @@ def check(
     settings: Settings,
 ) -> int:
     """Check the candidates of derivation files (default: derivations/), or one formula."""
-    inline = _refuse_mixed_inputs(_Asked(paths, expr, latex, notation, summary, shard, fmt))
+    asked = _Asked(paths, expr, latex, notation, summary, shard, fmt, claim, freeze + assume)
+    inline = _refuse_mixed_inputs(asked)
     if oracle and torch_oracle.unavailable():  # said before the check, not after it
         return _oracle([], settings.seed)
     positions = None
     if inline:
-        results, problems = [_inline(model_name, wrt, expr, latex, notation, settings)], []
+        formula = _Formula(expr, latex, claim, freeze, assume)
+        results, problems = [_inline(model_name, wrt, formula, notation, settings)], []
     else:
         with _progress(_shows_progress(quiet)) as progress:
             results, problems, positions = _check_files(
@@ -496,24 +517,31 @@ class _Asked:
     summary: bool
     shard: tuple[int, int] | None
     fmt: str
+    claim: str | None = None
+    claim_options: tuple[str, ...] = ()  # --freeze and --assume, which need --claim
 
 
 def _refuse_mixed_inputs(asked: _Asked) -> bool:
     """Whether the check is of one inline formula; a usage error when flags disagree."""
-    paths, expr, latex, notation = asked.paths, asked.expr, asked.latex, asked.notation
+    paths, notation = asked.paths, asked.notation
     summary, shard, fmt = asked.summary, asked.shard, asked.fmt
-    inline = expr is not None or latex is not None
+    given = [flag for flag, value in INLINE_FLAGS.items() if getattr(asked, value) is not None]
+    inline = bool(given)
     if inline and paths:
         shown = " ".join(paths)
         raise click.UsageError(
-            f"--expr/--latex check one formula, but paths were also given ({shown}); "
-            "check the formula alone, or the files without --expr/--latex"
+            f"{given[0]} checks one formula, but paths were also given ({shown}); "
+            f"check the formula alone, or the files without {given[0]}"
         )
-    if expr is not None and latex is not None:
-        raise click.UsageError("give --expr or --latex, not both")
+    if len(given) > 1:
+        raise click.UsageError(
+            f"give one of --expr, --latex and --claim, not {' and '.join(given)}"
+        )
+    if asked.claim_options and asked.claim is None:
+        raise click.UsageError("--freeze and --assume are for an inline claim (--claim)")
     if notation and not inline:
         raise click.UsageError(
-            "--notation is for an inline formula (--expr/--latex); a derivation file "
+            "--notation is for an inline formula (--expr, --latex, --claim); a derivation file "
             "maps its names in its own [notation] table"
         )
     if inline and (summary or shard):
@@ -523,11 +551,25 @@ def _refuse_mixed_inputs(asked: _Asked) -> bool:
     return inline
 
 
+@dataclass(frozen=True)
+class _Formula:
+    """The inline formula `check` was given: a candidate (--expr, --latex) or a claim."""
+
+    expr: str | None
+    latex: str | None
+    claim: str | None
+    freeze: tuple[str, ...]
+    assume: tuple[str, ...]
+
+
+# Each flag that checks one inline formula, by the _Asked field that holds it.
+INLINE_FLAGS = {"--expr": "expr", "--latex": "latex", "--claim": "claim"}
+
+
 def _inline(
     model_name: str | None,
     wrt: str | None,
-    expr: str | None,
-    latex: str | None,
+    formula: _Formula,
     notation: dict[str, str],
     settings: Settings,
 ) -> FileResult:
@@ -535,10 +577,23 @@ def _inline(
     model = command_line_model(ref, settings)
     if isinstance(model, tuple):  # the model file's problems, each where it is written
         return FileResult(COMMAND_LINE, "", model, ())
-    text, syntax = (expr, "ascii") if expr is not None else (latex, "latex")
+    if formula.claim is not None:
+        text, syntax = formula.claim, "latex"
+    elif formula.expr is not None:
+        text, syntax = formula.expr, "ascii"
+    else:
+        text, syntax = formula.latex, "latex"
+    claim = inline_claim(formula.freeze, formula.assume) if formula.claim is not None else None
     # In a worker process, as every candidate the command line checks: see check_files.
     verdict = check_formula(
-        text, wrt, model=model, syntax=syntax, settings=settings, jobs=1, notation=notation
+        text,
+        wrt,
+        model=model,
+        syntax=syntax,
+        settings=settings,
+        jobs=1,
+        notation=notation,
+        claim=claim,
     )
     return FileResult(verdict.candidate.path, "", (), (verdict,))
 

@@ -7,12 +7,15 @@ failing claim, its exact counterexample (whose sides are recomputed here) and co
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 from textwrap import dedent
 
 import pytest
+from click.testing import CliRunner, Result
 
 from bnverify.check import check_file
+from bnverify.cli import main
 from bnverify.judge.records import Verdict
 from bnverify.settings import Settings
 
@@ -145,3 +148,109 @@ def test_a_stepped_iterate_needs_the_claims_step(tmp_path):
     assert verdict.kind == "error"
     assert "give the claim its step" in verdict.message
     assert verdict.problem.location.line == 7
+
+
+# --- Through the command line, and the shipped derivations --------------------------
+
+DERIVATIONS = Path(__file__).resolve().parent.parent / "derivations"
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args))
+
+
+def test_an_inline_claim_with_its_freeze_and_notation():
+    claim = r"\nabla_z L = \frac{1}{\sigma} \nabla_{\hat z} L"
+    held = run(
+        "check",
+        "--notation",
+        "sigma=sqrt(var + eps)",
+        "--claim",
+        claim,
+        "--freeze",
+        "mu",
+        "--freeze",
+        "var",
+    )
+    assert held.exit_code == 0, held.output
+    assert "holds" in held.output
+    training = run("check", "--notation", "sigma=sqrt(var + eps)", "--claim", claim)
+    assert training.exit_code == 1  # an inline claim is expected to hold
+    assert "correction: the truth, g_z, is" in training.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--claim", "a < b", "--expr", "g_y"), "give one of --expr, --latex and --claim"),
+        (("--freeze", "mu", str(DERIVATIONS)), "--freeze and --assume are for an inline claim"),
+    ],
+)
+def test_inline_claim_flags_that_do_not_go_together(args, message):
+    result = run("check", *args)
+    assert result.exit_code == 2 and message in result.output
+
+
+def verdicts_of(name: str) -> dict[str, Verdict]:
+    result = check_file(DERIVATIONS / name, Settings())
+    assert not result.problems
+    return {v.candidate.name: v for v in result.verdicts}
+
+
+def test_the_forum_answers_claims():
+    found = verdicts_of("forum-answer.toml")
+    assert {name: v.kind for name, v in found.items()} == {
+        "the gradient scales by 1/sigma (statistics held)": "holds",
+        "the gradient scales by 1/sigma (training mode)": "fails",
+        "the Hessian scales by 1/sigma": "fails",
+        "the second-order expansion": "holds",
+        "the expansion after Batch Norm": "fails",
+        "the quadratic term is no greater than the first-order term": "fails",
+    }
+    assert found["the Hessian scales by 1/sigma"].correction.ascii == "1/sigma^2, not 1/sigma"
+    assert found["the expansion after Batch Norm"].correction.ascii == (
+        "alpha^2/(2*sigma^4), not alpha^2/(2*sigma^3)"
+    )
+    descent = found["the quadratic term is no greater than the first-order term"]
+    ce = descent.counterexample
+    assert Fraction(ce.truth[0]) > Fraction(ce.candidate[0])  # exact, and really broken
+    assert any(name.startswith("H_y[") for name, _ in ce.inputs)  # H_y is part of it
+
+
+def test_santurkar_theorems():
+    found = verdicts_of("santurkar-2018.toml")
+    assert {name: v.kind for name, v in found.items()} == {
+        "Theorem 4.1, eps = 0: an identity": "holds",
+        "Theorem 4.1, eps > 0: an inequality": "holds",
+        "Theorem 4.1, eps > 0, as an identity": "fails",
+        "Theorem 4.1 with 1/sqrt(m)": "fails",
+        "Theorem 4.2, eps = 0: holds with equality": "holds",
+        "Theorem 4.2, eps > 0": "fails",
+    }
+    assert "with eps = 0" in found["Theorem 4.2, eps = 0: holds with equality"].message
+
+
+def test_layer_norm_claims_are_decided_per_sample(tmp_path):
+    path = tmp_path / "ln.toml"
+    path.write_text(
+        dedent(
+            r"""
+            model = "layernorm"
+            [notation]
+            sigma = "sqrt(var + eps)"
+            [[claim]]
+            name = "held"
+            latex = '\nabla_x L = \frac{1}{\sigma} \nabla_{\hat x} L'
+            freeze = ["mu", "var"]
+            [[claim]]
+            name = "norm"
+            latex = '\|\nabla_x L\|^2 \le \|\nabla_{\hat x} L\|^2'
+            """
+        ),
+        encoding="utf-8",
+    )
+    found = {v.candidate.name: v for v in check_file(path, Settings()).verdicts}
+    assert found["held"].kind == "holds" and "every B and D" in found["held"].message
+    norm = found["norm"]
+    assert norm.kind == "fails"  # sigma < 1 makes the input's gradient the larger
+    assert norm.counterexample.where.startswith("B = ")

@@ -68,6 +68,15 @@ class Claim:
     iterate: str | None = None  # the name L(theta^{(k+1)}) steps, when not theta's own
 
 
+def inline_claim(freeze: tuple[str, ...], assume: tuple[str, ...]) -> Claim:
+    """What `check --claim` takes as given: --freeze nodes, --assume formulas, each
+    assumption located in its own flag's text."""
+    written = tuple(
+        Written(text, TextOrigin("--assume", text, tuple(range(len(text) + 1)))) for text in assume
+    )
+    return Claim(freeze=tuple(name.strip() for name in freeze), assume=written)
+
+
 def read_claims(
     file: TomlDocument, parts: list[Item], limits: Limits
 ) -> tuple[tuple[Candidate, ...], tuple[Problem, ...]]:
