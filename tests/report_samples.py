@@ -27,6 +27,7 @@ def section(**changes) -> CandidateSection:
         "message": "proved different at N = 1",
         "evidence": (EvidenceRow("symbolic", "different", "proved different at N = 1"),),
         "residual": r"- \frac{\gamma \sum_{j} g_{y,j}}{N \sqrt{\sigma_B^2 + \epsilon}}",
+        "correction": None,
         "shape_fix": None,
         "conditions": ("N = 1",),
         "counterexample": CounterexampleTable(

@@ -24,7 +24,14 @@ from bnverify.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 DERIVATIONS = sorted((ROOT / "derivations").glob("*.toml"))
-BADGES = {"match": "MATCH", "diverge": "DIVERGES", "error": "ERROR"}
+BADGES = {
+    "match": "MATCH",
+    "diverge": "DIVERGES",
+    "error": "ERROR",
+    "holds": "HOLDS",
+    "fails": "FAILS",
+    "undecided": "UNDECIDED",
+}
 # Letters as MathML lays them out: math italic z, g, N (U+1D467, U+1D454, U+1D441), Greek
 # italic gamma and sigma, and the big operators.
 # Italic maths letters and operators any shipped layer typesets (z or x, N or B and D, ...).

@@ -21,18 +21,27 @@ from typing import Any
 import numpy as np
 
 from bnverify.engine import arithmetic
-from bnverify.engine.arithmetic import Inexact, Undefined
+from bnverify.engine.arithmetic import FLOAT, Inexact, Undefined
 from bnverify.engine.evaluate import Hessian, Point, evaluate
 from bnverify.engine.field import Value
 from bnverify.engine.general import General, Unsupported, general_point
-from bnverify.engine.sampling import GRID, WIDE, Space, exact_point, sizes_of, with_hessian
+from bnverify.engine.sampling import (
+    GRID,
+    WIDE,
+    Space,
+    exact_point,
+    fixes_square,
+    sizes_of,
+    square_base,
+    with_hessian,
+)
 from bnverify.engine.truth import Truth, truth_of
 from bnverify.files.derivation import Candidate, NotationEntry
 from bnverify.judge import budget, corrections, proof
 from bnverify.judge.claim_sides import Sides, claim_sides
 from bnverify.judge.evidence import column
 from bnverify.judge.evidence import shown as shown_leaves
-from bnverify.judge.records import Correction, Counterexample, Layer, Verdict
+from bnverify.judge.records import Correction, Counterexample, Layer, Sweep, Verdict
 from bnverify.language.names import hessian_name
 from bnverify.language.tree import Formula
 from bnverify.model.graph import Model
@@ -79,7 +88,7 @@ def judge_claim(
         return Verdict(candidate, "holds", proved.detail, evidence=(layer,))
     found = _search(sides, truth)
     if found is not None:
-        where, counter = found
+        where, counter, at = found
         exact = Layer("search", "different", where)
         fix = _correction(sides, truth, candidate.text)
         return Verdict(
@@ -89,6 +98,7 @@ def judge_claim(
             evidence=(layer, exact),
             counterexample=counter,
             correction=fix,
+            curve=_sweep(sides, at),
         )
     tried = f"not proved ({proved.detail}), and no exact counterexample among {_searched(sides)}"
     return Verdict(candidate, "undecided", tried, evidence=(layer,))
@@ -185,15 +195,70 @@ def _correction(sides: Sides, truth: Truth, text: str) -> Correction | None:
         return None
 
 
+# --- The figure: a failing inequality's sides as sigma varies -----------------------
+
+SWEEP_POINTS = 121
+# The sweep runs from the counterexample's sigma / reach to sigma * reach, the first reach
+# that shows both where the claim fails and where it holds (else the widest).
+SWEEP_REACHES = (1e2, 1e3, 1e4, 1e5, 1e6)
+
+
+@budget.layer("diagnosis")
+def _sweep(sides: Sides, at: Point) -> Sweep | None:
+    """Both sides in float64 as sqrt(var + eps) varies through eps, the counterexample's
+    other values held, over a range wide enough to show where the claim starts to hold
+    (when it does); None for an equation, or a model with no such root."""
+    model = sides.model
+    square = model.square
+    if sides.relation == "=" or square is None or not fixes_square(model):
+        return None
+    if any(name == square.solve for name, _ in sides.settings):
+        return None  # the claim fixes eps itself
+    leaves = {name: _floats(value) for name, value in at.leaves.items()}
+    floats = at.in_arithmetic(FLOAT, leaves)
+    base = max(float(np.asarray(square_base(model, floats)).reshape(-1)[0]), 0.0)
+    now = float(np.sqrt(base + float(np.asarray(leaves[square.solve]).reshape(-1)[0])))
+    name = corrections.root_name(sides) if sides.names else "sigma"
+    try:
+        for reach in SWEEP_REACHES:
+            low = max(np.sqrt(base) * 1.001, now / reach)
+            values = np.geomspace(low, max(now * reach, 10 * low), SWEEP_POINTS)
+            lhs, rhs = _swept(sides, floats, square.solve, base, values)
+            sweep = Sweep(name, tuple(values), lhs, rhs, sides.relation, now)
+            if any(sweep.fails) and not all(sweep.fails):
+                break  # the boundary is in sight
+    except ArithmeticError:
+        return None
+    return sweep
+
+
+def _swept(
+    sides: Sides, floats: Point, constant: str, base: float, values: np.ndarray
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    lhs, rhs = [], []
+    for sigma in values:
+        eps = np.full_like(floats.leaves[constant], sigma * sigma - base, dtype=float)
+        left, right = _sides_at(sides, floats.with_leaves(**{constant: eps}))
+        lhs.append(float(left.reshape(-1)[0]))
+        rhs.append(float(right.reshape(-1)[0]))
+    return tuple(lhs), tuple(rhs)
+
+
+def _floats(value: Any) -> Any:
+    if isinstance(value, Hessian):
+        return Hessian(value.axes, np.frompyfunc(float, 1, 1)(value.matrix).astype(float))
+    return np.frompyfunc(float, 1, 1)(np.asarray(value, dtype=object)).astype(float)
+
+
 # --- The search ------------------------------------------------------------------------
 
 
 @budget.layer("search")
-def _search(sides: Sides, truth: Truth) -> tuple[str, Counterexample] | None:
+def _search(sides: Sides, truth: Truth) -> tuple[str, Counterexample, Point] | None:
     for at in _points(sides, truth):
         found = _violated(sides, truth, at)
         if found is not None:
-            return found
+            return (*found, at)
     return None
 
 

@@ -117,7 +117,7 @@ def _corrected(term: Expr, factor: Value, sides: Sides, text: str) -> Correction
     written = _sympy(coefficient) if coefficient else sp.Integer(1)
     if written is None:
         return None
-    root = _root_name(sides)
+    root = root_name(sides)
     needed = factor.as_expr().subs({sp.Symbol(ROOT): sp.Symbol(root)})
     right = sp.factor(sp.simplify(written * needed))
     written_term = " ".join(text[term.span.start : term.span.end].split())
@@ -166,7 +166,7 @@ def _sympy(expr: Expr | list[Expr]) -> sp.Expr | None:
     return None
 
 
-def _root_name(sides: Sides) -> str:
+def root_name(sides: Sides) -> str:
     """How the claim spells sqrt(var + eps): its own name for it (sigma), else that."""
     model, names = sides.model, sides.names
     square = model.square

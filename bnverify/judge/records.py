@@ -184,6 +184,33 @@ class ErrorCurve:
 
 
 @dataclass(frozen=True)
+class Sweep:
+    """Both sides of a failing inequality as one number varies, every other value held at
+    the counterexample: float64 values for a figure, which never decide a verdict."""
+
+    variable: str  # as the claim writes it: "sigma"
+    values: tuple[float, ...]
+    lhs: tuple[float, ...]
+    rhs: tuple[float, ...]
+    relation: str  # "<", "<=", ">" or ">="
+    at: float  # the variable's value at the counterexample
+
+    @property
+    def fails(self) -> tuple[bool, ...]:
+        """Where the claim is false, by float64: the shaded region of the figure."""
+        holds = {
+            "<": lambda a, b: a < b,
+            "<=": lambda a, b: a <= b,
+            ">": lambda a, b: a > b,
+            ">=": lambda a, b: a >= b,
+        }[self.relation]
+        return tuple(not holds(a, b) for a, b in zip(self.lhs, self.rhs, strict=True))
+
+
+Curve = ErrorCurve | Sweep  # what a verdict's figure draws
+
+
+@dataclass(frozen=True)
 class Verdict(Notebook):
     """What bnverify concluded about one candidate, why, and the formula it judged."""
 
@@ -200,7 +227,7 @@ class Verdict(Notebook):
     problem: Problem | None = None
     parsed: Formula | None = None  # the tree as parsed, in its author's names
     resolved: Resolved | None = None  # the tree in the model's names, as judged
-    curve: ErrorCurve | None = None  # a diverging candidate's error against N
+    curve: Curve | None = None  # a diverging candidate's error against N; a claim's sweep
     diagnosis_note: str | None = None  # set when the diagnosis was cut short
     headline: str | None = None  # a divergence in plain words ("N times the truth")
     correction: Correction | None = None  # a failing claim's true form

@@ -64,6 +64,7 @@ def _section(v: Verdict, model: Model) -> CandidateSection:
         message=v.message,
         evidence=tuple(EvidenceRow(e.name, e.outcome, e.detail) for e in v.evidence),
         residual=v.residual.latex if v.residual is not None else None,
+        correction=(v.correction.said, v.correction.latex) if v.correction else None,
         shape_fix=v.shape_fix,
         conditions=v.conditions,
         counterexample=_table(v.counterexample, model) if v.counterexample else None,

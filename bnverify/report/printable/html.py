@@ -17,7 +17,7 @@ from importlib import resources
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from bnverify.judge.records import ErrorCurve
+from bnverify.judge.records import Curve
 from bnverify.report.printable import figures, prose
 from bnverify.report.printable.mathml import MathMLError, display_pieces, mathml
 from bnverify.report.printable.records import Document
@@ -79,7 +79,7 @@ def _pieces(latex: str) -> tuple[Markup, ...] | None:
         return None
 
 
-def _figure(curve: ErrorCurve) -> Markup:
+def _figure(curve: Curve) -> Markup:
     # matplotlib draws the SVG from numbers alone (no text of the derivation file is in
     # it, see report.figures), so it is inserted as markup, without its XML prolog.
     drawing = _SVG_PROLOG.sub("", figures.svg(curve), count=1)

@@ -150,6 +150,8 @@ def render(document: Document, figures: dict[str, str]) -> str:
 
 def _block(b: outline.Block, figures: dict[str, str]) -> str:
     match b:
+        case outline.Paragraph(text=said, label=label, quotes_source=True):
+            return breakable(said)
         case outline.Paragraph(text=said, label=label):
             return rf"\textbf{{{text(label)}}} {text(said)}" if label else text(said)
         case outline.Display(latex=latex):

@@ -24,6 +24,9 @@ class Paragraph:
 
     text: str
     label: str = ""
+    # Text quoting a formula's source (a claim's term), which has long unspaced runs: a
+    # printer may break it after / _ . and - as well as at spaces.
+    quotes_source: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,9 @@ def candidate(c: CandidateSection, sizes: str = prose.ONE_AXIS) -> list[Block]:
         blocks.append(Evidence(c.evidence))
     if c.residual is not None:
         blocks += [Paragraph(prose.residual(sizes)), Display(c.residual)]
+    if c.correction is not None:
+        said, latex = c.correction
+        blocks += [Paragraph(prose.correction(said), quotes_source=True), Display(latex)]
     fix = prose.shape_fix(c)
     if fix is not None:
         blocks.append(Paragraph(fix))

@@ -5,7 +5,7 @@ Each function returns plain text; the Markdown, LaTeX and HTML printers escape i
 
 from __future__ import annotations
 
-from bnverify.judge.records import ErrorCurve
+from bnverify.judge.records import Curve, Sweep
 from bnverify.language.names import gradient_of
 from bnverify.report.printable.records import BackwardStep, CandidateSection
 
@@ -76,8 +76,19 @@ def shape_fix(section: CandidateSection) -> str | None:
     return f"Shape: its {fix} over the batch ({fix}) gives the truth."
 
 
-def caption(section: CandidateSection, curve: ErrorCurve, sizes: str = ONE_AXIS) -> str:
-    """The caption of a candidate's error figure."""
+def correction(said: str) -> str:
+    """The sentence before a failing claim's correction."""
+    return f"The correction: {said}."
+
+
+def caption(section: CandidateSection, curve: Curve, sizes: str = ONE_AXIS) -> str:
+    """The caption of a candidate's error figure, or of a claim's sweep."""
+    if isinstance(curve, Sweep):
+        return (
+            f"The two sides of {section.name} against {curve.variable}, every other value "
+            "as in the counterexample (the dotted line), shaded where the claim fails; "
+            "float64, for the eye: the verdict rests on the exact counterexample."
+        )
     if sizes == ONE_AXIS:
         against, per = "batch size N", "N"
     else:  # evidence.sweep_sizes: about n elements, every axis of the same size

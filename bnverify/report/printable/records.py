@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bnverify.judge.records import ErrorCurve
+from bnverify.judge.records import Curve
 
 
 @dataclass(frozen=True)
@@ -91,10 +91,11 @@ class CandidateSection:
     message: str
     evidence: tuple[EvidenceRow, ...]
     residual: str | None  # LaTeX of truth minus candidate, general N
+    correction: tuple[str, str] | None  # a failing claim's: (what is said, its LaTeX)
     shape_fix: str | None
     conditions: tuple[str, ...]
     counterexample: CounterexampleTable | None
-    curve: ErrorCurve | None  # diverging candidates only
+    curve: Curve | None  # diverging candidates, failing inequalities
     problem: str | None  # the located message of an error (file:line:column ...)
 
 
