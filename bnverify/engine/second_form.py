@@ -8,6 +8,7 @@ loss known to second order: gradient g_y and Hessian H_y at the output y.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -163,11 +164,5 @@ def _listed(model: Model, sizes: list[dict[str, int]]) -> str:
     if len(model.order) == 1:
         counts = [s[model.order[0]] for s in sizes]
         return f"{model.size_list} = {', '.join(map(str, counts))}"
-    return f"every {model.size_list} with at most {max(_count(s) for s in sizes)} elements"
-
-
-def _count(sizes: dict[str, int]) -> int:
-    out = 1
-    for n in sizes.values():
-        out *= n
-    return out
+    most = max(math.prod(s.values()) for s in sizes)
+    return f"every {model.size_list} with at most {most} elements"
