@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 from bnverify.language import build
 from bnverify.language.build import TWO, ZERO
+from bnverify.language.names import gradient_of
 from bnverify.language.operators import Op, row, signature
 from bnverify.language.tree import Apply, Expr, Num, Sym, constant_value
 from bnverify.model.graph import Model
@@ -90,6 +91,10 @@ JVP: dict[Op, Rule] = {
 }
 
 
+class NoTangent(ValueError):
+    """A name whose tangent this table cannot give: a gradient other than the given one."""
+
+
 class Tangents:
     """Tangents along one direction: `wrt` moves by `direction`, every other leaf and
     every node in `freeze` is held; a node's tangent is that of its formula, made once."""
@@ -123,6 +128,9 @@ class Tangents:
             return self.direction
         if name in self.freeze:
             return ZERO
+        if name != self.model.upstream and gradient_of(name) is not None:
+            # g_z moves with g_y, and g_y with y through H_y: no formula here holds that.
+            raise NoTangent(f"no tangent of the gradient {name}: it moves with H_y too")
         if name not in self._nodes:
             return ZERO  # a leaf, a size, g_y or a direction: held
         if name not in self._made:
