@@ -148,3 +148,11 @@ def test_a_gradient_other_than_the_given_one_has_no_tangent_here():
     assert tangent(model, Sym("g_y"), "z", Sym("u")) == ZERO  # given: held
     with pytest.raises(NoTangent, match="g_zhat"):
         tangent(model, Apply(Op.MUL, (Sym("g_zhat"), Sym("z"))), "z", Sym("u"))
+
+
+def test_a_direction_is_held_even_when_written_with_wrts_name():
+    # Q(z, z) of frozen Batch Norm: D_z y = gamma z / s is linear in the direction, so no
+    # g_y term; differentiating the direction z itself would have added sum(g_y gamma z / s).
+    model = _model("batchnorm")
+    q = second_order(model, "z", Sym("z"), Sym("z"), ("mu", "var"))
+    assert ascii(q) == "hess(gamma*(z/sqrt(var + eps)), gamma*(z/sqrt(var + eps)))"
