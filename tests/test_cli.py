@@ -192,6 +192,17 @@ def test_derive_order_2_states_the_second_derivative_and_what_was_proved():
     assert r"u^{\top} H_{y} u" in latex.output
 
 
+def test_derive_order_2_reads_back_a_form_it_cannot_prove_for_every_size():
+    result = run("derive", "--model", "layernorm", "--wrt", "gamma", "--order", "2")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0] == "u^T (∇²_gamma L) u = hess(u*xhat, u*xhat)"
+    assert lines[2].startswith("the printed form is not proved for every B and D (hess(a, b)")
+    assert lines[2].endswith(
+        "read back, it is proved equal to Q at every B and D with at most 4 elements"
+    )
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -12,7 +12,7 @@ from test_operators import CASES, HESSIAN, N, _reference, _tree, _value_argument
 
 from bnverify.engine import forward
 from bnverify.engine.evaluate import Hessian, Point, evaluate
-from bnverify.engine.forward import JVP, second_order, tangent, with_directions
+from bnverify.engine.forward import JVP, NoTangent, second_order, tangent, with_directions
 from bnverify.engine.sampling import exact_point
 from bnverify.engine.second_check import SYMPY, agrees_at, check_second_order, small_sizes
 from bnverify.language.build import ZERO
@@ -141,3 +141,18 @@ def test_second_order_evaluates_at_an_exact_point_with_the_hessian_leaf():
     us, ws = at[u][:, 0], at[w][:, 0]
     expected = scale * sum(us[i] * h[i, j] * ws[j] for i in range(3) for j in range(3))
     assert value == expected
+
+
+def test_a_gradient_other_than_the_given_one_has_no_tangent_here():
+    model = _model("batchnorm")
+    assert tangent(model, Sym("g_y"), "z", Sym("u")) == ZERO  # given: held
+    with pytest.raises(NoTangent, match="g_zhat"):
+        tangent(model, Apply(Op.MUL, (Sym("g_zhat"), Sym("z"))), "z", Sym("u"))
+
+
+def test_a_direction_is_held_even_when_written_with_wrts_name():
+    # Q(z, z) of frozen Batch Norm: D_z y = gamma z / s is linear in the direction, so no
+    # g_y term; differentiating the direction z itself would have added sum(g_y gamma z / s).
+    model = _model("batchnorm")
+    q = second_order(model, "z", Sym("z"), Sym("z"), ("mu", "var"))
+    assert ascii(q) == "hess(gamma*(z/sqrt(var + eps)), gamma*(z/sqrt(var + eps)))"

@@ -19,6 +19,7 @@ from bnverify.engine.general import Unsupported, general_point, total_derivative
 from bnverify.engine.printing import latex_names
 from bnverify.engine.rounding import Bounds
 from bnverify.engine.truth import truth_of
+from bnverify.judge import proof
 from bnverify.language import shapes
 from bnverify.language.names import hessian_name, hessian_of
 from bnverify.language.operators import Op
@@ -188,3 +189,12 @@ def test_element_wise_latex_prints_hess_over_plain_names():
     tree = Apply(Op.MUL, (Sym("z"), _hess(Sym("u"), Sym("z"))))
     printed = latex(tree, {}, frozenset({"z", "u"}))
     assert printed == r"z_{i} u^{\top} H z"
+
+
+def test_a_value_with_a_pair_atom_is_never_taken_as_independent():
+    # Monomials may be dependent vectors at some size (all equal at N = 1), so a nonzero
+    # value in pair atoms is no proof of a difference: the judge must search instead.
+    _, point = _general("batchnorm", "z")
+    value = point.evaluate(_hess(Sym("z"), Sym("u")))
+    assert not proof._independent(point, value)
+    assert {"z", "u"} <= proof._used(point, (value,))

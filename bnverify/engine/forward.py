@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 from bnverify.language import build
 from bnverify.language.build import TWO, ZERO
+from bnverify.language.names import gradient_of
 from bnverify.language.operators import Op, row, signature
 from bnverify.language.tree import Apply, Expr, Num, Sym, constant_value
 from bnverify.model.graph import Model
@@ -90,6 +91,10 @@ JVP: dict[Op, Rule] = {
 }
 
 
+class NoTangent(ValueError):
+    """A name whose tangent this table cannot give: a gradient other than the given one."""
+
+
 class Tangents:
     """Tangents along one direction: `wrt` moves by `direction`, every other leaf and
     every node in `freeze` is held; a node's tangent is that of its formula, made once."""
@@ -123,6 +128,9 @@ class Tangents:
             return self.direction
         if name in self.freeze:
             return ZERO
+        if name != self.model.upstream and gradient_of(name) is not None:
+            # g_z moves with g_y, and g_y with y through H_y: no formula here holds that.
+            raise NoTangent(f"no tangent of the gradient {name}: it moves with H_y too")
         if name not in self._nodes:
             return ZERO  # a leaf, a size, g_y or a direction: held
         if name not in self._made:
@@ -144,13 +152,30 @@ def tangent(
 
 def second_order(model: Model, wrt: str, u: Expr, w: Expr, freeze: tuple[str, ...] = ()) -> Expr:
     """Q(u, w) = hess(D_u y, D_w y) + sum(g_y * D_w D_u y): the second derivative of L
-    along u and w, L known to second order (gradient g_y, Hessian H_y) at the output y."""
-    output = Sym(model.output)
+    along u and w, L known to second order (gradient g_y, Hessian H_y) at the output y.
+
+    u and w are fixed directions: even one written with wrt's name (u = z) is held while
+    D_w differentiates D_u y, which a placeholder for u makes sure of.
+    """
+    output, held = Sym(model.output), Sym(PLACEHOLDER)
     along_u = tangent(model, output, wrt, u, freeze)
     along_w = along_u if w == u else tangent(model, output, wrt, w, freeze)
-    second = tangent(model, along_u, wrt, w, freeze)
+    second = _put(tangent(model, tangent(model, output, wrt, held, freeze), wrt, w, freeze), u)
     curvature = ZERO if _zero(along_u) or _zero(along_w) else _hess(along_u, along_w)
     return build.add(curvature, _sum(model, build.mul(Sym(model.upstream), second)))
+
+
+PLACEHOLDER = "direction#"  # no name of a model has a #
+
+
+def _put(expr: Expr, direction: Expr) -> Expr:
+    """The expression with the placeholder replaced by the direction."""
+    match expr:
+        case Sym(name=name) if name == PLACEHOLDER:
+            return direction
+        case Apply(op=op, args=args, axes=axes):
+            return Apply(op, tuple(_put(arg, direction) for arg in args), expr.span, axes)
+    return expr
 
 
 def _hess(a: Expr, b: Expr) -> Expr:

@@ -21,10 +21,10 @@ import sympy as sp
 from bnverify.engine.arithmetic import Arithmetic
 from bnverify.engine.evaluate import Hessian, Point, evaluate, flat_over
 from bnverify.engine.field import Field, Value
-from bnverify.engine.forward import second_order, with_directions
+from bnverify.engine.forward import Directions, second_order, with_directions
 from bnverify.engine.sampling import Sizes, leaf_shapes, point, sizes_of
 from bnverify.language.names import hessian_name
-from bnverify.language.tree import Sym
+from bnverify.language.tree import Expr, Sym
 from bnverify.model.graph import Model
 
 
@@ -83,19 +83,46 @@ def check_second_order(
 
 def agrees_at(model: Model, wrt: str, freeze: tuple[str, ...], sizes: Sizes) -> bool:
     """Whether the vector-level Q(u, w) is SymPy's element-level one at these sizes."""
-    directions = with_directions(model, wrt)
+    at, directions = symbolic_point(model, wrt, freeze, sizes)
     extended, (u, w) = directions.model, directions.names
+    vector = evaluate(second_order(extended, wrt, Sym(u), Sym(w), freeze), at)
+    matrix = at.leaves[hessian_name(extended.output)].matrix
+    element = _element_q(extended, at, wrt, (u, w), matrix)
+    return is_zero(sp.Add(_value(vector), -element))
+
+
+def stated_agrees_at(
+    model: Model, wrt: str, freeze: tuple[str, ...], sizes: Sizes, stated: Expr
+) -> bool:
+    """Whether a stated form of Q(u, u), in the names of with_directions(model, wrt),
+    is the engine's Q(u, u) at these sizes (a proof there, every symbol free)."""
+    at, directions = symbolic_point(model, wrt, freeze, sizes)
+    u = Sym(directions.names[0])
+    q = evaluate(second_order(directions.model, wrt, u, u, freeze), at)
+    return is_zero(sp.Add(_value(q), -_value(evaluate(stated, at))))
+
+
+def symbolic_point(
+    model: Model, wrt: str, freeze: tuple[str, ...], sizes: Sizes
+) -> tuple[Point, Directions]:
+    """The model with directions u and w at these sizes, one real symbol per element of
+    every leaf and held node (wrt too, when it is a node), and H_y a symmetric matrix of
+    symbols h_i_j."""
+    directions = with_directions(model, wrt)
+    extended = directions.model
     at = _symbolic_point(extended, sizes, (*freeze, *([wrt] if wrt in dict(model.nodes) else [])))
     out_axes = extended.in_order(extended.shape_of[extended.output])
     m = int(np.prod([at.sizes[a] for a in out_axes]))
     matrix = np.empty((m, m), dtype=object)
     for i, j in product(range(m), repeat=2):
         matrix[i, j] = sp.Symbol(f"h_{min(i, j) + 1}_{max(i, j) + 1}", real=True)
-    at = at.with_leaves(**{hessian_name(extended.output): Hessian(out_axes, matrix)})
-    vector = evaluate(second_order(extended, wrt, Sym(u), Sym(w), freeze), at)
-    element = _element_q(extended, at, wrt, (u, w), matrix)
-    value = np.asarray(vector).reshape(-1)[0]  # a SymPy expression, its numbers Rationals
-    return is_zero(sp.Add(value, -element))
+    hessian = Hessian(out_axes, matrix)
+    return at.with_leaves(**{hessian_name(extended.output): hessian}), directions
+
+
+def _value(array: Any) -> sp.Expr:
+    """The one number of a value that varies over no axis (a SymPy expression)."""
+    return np.asarray(array).reshape(-1)[0]
 
 
 def _element_q(

@@ -269,6 +269,9 @@ def _used(point: General, values: tuple[Value, ...]) -> set[str]:
         found.add(gen)
         if gen in field.roots:
             todo.extend(field.uses(field.roots[gen]))
+        pair = point.atoms.pairs.get(gen)
+        if pair is not None:  # hess of two monomials: made of their generators
+            todo.extend(name for name, _ in (*pair.left, *pair.right))
         inside = point.atoms.sums.get(gen) or point.atoms.functions.get(gen)
         if inside is not None:
             argument = inside.argument
@@ -372,6 +375,8 @@ def _independent(point: General, value: Value) -> bool:
     for gen in _used(point, (value,)):
         if gen in point.atoms.functions:
             return False  # exp and log of an element: not among the independent sums
+        if gen in point.atoms.pairs:
+            return False  # hess(m, m'): its monomials may be dependent vectors at a size
         atom = point.atoms.sums.get(gen)
         if atom is not None and (
             atom.monomial is None or any(name in field.roots for name, _ in atom.monomial)
