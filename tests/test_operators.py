@@ -62,6 +62,10 @@ COVERS: dict[str, frozenset[Op]] = {
         op for op in Op if SIGNATURES[op].reduces and SIGNATURES[op].arity == 1
     ),
     "bnverify.judge.oracle_torch.TORCH": RESOLVED,
+    # A claim's written coefficient in SymPy: numbers and names under arithmetic and roots.
+    "bnverify.judge.corrections._SYMPY": frozenset(
+        {Op.ADD, Op.SUB, Op.MUL, Op.DIV, Op.POW, Op.NEG, Op.SQRT}
+    ),
 }
 
 
