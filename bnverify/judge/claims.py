@@ -44,7 +44,7 @@ from bnverify.judge.evidence import shown as shown_leaves
 from bnverify.judge.records import Correction, Counterexample, Layer, Sweep, Verdict
 from bnverify.language.names import hessian_name
 from bnverify.language.tree import Formula
-from bnverify.model.graph import Model
+from bnverify.model.graph import Model, Probe
 from bnverify.problem import Problem
 from bnverify.settings import Settings
 
@@ -89,6 +89,7 @@ def judge_claim(
     found = _search(sides, truth)
     if found is not None:
         where, counter, at = found
+        where += _free_note(sides)
         exact = Layer("search", "different", where)
         fix = _correction(sides, truth, candidate.text)
         return Verdict(
@@ -99,6 +100,7 @@ def judge_claim(
             counterexample=counter,
             correction=fix,
             curve=_sweep(sides, at),
+            conditions=_conditions(sides),
         )
     tried = f"not proved ({proved.detail}), and no exact counterexample among {_searched(sides)}"
     return Verdict(candidate, "undecided", tried, evidence=(layer,))
@@ -114,8 +116,24 @@ def _proof(sides: Sides, truth: Truth) -> Proof:
         difference = point.evaluate(sides.lhs) - point.evaluate(sides.rhs)
     except (Unsupported, ArithmeticError) as why:
         return Proof(False, f"the sides have no every-size form here: {why}")
+    return _decided(sides, point, difference, _scope(sides))
+
+
+def _free_note(sides: Sides) -> str:
+    """A reminder that the claim's own names are free numbers, not the model's."""
+    own = [name for name in sides.free if name not in sides.model.positive]
+    if not own:
+        return ""
+    listed = ", ".join(own)
+    return (
+        f" ({listed}: no name of the model, so a free number of the claim; map it in "
+        "[notation] if the model has it)"
+    )
+
+
+def _decided(sides: Sides, point: General, difference: Value, scope: str) -> Proof:
+    """What the difference of the two sides (left minus right) proves of the relation."""
     difference = difference if SIGN[sides.relation] > 0 else -difference
-    scope = _scope(sides)
     if difference.is_zero():
         said = "the two sides are identical" if sides.relation == "=" else "equality holds"
         return Proof(sides.relation != ">" and sides.relation != "<", f"{said} {scope}")
@@ -127,6 +145,31 @@ def _proof(sides: Sides, truth: Truth) -> Proof:
         said = f"their difference is {kind}: a product of squares and positive factors"
         return Proof(True, f"{said}, {scope}")
     return Proof(False, "the difference of the sides is not a product of squares and positives")
+
+
+@budget.layer("diagnosis")
+def _conditions(sides: Sides) -> tuple[str, ...]:
+    """The model's probes (batch statistics held, eps = 0, ...) under which a failing claim
+    is proved to hold, as a diverging candidate's `matches when`."""
+    return tuple(p.condition for p in sides.model.probes if _holds_under(sides, p))
+
+
+def _holds_under(sides: Sides, probe: Probe) -> bool:
+    freeze = tuple(dict.fromkeys((*sides.freeze, *probe.freeze)))
+    point = general_point(sides.model, truth_of(sides.model, freeze).gradients)
+    try:
+        for name, value in (*sides.settings, *probe.set):
+            point = proof.with_constant(point, name, value)
+        difference: Value | None = point.evaluate(sides.lhs) - point.evaluate(sides.rhs)
+        for expr, value in probe.hold:
+            held = proof.held(point, difference, expr, value) if difference is not None else None
+            difference = held
+        for axis, size in probe.sizes:
+            if difference is not None:
+                difference = proof.at_size(point, difference, axis, size)
+    except (Unsupported, ArithmeticError):
+        return False
+    return difference is not None and _decided(sides, point, difference, "").holds
 
 
 def _general(sides: Sides, truth: Truth) -> General:

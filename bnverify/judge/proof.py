@@ -138,7 +138,7 @@ def equal_under(case: Case, probe: Probe) -> bool:
             point = with_constant(point, name, value)
         residual: Value | None = _residual(point, case)
         for expr, value in probe.hold:
-            residual = _held(point, residual, expr, value) if residual is not None else None
+            residual = held(point, residual, expr, value) if residual is not None else None
         for axis, size in probe.sizes:
             residual = at_size(point, residual, axis, size) if residual is not None else None
     except (Undefined, Inexact, Unsupported, ZeroDivisionError):
@@ -146,7 +146,7 @@ def equal_under(case: Case, probe: Probe) -> bool:
     return residual is not None and residual.is_zero()
 
 
-def _held(point: General, residual: Value, expr: Expr, value: Fraction) -> Value | None:
+def held(point: General, residual: Value, expr: Expr, value: Fraction) -> Value | None:
     """The residual with a formula held at a number: its atom replaced by the number.
 
     A held formula must be one generator of the field (a sum such as sum(t, k)), so

@@ -205,6 +205,8 @@ def _detail_lines(v: Verdict, verbose: bool = True, width: int | None = None) ->
         lines.append(Text(f"  correction: {v.correction.said}"))
         lines.append(Text(f"    {v.correction.ascii}"))
         lines.append(Text(f"    LaTeX: {v.correction.latex}"))
+    if v.kind == "fails" and v.conditions:
+        lines.append(Text(f"  holds when: {'; '.join(v.conditions)}"))
     if v.kind == "diverge":
         matches = "; ".join(v.conditions) if v.conditions else "none of the model's probes"
         lines.append(Text(f"  matches when: {matches}"))

@@ -109,7 +109,7 @@ def candidate(c: CandidateSection, sizes: str = prose.ONE_AXIS) -> list[Block]:
     fix = prose.shape_fix(c)
     if fix is not None:
         blocks.append(Paragraph(fix))
-    if c.kind == "diverge":
+    if c.kind in ("diverge", "fails"):
         blocks.append(Paragraph(prose.conditions(c)))
     if c.counterexample is not None:
         blocks.append(CounterexampleBlock(c.counterexample))

@@ -62,10 +62,11 @@ def expectation(section: CandidateSection) -> str:
 
 
 def conditions(section: CandidateSection) -> str:
-    """When a diverging candidate would still hold."""
+    """When a diverging candidate would still match, or a failing claim hold."""
+    verb = "Holds" if section.kind == "fails" else "Matches"
     if not section.conditions:
-        return "Matches under none of the model's probes."
-    return "Matches when: " + "; ".join(section.conditions) + "."
+        return f"{verb} under none of the model's probes."
+    return f"{verb} when: " + "; ".join(section.conditions) + "."
 
 
 def shape_fix(section: CandidateSection) -> str | None:
