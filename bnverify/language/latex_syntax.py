@@ -347,6 +347,11 @@ class LatexTree(SharedRules):
     def inner_product(self, open_: Token, a: Expr, _comma: Token, b: Expr, close: Token) -> Apply:
         return Apply(Op.DOT, (a, b), span_of(open_, close), ITS_AXES)
 
+    def absolute(self, open_: Token, inner: Expr, close: Token) -> Apply:
+        # |x| = sqrt(x^2): a root of a square, never negative, and exact for rationals.
+        square = Apply(Op.POW, (inner, Num(Fraction(2))), inner.span)
+        return Apply(Op.SQRT, (square,), span_of(open_, close))
+
     def norm(self, open_: Token, inner: Expr, close: Token, *index: Token) -> Apply:
         numbers = [t for t in index if t.type == "NUMBER"]
         _two_norm(numbers[0] if numbers else None)

@@ -39,20 +39,26 @@ Syntax = Literal["latex", "ascii"]
 
 _GRAMMARS = Path(__file__).parent / "grammar"
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\^\d+)?")
-# A norm's bar, which opens and closes alike: \| and || (\Vert is one word, not \V...).
+# A norm's bar, which opens and closes alike: \| and || (\Vert is one word, not \V...);
+# then, apart from those, an absolute value's single |.
 _BAR = re.compile(r"\\\||\|\||\\Vert(?![A-Za-z])")
+_ABS = re.compile(r"(?<![\\|])\|(?!\|)")
 
 
 def paired_bars(text: str) -> str:
-    """The text with each norm's bars told apart: every second bar becomes |\\ (closing).
+    """The text with each pair of bars told apart: every second bar closes.
 
     No LALR grammar can pair bars that open and close alike, so the lexer is told which
-    is which. Each bar keeps its length, so every span still points into the text.
+    is which: an absolute value's closing | becomes ¦, then a norm's closing \\| (or ||)
+    becomes |\\. Each bar keeps its length, so every span still points into the text.
     """
+    return _paired(_paired(text, _ABS, "|", "¦"), _BAR, "\\|", "|\\")
+
+
+def _paired(text: str, bars: re.Pattern[str], opening: str, closing: str) -> str:
     out, at = [], 0
-    for count, bar in enumerate(_BAR.finditer(text)):
-        closing = count % 2 == 1
-        mark = "|\\" if closing else "\\|"
+    for count, bar in enumerate(bars.finditer(text)):
+        mark = closing if count % 2 == 1 else opening
         out += [text[at : bar.start()], mark.ljust(len(bar.group()))]
         at = bar.end()
     return "".join([*out, text[at:]])
