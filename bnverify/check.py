@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from bnverify.engine.truth import Truth, truth_of
-from bnverify.files.claim_tables import Claim
+from bnverify.files.claim_records import Claim
 from bnverify.files.derivation import (
     Candidate,
     Derivation,

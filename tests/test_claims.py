@@ -254,3 +254,30 @@ def test_layer_norm_claims_are_decided_per_sample(tmp_path):
     norm = found["norm"]
     assert norm.kind == "fails"  # sigma < 1 makes the input's gradient the larger
     assert norm.counterexample.where.startswith("B = ")
+
+
+@pytest.mark.parametrize(
+    "latex",
+    [
+        # The gradient's norm is at most |gamma|/sigma times the output's: Batch Norm's
+        # backward is (gamma/sigma) times a contraction, which needs var >= 0 and the
+        # centered sums to see as a sum of squares.
+        r"\|\nabla_z L\|^2 \le \frac{\gamma^2}{\sigma^2}\|\nabla_y L\|^2",
+        r"\|\nabla_z L\| \le \frac{|\gamma|}{\sigma}\|\nabla_y L\|",
+        r"\mathbf{1}^T \nabla_z L = 0",
+        r"\frac{\partial L}{\partial \gamma} = \sum_i \frac{\partial L}{\partial y_i} \hat{z}_i",
+    ],
+)
+def test_true_statements_about_batch_norm_are_proved(tmp_path, latex):
+    verdict = one(tmp_path, latex)
+    assert verdict.kind == "holds", verdict.message
+
+
+def test_a_hessian_compared_as_a_matrix_holds_for_every_direction(tmp_path):
+    latex = r"\nabla^2_z L = \frac{\gamma^2}{\sigma^2} \nabla^2_y L"
+    held = one(tmp_path, latex, freeze='["mu", "var"]')
+    assert held.kind == "holds"
+    assert "every direction u" in held.message
+    training = one(tmp_path, latex)
+    assert training.kind == "fails"
+    assert "free number" not in training.message  # the direction is no number of the claim

@@ -357,3 +357,12 @@ def test_more_than_max_roots_roots_is_too_large():
     with pytest.raises(TooLarge):
         f.sqrt(f.constant(primes[MAX_ROOTS]))
     assert len(f.roots) == MAX_ROOTS
+
+
+def test_substituting_a_generators_square_keeps_its_odd_powers_and_adds_no_root():
+    field = Field()
+    r, v, e = (field.gen(name, positive=True) for name in ("r", "v", "e"))
+    value = (r**3 + r**2 * v) / (r**4)
+    found = field.substitute_square(value, "r", v + e)
+    assert found == (r * (v + e) + (v + e) * v) / ((v + e) ** 2)
+    assert not field.roots

@@ -229,6 +229,22 @@ class Field:
 
         return put(value.num) / put(value.den)
 
+    def substitute_square(self, value: Value, name: str, square: Value) -> Value:
+        """The value with name^2 written as `square` (name^(2k+1) = name * square^k): an
+        identity where `square` is name's square, and no new root."""
+        if not self.has(name):
+            return value
+        index = self.ctx.variable_to_index(name)
+
+        def put(poly: Poly) -> Value:
+            out = self.constant(0)
+            for power, part in _split(self.ctx, self.lift(poly), index).items():
+                odd = self.gen(name) if power % 2 else self.constant(1)
+                out = out + Value(self, part) * odd * square ** (power // 2)
+            return out
+
+        return put(value.num) / put(value.den)
+
     # -- derivatives -----------------------------------------------------------------
     def partial(self, value: Value, name: str) -> Value:
         """d value / d name, every other generator (square-root atoms too) held fixed."""

@@ -12,18 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from tomlkit.items import AoT, Array, InlineTable, Item, Key, String
 
+from bnverify.files.claim_records import Claim
 from bnverify.files.toml_keys import KeyTable, did_you_mean, unknown_keys
 from bnverify.files.toml_source import TomlDocument, entries, string_value, type_name
 from bnverify.files.toml_strings import TextOrigin, formula_string_problem
 from bnverify.problem import Location, Problem
 from bnverify.settings import Limits
-
-if TYPE_CHECKING:
-    from bnverify.files.claim_tables import Claim
 
 CANDIDATE_KEYS = ("name", "wrt", "latex", "expr", "expect", "note")
 CANDIDATE_TABLE = KeyTable("in a candidate", dict.fromkeys(CANDIDATE_KEYS))

@@ -10,7 +10,7 @@ is a located problem that stops that claim alone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from tomlkit.items import Array, InlineTable, Item, String, Table
 
@@ -23,11 +23,12 @@ from bnverify.files.candidate_tables import (
     table_fields,
     tables_read,
 )
-from bnverify.files.notation_table import NotationEntry, read_notation
+from bnverify.files.claim_records import Claim, Written
+from bnverify.files.notation_table import read_notation
 from bnverify.files.toml_keys import KeyTable
 from bnverify.files.toml_source import TomlDocument, entries, type_name
 from bnverify.files.toml_strings import TextOrigin, formula_string_problem
-from bnverify.problem import Location, Problem
+from bnverify.problem import Problem
 from bnverify.settings import Limits
 
 CLAIM_KEYS = (
@@ -45,27 +46,6 @@ CLAIM_KEYS = (
 )
 CLAIM_TABLE = KeyTable("in a claim", dict.fromkeys(CLAIM_KEYS))
 CLAIM_EXPECTATIONS = ("holds", "fails", "undecided")
-
-
-@dataclass(frozen=True)
-class Written:
-    """A formula in one of a claim's own fields (an assumption, the step), located."""
-
-    text: str
-    origin: TextOrigin
-
-
-@dataclass(frozen=True)
-class Claim:
-    """What a claim may take as given, beside its relation (the candidate's text)."""
-
-    freeze: tuple[str, ...] = ()  # nodes held constant, as a probe's freeze
-    freeze_location: Location | None = None
-    set: tuple[tuple[str, Written], ...] = ()  # names set to a number: eps = "0"
-    assume: tuple[Written, ...] = ()  # '\alpha > 0': signs the relation may rely on
-    step: Written | None = None  # theta^{(k+1)} = theta^{(k)} + step
-    notation: tuple[NotationEntry, ...] = ()  # names for this claim alone
-    iterate: str | None = None  # the name L(theta^{(k+1)}) steps, when not theta's own
 
 
 def inline_claim(freeze: tuple[str, ...], assume: tuple[str, ...]) -> Claim:

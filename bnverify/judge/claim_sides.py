@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 from bnverify.engine import forward
-from bnverify.files.claim_tables import Claim, Written
+from bnverify.files.claim_records import Claim, Written
 from bnverify.files.derivation import NotationEntry
 from bnverify.language import parser, shapes
 from bnverify.language.names import gradient_name, gradient_of, hessian_name, hessian_of
@@ -62,6 +62,7 @@ class Sides:
     settings: tuple[tuple[str, Fraction], ...] = ()  # model names set to numbers (eps = 0)
     written: tuple[Expr, Expr] = ()  # type: ignore[assignment]  # the sides, author's names
     names: Names | None = None  # what reads the written sides (and any part of them)
+    directions: tuple[str, ...] = ()  # the free vector a Hessian compared as a matrix meets
 
 
 @dataclass
@@ -367,6 +368,7 @@ def _resolved(
     free: tuple[str, ...],
 ) -> Sides | Problem:
     model, freeze = names.model, reading.claim.freeze
+    directions: tuple[str, ...] = ()
     settings = _settings(reading.claim, names)
     if isinstance(settings, Problem):
         return settings
@@ -381,7 +383,7 @@ def _resolved(
         if isinstance(sandwiched, Problem):
             return sandwiched
         lhs, rhs, names, direction = sandwiched
-        model, free = names.model, (*free, direction)
+        model, directions = names.model, (direction,)
     user = dict(names.user) | {LOSS_NOW: Num(Fraction(0))}
     for key, (hessian, a, b) in reading.forms.items():
         form = _form(hessian, a, b, replace(names, user=user), freeze)
@@ -411,6 +413,7 @@ def _resolved(
         settings,
         (lhs, rhs),
         names,
+        directions,
     )
 
 

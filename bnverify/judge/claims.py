@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-from bnverify.engine import arithmetic
+from bnverify.engine import arithmetic, signs
 from bnverify.engine.arithmetic import FLOAT, Inexact, Undefined
 from bnverify.engine.evaluate import Hessian, Point, evaluate
 from bnverify.engine.field import Value
-from bnverify.engine.general import General, Unsupported, general_point
+from bnverify.engine.general import ROOT, General, Unsupported, general_point
 from bnverify.engine.sampling import (
     GRID,
     WIDE,
@@ -43,7 +43,7 @@ from bnverify.judge.evidence import column
 from bnverify.judge.evidence import shown as shown_leaves
 from bnverify.judge.records import Correction, Counterexample, Layer, Sweep, Verdict
 from bnverify.language.names import hessian_name
-from bnverify.language.tree import Formula
+from bnverify.language.tree import Apply, Expr, Formula, Num, Sym
 from bnverify.model.graph import Model, Probe
 from bnverify.problem import Problem
 from bnverify.settings import Settings
@@ -113,10 +113,23 @@ def judge_claim(
 def _proof(sides: Sides, truth: Truth) -> Proof:
     point = _general(sides, truth)
     try:
-        difference = point.evaluate(sides.lhs) - point.evaluate(sides.rhs)
+        lhs, rhs = point.evaluate(sides.lhs), point.evaluate(sides.rhs)
     except (Unsupported, ArithmeticError) as why:
         return Proof(False, f"the sides have no every-size form here: {why}")
-    return _decided(sides, point, difference, _scope(sides))
+    found = _decided(sides, point, lhs - rhs, _scope(sides))
+    if found.holds or sides.relation == "=" or not _never_negative(sides):
+        return found
+    # Two sides never negative (norms, |gamma|/sigma) compare as their squares do.
+    squared = _decided(sides, point, lhs * lhs - rhs * rhs, _scope(sides))
+    if squared.holds:
+        return Proof(True, f"both sides are never negative, and of their squares {squared.detail}")
+    return found
+
+
+def _never_negative(sides: Sides) -> bool:
+    """Whether both sides are >= 0 by construction (signs of the model's names)."""
+    model = sides.model
+    return all(signs.sign(side, model) >= signs.Sign.NONNEGATIVE for side in (sides.lhs, sides.rhs))
 
 
 def _free_note(sides: Sides) -> str:
@@ -183,12 +196,21 @@ def _general(sides: Sides, truth: Truth) -> General:
 def _scope(sides: Sides) -> str:
     sizes = sides.model.size_list
     values = f" and every value of {', '.join(sides.free)}" if sides.free else ""
+    values += "".join(f" and every direction {name}" for name in sides.directions)
     fixed = "".join(f" with {name} = {value}" for name, value in sides.settings)
     return f"for every {sizes}{values}{fixed} where both sides are defined"
 
 
 def _signed(point: General, value: Value, strict: bool) -> bool:
-    """Whether a value is >= 0 (> 0 when strict) by construction, factor by factor."""
+    """Whether a value is >= 0 (> 0 when strict) by construction, factor by factor; a
+    non-strict one also with the variance as a generator of its own."""
+    if _factors_signed(point, value, strict):
+        return True
+    again = None if strict else _statistic_as_generator(point, value)
+    return again is not None and _factors_signed(point, again, strict)
+
+
+def _factors_signed(point: General, value: Value, strict: bool) -> bool:
     field = point.field
     for poly in (field.lift(value.num), field.lift(value.den)):
         content, factors = poly.factor()
@@ -203,6 +225,86 @@ def _signed(point: General, value: Value, strict: bool) -> bool:
             if not strict and not (proof._never_negative(point, part) or _termwise(point, factor)):
                 return False
     return True
+
+
+def _statistic_as_generator(point: General, value: Value) -> Value | None:
+    """The value with the square rule's base (Batch Norm's var), nonnegative by its
+    construction, as a generator V of its own, and r^2 = var + eps as V + E, E > 0.
+
+    var = sum(z^2)/N - sum(z)^2/N^2 is linear in one of its sums, which is solved for: the
+    substitution is an identity, and a value provably never negative for every V >= 0,
+    E > 0 and r > 0 (where an odd power of r is left) is never negative at the model's
+    own var and eps. Only for a non-strict
+    inequality: V may be 0. None when the model has no such base or it cannot be solved.
+    """
+    model, field = point.model, point.field
+    square, base = model.square, point.square_base
+    if square is None or base is None or not _nonnegative_base(model):
+        return None
+    variance = field.gen(f"{square.solve}#base", positive=True)
+    constant = field.gen(f"{square.solve}#positive", positive=True)
+    for gen in sorted(field.uses(field.lift(base.num))):
+        slope = field.partial(base, gen)
+        if slope.is_zero() or not field.partial(slope, gen).is_zero():
+            continue  # base is not linear in this sum
+        if not (field.provably_positive(slope.num) and field.provably_positive(slope.den)):
+            continue  # solving would divide by what may be zero
+        rest = base - slope * field.gen(gen)
+        solved = (variance - rest) / slope
+        try:
+            again = field.substitute(value, gen, solved)
+            # r^2 = var + eps with eps > 0; r stays where it is an odd power, positive.
+            again = field.substitute_square(again, ROOT, variance + constant)
+            return _centered(point, again)
+        except ArithmeticError:
+            return None
+    return None
+
+
+def _centered(point: General, value: Value) -> Value:
+    """The value in centered sums: each sum(m z) over some axes, z an input whose plain
+    sum sum(z) is an atom there, as (C + sum(z) sum(m)) / n with C = n sum(m (z - mean z))
+    a generator of its own. An identity (Batch Norm's <g_y, zhat> is such a C over the
+    root), under which a sum of squares in the centered quantities shows term by term."""
+    field, atoms = point.field, point.atoms
+    plain = {
+        (found.axes, found.monomial[0][0]): atom
+        for atom, found in atoms.sums.items()
+        if found.monomial is not None and len(found.monomial) == 1 and found.monomial[0][1] == 1
+    }
+    for atom, found in list(atoms.sums.items()):
+        if found.monomial is None or len(found.monomial) < 2:
+            continue
+        for name, power in found.monomial:
+            total = plain.get((found.axes, name))
+            rest = tuple((n, p) for n, p in found.monomial if n != name)
+            other = atoms._keys.get((found.axes, rest))
+            if power != 1 or total is None or other is None:
+                continue
+            count = point.count(tuple(a for a in point.model.order if a in found.axes))
+            centered = field.gen(f"{atom}#centered")
+            value = field.substitute(
+                value, atom, (centered + field.gen(total) * field.gen(other)) / count
+            )
+            break
+    return value
+
+
+def _nonnegative_base(model: Model) -> bool:
+    """Whether the square rule's expression with its constant at 0 is >= 0 by construction."""
+    assert model.square is not None
+    base = _zeroed(model.square.expr, model.square.solve)
+    return signs.sign(base, model) >= signs.Sign.NONNEGATIVE
+
+
+def _zeroed(expr: Expr, name: str) -> Expr:
+    """The tree with a name replaced by 0."""
+    match expr:
+        case Sym(name=found) if found == name:
+            return Num(Fraction(0))
+        case Apply(args=args):
+            return replace(expr, args=tuple(_zeroed(arg, name) for arg in args))
+    return expr
 
 
 def _termwise(point: General, poly: Any) -> bool:
