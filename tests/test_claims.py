@@ -281,3 +281,21 @@ def test_a_hessian_compared_as_a_matrix_holds_for_every_direction(tmp_path):
     training = one(tmp_path, latex)
     assert training.kind == "fails"
     assert "free number" not in training.message  # the direction is no number of the claim
+
+
+@pytest.mark.parametrize(
+    ("latex", "fields"),
+    [
+        # False only where sigma < 1/1000: values near zero are searched.
+        (
+            r"\frac{\alpha}{\sqrt{\sigma_B^2 + \epsilon}} \le 1000 \alpha",
+            {"assume": "['\\alpha > 0']"},
+        ),
+        # u is a vector (the Hessian's), and H_y may be indefinite.
+        (r"u^T (\nabla^2_z L) u \ge 0", {}),
+    ],
+)
+def test_false_inequalities_true_on_most_inputs_are_refuted(tmp_path, latex, fields):
+    verdict = one(tmp_path, latex, **fields)
+    assert verdict.kind == "fails", verdict.message
+    assert "free number" not in verdict.message  # sigma_B^2 is the model's, u a vector

@@ -56,7 +56,7 @@ class Sides:
     relation: str  # "=", "<", "<=", ">" or ">="
     model: Model  # the derivation's model, with the claim's free numbers and vectors
     freeze: tuple[str, ...]
-    free: tuple[str, ...]  # the claim's own numbers and vectors, as the model now has them
+    free: tuple[str, ...]  # the claim's own numbers, scalar inputs of the model now
     second_order: bool  # whether a Hessian (so H_y) takes part
     shape: Shape  # the shape of each side (a claim may compare vectors element-wise)
     settings: tuple[tuple[str, Fraction], ...] = ()  # model names set to numbers (eps = 0)
@@ -109,11 +109,13 @@ def claim_sides(
     positive = _assumed(claim, syntax, first, free)
     if isinstance(positive, Problem):
         return positive
-    extended = _extended(model, free, positive)
+    vectors = _vectors(reading, free, first)
+    extended = _extended(model, free, positive, vectors)
     names, problems = user_names(extended, own)
     if problems:
         return problems[0]
-    return _resolved(lhs, rhs, formula.relation, reading, names, free)
+    numbers = tuple(name for name in free if name not in vectors)
+    return _resolved(lhs, rhs, formula.relation, reading, names, numbers, tuple(vectors))
 
 
 class _Refused(Exception):
@@ -305,8 +307,11 @@ def _free_names(trees: tuple[Expr, ...], names: Names) -> tuple[str, ...]:
     """Names in the claim that neither its notation nor the model knows: its own numbers."""
     found: list[str] = []
     for tree in trees:
+        read = _power_readings(tree, names)  # \sigma_B^2 is the model's var: sigma_B is no name
         for node in walk(tree):
             if not isinstance(node, Sym) or node.index is not None or node.name in found:
+                continue
+            if id(node) in read:
                 continue
             if node.name.startswith((PLACEHOLDER, LOSS_NOW)) or node.name in LOSS:
                 continue
@@ -315,6 +320,33 @@ def _free_names(trees: tuple[Expr, ...], names: Names) -> tuple[str, ...]:
             if names.lookup(node.name) is None and _plain(node.name):
                 found.append(node.name)
     return tuple(found)
+
+
+def _power_readings(tree: Expr, names: Names) -> set[int]:
+    """The bases (by id) of powers the model or notation reads as one name (sigma_B^2)."""
+    out = set()
+    for node in walk(tree):
+        match node:
+            case Apply(op=Op.POW, args=(Sym(index=None) as base, exponent)):
+                power = constant_value(exponent)
+                whole = power is not None and power.denominator == 1
+                if whole and names.power(base.name, int(power)) is not None:
+                    out.add(id(base))
+    return out
+
+
+def _vectors(reading: _Reading, free: tuple[str, ...], names: Names) -> dict[str, Shape]:
+    """The free names a Hessian is taken between (u in u^T H_z u): vectors of the shape
+    of its variable; every other free name is a number."""
+    out: dict[str, Shape] = {}
+    for hessian, a, b in reading.forms.values():
+        target = names.lookup(hessian_of(hessian) or "")
+        if not isinstance(target, Sym) or target.name not in names.model.shape_of:
+            continue
+        for side in (a, b):
+            if isinstance(side, Sym) and side.name in free:
+                out[side.name] = names.model.shape_of[target.name]
+    return out
 
 
 def _plain(name: str) -> bool:
@@ -350,9 +382,12 @@ def _positive_name(parsed: Formula) -> str | None:
     return None
 
 
-def _extended(model: Model, free: tuple[str, ...], positive: frozenset[str]) -> Model:
-    """The model with the claim's free numbers as scalar inputs (positive as assumed)."""
-    inputs = (*model.inputs, *((name, shapes.SCALAR) for name in free))
+def _extended(
+    model: Model, free: tuple[str, ...], positive: frozenset[str], vectors: dict[str, Shape]
+) -> Model:
+    """The model with the claim's free names as inputs: numbers (positive as assumed), or
+    vectors where a Hessian is taken between them."""
+    inputs = (*model.inputs, *((name, vectors.get(name, shapes.SCALAR)) for name in free))
     return replace(model, inputs=inputs, positive=model.positive | positive)
 
 
@@ -366,9 +401,9 @@ def _resolved(
     reading: _Reading,
     names: Names,
     free: tuple[str, ...],
+    directions: tuple[str, ...],
 ) -> Sides | Problem:
     model, freeze = names.model, reading.claim.freeze
-    directions: tuple[str, ...] = ()
     settings = _settings(reading.claim, names)
     if isinstance(settings, Problem):
         return settings
@@ -383,7 +418,7 @@ def _resolved(
         if isinstance(sandwiched, Problem):
             return sandwiched
         lhs, rhs, names, direction = sandwiched
-        model, directions = names.model, (direction,)
+        model, directions = names.model, (*directions, direction)
     user = dict(names.user) | {LOSS_NOW: Num(Fraction(0))}
     for key, (hessian, a, b) in reading.forms.items():
         form = _form(hessian, a, b, replace(names, user=user), freeze)

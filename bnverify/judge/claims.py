@@ -48,12 +48,14 @@ from bnverify.model.graph import Model, Probe
 from bnverify.problem import Problem
 from bnverify.settings import Settings
 
-# Where the search looks, as a person would: sizes from one sample up, values near zero
-# (a small variance: sigma < 1), the usual grid, and wide values; free numbers such as a
-# step size small, one and large. Every point is exact; none of this ever proves a claim.
+# Where the search looks, as a person would: sizes from one sample up, small values (a
+# small variance: sigma < 1), the usual grid, wide values and values near zero (sigma
+# down to 1e-6); free numbers such as a step size small, one and large. Every point is
+# exact; none of this ever proves a claim.
 SEARCH_SIZES = (1, 2, 3, 4)
 TINY = Space(1, 20)
-SPACES = (GRID, TINY, WIDE)
+EXTREME = Space(1, 10**6)  # values and sigma down to 1e-6: a claim false only near 0
+SPACES = (GRID, TINY, WIDE, EXTREME)
 SCALES = (Fraction(1), Fraction(1, 100), Fraction(100))
 DRAWS = 3
 # The relation as the difference that must be >= 0 (or > 0, or = 0): left minus right.
@@ -548,4 +550,5 @@ def _searched(sides: Sides) -> str:
     sizes = ", ".join(map(str, SEARCH_SIZES))
     free = ", the claim's numbers scaled by 1/100 and 100" if sides.free else ""
     hessian = ", random downstream Hessians of both signs" if sides.second_order else ""
-    return f"{sides.model.size_list} = {sizes} with small, usual and wide values{free}{hessian}"
+    values = "small, usual, wide and near-zero values"
+    return f"{sides.model.size_list} = {sizes} with {values}{free}{hessian}"
