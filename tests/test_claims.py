@@ -299,3 +299,19 @@ def test_false_inequalities_true_on_most_inputs_are_refuted(tmp_path, latex, fie
     verdict = one(tmp_path, latex, **fields)
     assert verdict.kind == "fails", verdict.message
     assert "free number" not in verdict.message  # sigma_B^2 is the model's, u a vector
+
+
+def test_claims_in_ascii(tmp_path):
+    verdicts = judged(
+        tmp_path,
+        """
+        [[claim]]
+        name = "hessian"
+        expr = "u^T @ H_z @ u = gamma^2/(var + eps) * u^T @ H_y @ u"
+        freeze = ["mu", "var"]
+        [[claim]]
+        name = "norm"
+        expr = "sum(g_z^2) <= gamma^2/(var + eps) * sum(g_y^2)"
+        """,
+    )
+    assert {name: v.kind for name, v in verdicts.items()} == {"hessian": "holds", "norm": "holds"}

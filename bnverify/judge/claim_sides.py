@@ -253,11 +253,23 @@ def _dot_form(factor: Expr, reading: _Reading) -> Expr:
     match factor:
         case Apply(op=Op.DOT, args=(a, Apply(op=Op.MUL, args=(h, b)))) if _hessian(h):
             return reading.form(_hessian(h), _rewritten(a, reading), _rewritten(b, reading))  # type: ignore[arg-type]
+        case Apply(op=Op.DOT, args=(left, b)) if _ends_in_half_form(left):
+            # c * u^T @ H_z @ u, as ASCII writes it: (c * (u^T H_z)) @ u
+            *before, half = _factors(left)
+            a, h = half.args  # type: ignore[union-attr]
+            form = reading.form(_hessian(h), _rewritten(a, reading), _rewritten(b, reading))  # type: ignore[arg-type]
+            return _product([*before, form], reading, factor.span)
         case Apply(op=Op.MUL):
             return _product(_factors(factor), reading, factor.span)
         case Apply(op=Op.DOT, args=args):
             return replace(factor, args=tuple(_rewritten(arg, reading) for arg in args))
     return _rewritten(factor, reading)
+
+
+def _ends_in_half_form(expr: Expr) -> bool:
+    """Whether a product's last factor is a^T H, waiting for its second vector."""
+    last = _factors(expr)[-1]
+    return isinstance(last, Apply) and last.op == Op.DOT and _hessian(last.args[1]) is not None
 
 
 def _hessian(expr: Expr) -> Sym | None:
