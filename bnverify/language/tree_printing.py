@@ -21,7 +21,17 @@ from fractions import Fraction
 
 from bnverify.language.names import BATCH_SIZE, HESSIAN_KEY, ONES, latex_name, with_index
 from bnverify.language.operators import Op, row, signature
-from bnverify.language.tree import Apply, Equation, Expr, Formula, IndexedSum, Num, Sym
+from bnverify.language.shapes import ITS_AXES
+from bnverify.language.tree import (
+    Apply,
+    Equation,
+    Expr,
+    Formula,
+    IndexedSum,
+    Num,
+    Sym,
+    constant_value,
+)
 
 # Binding strength of what a node prints as; an operand that binds less is bracketed.
 SUM, PRODUCT, POWER, ATOM = 1, 2, 3, 4
@@ -121,11 +131,16 @@ class LatexTreePrinter:
         # A root, exp, log or a power is bracketed before a superscript; a spelled name
         # that already has one (\sigma_B^2) is braced, since TeX rejects a double one.
         if isinstance(base, Apply) and base.op in (Op.SQRT, Op.EXP, Op.LOG):
+            if base.op == Op.SQRT and _norm_of(base.args[0]) is not None:
+                return self._print(base)[0]  # \left\| v \right\|^{2}
             return rf"\left({self._print(base)[0]}\right)"
         text = self._operand(base, ATOM)
         return f"{{{text}}}" if "^" in text and not text.startswith(r"\left(") else text
 
     def _apply_sqrt(self, a: Expr) -> tuple[str, int]:
+        squared = _norm_of(a)
+        if squared is not None:  # a claim's norm, over every axis of its argument
+            return rf"\left\| {self._print(squared)[0]} \right\|", ATOM
         return rf"\sqrt{{{self._print(a)[0]}}}", ATOM
 
     def _apply_exp(self, a: Expr) -> tuple[str, int]:
@@ -151,6 +166,8 @@ class LatexTreePrinter:
         return rf"\frac{{1}}{{{size}}} {self._sum_sign()} {self._inside(a)}", PRODUCT
 
     def _apply_dot(self, a: Expr, b: Expr) -> tuple[str, int]:
+        if self._axes == ITS_AXES:  # a claim's inner product, over every axis of a and b
+            return rf"\left\langle {self._print(a)[0]}, {self._print(b)[0]} \right\rangle", ATOM
         if self._batch is None:
             # a^T b c reads back as (a^T b) c: a product after the transpose is bracketed.
             return f"{self._base(a)}^{{T}} {self._right(b, POWER)}", PRODUCT
@@ -183,6 +200,15 @@ class LatexTreePrinter:
             return self._operand(body, PRODUCT)
         finally:
             self._index = outer
+
+
+def _norm_of(expr: Expr) -> Expr | None:
+    """v when expr is sum(v^2) over every axis of v (a norm's square, as LaTeX reads it)."""
+    match expr:
+        case Apply(op=Op.SUM, args=(Apply(op=Op.POW, args=(inner, two)),), axes=axes):
+            if axes == ITS_AXES and constant_value(two) == 2:
+                return inner
+    return None
 
 
 # Operator -> the printer's method that prints it from its arguments.
