@@ -35,6 +35,7 @@ from bnverify.language.tree import (
     Num,
     Sym,
     constant_value,
+    factors,
     walk,
 )
 from bnverify.model.graph import Model
@@ -159,7 +160,7 @@ def _rewritten(expr: Expr, reading: _Reading) -> Expr:
         case Apply(op=Op.POW, args=(base, exponent)) if _iteration(exponent) is not None:
             return _iterate(base, _iteration(exponent), reading, expr.span)
         case Apply(op=Op.MUL):
-            return _product(_factors(expr), reading, expr.span)
+            return _product(factors(expr), reading, expr.span)
         case Apply(op=Op.DOT, args=(a, b)):
             return _product([Apply(Op.DOT, (a, b), expr.span)], reading, expr.span)
         case Apply(op=Op.POW, args=(Apply(op=Op.SQRT, args=(inner,)), exponent)) if (
@@ -202,19 +203,6 @@ def _iterate(base: Expr, ahead: int, reading: _Reading, span: Span) -> Expr:
     return Apply(Op.ADD, (_rewritten(base, reading), step), span)
 
 
-def _factors(expr: Expr) -> list[Expr]:
-    """A product chain as its factors, left to right."""
-    out: list[Expr] = []
-    stack = [expr]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, Apply) and node.op == Op.MUL:
-            stack.extend(reversed(node.args))
-        else:
-            out.append(node)
-    return out
-
-
 def _product(factors: list[Expr], reading: _Reading, span: Span) -> Expr:
     """A product with its paper notation read: L(theta), g(theta), a^T H b."""
     out: list[Expr] = []
@@ -255,12 +243,12 @@ def _dot_form(factor: Expr, reading: _Reading) -> Expr:
             return reading.form(_hessian(h), _rewritten(a, reading), _rewritten(b, reading))  # type: ignore[arg-type]
         case Apply(op=Op.DOT, args=(left, b)) if _ends_in_half_form(left):
             # c * u^T @ H_z @ u, as ASCII writes it: (c * (u^T H_z)) @ u
-            *before, half = _factors(left)
+            *before, half = factors(left)
             a, h = half.args  # type: ignore[union-attr]
             form = reading.form(_hessian(h), _rewritten(a, reading), _rewritten(b, reading))  # type: ignore[arg-type]
             return _product([*before, form], reading, factor.span)
         case Apply(op=Op.MUL):
-            return _product(_factors(factor), reading, factor.span)
+            return _product(factors(factor), reading, factor.span)
         case Apply(op=Op.DOT, args=args):
             return replace(factor, args=tuple(_rewritten(arg, reading) for arg in args))
     return _rewritten(factor, reading)
@@ -268,7 +256,7 @@ def _dot_form(factor: Expr, reading: _Reading) -> Expr:
 
 def _ends_in_half_form(expr: Expr) -> bool:
     """Whether a product's last factor is a^T H, waiting for its second vector."""
-    last = _factors(expr)[-1]
+    last = factors(expr)[-1]
     return isinstance(last, Apply) and last.op == Op.DOT and _hessian(last.args[1]) is not None
 
 

@@ -25,7 +25,7 @@ from bnverify.judge.records import Correction
 from bnverify.language import tree_printing
 from bnverify.language.names import gradient_of
 from bnverify.language.operators import Op
-from bnverify.language.tree import Apply, Expr, Num, Sym
+from bnverify.language.tree import Apply, Expr, Num, Sym, factors
 from bnverify.model.notation import resolve_expression
 
 # The author's operators SymPy reads a written coefficient with (numbers and names only).
@@ -139,15 +139,7 @@ def _ascii(expr: sp.Expr) -> str:
 
 def _coefficient_factors(term: Expr) -> list[Expr]:
     """A product's factors of numbers and names alone: its coefficient."""
-    factors: list[Expr] = []
-    stack = [term]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, Apply) and node.op == Op.MUL:
-            stack.extend(reversed(node.args))
-        else:
-            factors.append(node)
-    return [f for f in factors if _sympy(f) is not None]
+    return [f for f in factors(term) if _sympy(f) is not None]
 
 
 def _sympy(expr: Expr | list[Expr]) -> sp.Expr | None:

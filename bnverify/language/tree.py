@@ -148,6 +148,19 @@ def children(expr: Expr) -> tuple[Expr, ...]:
     return ()
 
 
+def factors(expr: Expr) -> list[Expr]:
+    """A product chain's factors, left to right: a b c for (a b) c and a (b c)."""
+    out: list[Expr] = []
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Apply) and node.op == Op.MUL:
+            stack.extend(reversed(node.args))
+        else:
+            out.append(node)
+    return out
+
+
 def walk(expr: Expr) -> list[Expr]:
     """Every node of the tree, parents before children."""
     out: list[Expr] = []
