@@ -88,6 +88,10 @@ class Atoms:
             make(self._keys[key])
         return self._keys[key]
 
+    def sum_of(self, axes: frozenset[str], monomial: tuple[tuple[str, int], ...]) -> str | None:
+        """The atom that is the sum over `axes` of a monomial, when one was met."""
+        return self._keys.get((axes, monomial))
+
     @property
     def monomials(self) -> dict[str, tuple[tuple[str, int], ...]]:
         """The atoms that are sums of a monomial, and their monomials."""

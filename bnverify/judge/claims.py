@@ -280,7 +280,7 @@ def _centered(point: General, value: Value) -> Value:
         for name, power in found.monomial:
             total = plain.get((found.axes, name))
             rest = tuple((n, p) for n, p in found.monomial if n != name)
-            other = atoms._keys.get((found.axes, rest))
+            other = atoms.sum_of(found.axes, rest)
             if power != 1 or total is None or other is None:
                 continue
             count = point.count(tuple(a for a in point.model.order if a in found.axes))
