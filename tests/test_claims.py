@@ -315,3 +315,12 @@ def test_claims_in_ascii(tmp_path):
         """,
     )
     assert {name: v.kind for name, v in verdicts.items()} == {"hessian": "holds", "norm": "holds"}
+
+
+def test_a_claim_relies_on_a_proved_truth_held_statistics_too(tmp_path):
+    held = one(tmp_path, GRADIENT_SCALES, freeze='["mu", "var"]')
+    truth = held.evidence[0]
+    assert truth.name == "truth" and truth.outcome == "equal"
+    assert "g_z, g_zhat are the derivative of L, proved for every N" in truth.detail
+    hessian = one(tmp_path, r"\nabla^2_z L = \frac{\gamma^2}{\sigma^2} \nabla^2_y L")
+    assert "the Hessian of L in z, y is SymPy's element-wise one" in hessian.evidence[0].detail

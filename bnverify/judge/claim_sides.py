@@ -64,6 +64,8 @@ class Sides:
     written: tuple[Expr, Expr] = ()  # type: ignore[assignment]  # the sides, author's names
     names: Names | None = None  # what reads the written sides (and any part of them)
     directions: tuple[str, ...] = ()  # the free vector a Hessian compared as a matrix meets
+    hessians: tuple[str, ...] = ()  # the names a Hessian of L is taken with respect to
+    base: Model | None = None  # the derivation's model, before the claim's own names
 
 
 @dataclass
@@ -116,7 +118,8 @@ def claim_sides(
     if problems:
         return problems[0]
     numbers = tuple(name for name in free if name not in vectors)
-    return _resolved(lhs, rhs, formula.relation, reading, names, numbers, tuple(vectors))
+    found = _resolved(lhs, rhs, formula.relation, reading, names, numbers, tuple(vectors))
+    return found if isinstance(found, Problem) else replace(found, base=model)
 
 
 class _Refused(Exception):
@@ -420,11 +423,13 @@ def _resolved(
         lhs, rhs, names, direction = sandwiched
         model, directions = names.model, (*directions, direction)
     user = dict(names.user) | {LOSS_NOW: Num(Fraction(0))}
+    hessians: dict[str, None] = {}
     for key, (hessian, a, b) in reading.forms.items():
         form = _form(hessian, a, b, replace(names, user=user), freeze)
         if isinstance(form, Problem):
             return form
-        user[key] = form
+        user[key], wrt = form
+        hessians[wrt] = None
     names = replace(names, user=user)
     sides = []
     for side in (lhs, rhs):
@@ -449,6 +454,7 @@ def _resolved(
         (lhs, rhs),
         names,
         directions,
+        tuple(hessians),
     )
 
 
@@ -469,8 +475,10 @@ def _settings(claim: Claim, names: Names) -> tuple[tuple[str, Fraction], ...] | 
     return tuple(out)
 
 
-def _form(hessian: str, a: Expr, b: Expr, names: Names, freeze: tuple[str, ...]) -> Expr | Problem:
-    """a^T H_x b as the engine's second-order form, in the model's names."""
+def _form(
+    hessian: str, a: Expr, b: Expr, names: Names, freeze: tuple[str, ...]
+) -> tuple[Expr, str] | Problem:
+    """a^T H_x b as the engine's second-order form, in the model's names, and x."""
     target = names.lookup(hessian_of(hessian) or "")
     model = names.model
     if not isinstance(target, Sym) or target.name not in model.primal_names():
@@ -485,7 +493,7 @@ def _form(hessian: str, a: Expr, b: Expr, names: Names, freeze: tuple[str, ...])
         if isinstance(result, Problem):
             return result
         vectors.append(result[0])
-    return forward.second_order(model, target.name, vectors[0], vectors[1], freeze)
+    return forward.second_order(model, target.name, vectors[0], vectors[1], freeze), target.name
 
 
 def _sandwiched(

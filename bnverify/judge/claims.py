@@ -16,11 +16,12 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from fractions import Fraction
+from functools import cache
 from typing import Any
 
 import numpy as np
 
-from bnverify.engine import arithmetic, signs
+from bnverify.engine import arithmetic, second_check, signs
 from bnverify.engine.arithmetic import FLOAT, Inexact, Undefined
 from bnverify.engine.evaluate import Hessian, Point, evaluate
 from bnverify.engine.field import Value
@@ -37,12 +38,23 @@ from bnverify.engine.sampling import (
 )
 from bnverify.engine.truth import Truth, truth_of
 from bnverify.files.derivation import Candidate, NotationEntry
-from bnverify.judge import budget, corrections, proof
+from bnverify.judge import budget, corrections, evidence, proof
 from bnverify.judge.claim_sides import Sides, claim_sides
 from bnverify.judge.evidence import column
 from bnverify.judge.evidence import shown as shown_leaves
-from bnverify.judge.records import Correction, Counterexample, Layer, Sweep, Verdict
-from bnverify.language.names import hessian_name
+from bnverify.judge.records import (
+    EQUAL,
+    FAILED,
+    Case,
+    Correction,
+    Counterexample,
+    Layer,
+    Sweep,
+    Verdict,
+)
+from bnverify.language import tree
+from bnverify.language.names import gradient_of, hessian_name
+from bnverify.language.operators import Op
 from bnverify.language.tree import Apply, Expr, Formula, Num, Sym
 from bnverify.model.graph import Model, Probe
 from bnverify.problem import Problem
@@ -60,7 +72,6 @@ SCALES = (Fraction(1), Fraction(1, 100), Fraction(100))
 DRAWS = 3
 # The relation as the difference that must be >= 0 (or > 0, or = 0): left minus right.
 SIGN = {"=": 1, ">": 1, ">=": 1, "<": -1, "<=": -1}
-WORDS = {"=": "=", "<": "<", "<=": "≤", ">": ">", ">=": "≥"}
 
 
 @dataclass(frozen=True)
@@ -84,10 +95,14 @@ def judge_claim(
     if isinstance(sides, Problem):
         return sides
     truth = truth_of(sides.model, sides.freeze)
+    truth_proof = _truth_layer(sides, truth, settings)
+    if truth_proof is not None and truth_proof.outcome == FAILED:
+        return Problem(truth_proof.detail)
+    relied = (truth_proof,) if truth_proof is not None else ()
     proved = _proof(sides, truth)
     layer = Layer("proof", "equal" if proved.holds else "unavailable", proved.detail)
     if proved.holds:
-        return Verdict(candidate, "holds", proved.detail, evidence=(layer,))
+        return Verdict(candidate, "holds", proved.detail, evidence=(*relied, layer))
     found = _search(sides, truth)
     if found is not None:
         where, counter, at = found
@@ -98,14 +113,63 @@ def judge_claim(
             candidate,
             "fails",
             where,
-            evidence=(layer, exact),
+            evidence=(*relied, layer, exact),
             counterexample=counter,
             correction=fix,
             curve=_sweep(sides, at),
             conditions=_conditions(sides),
         )
     tried = f"not proved ({proved.detail}), and no exact counterexample among {_searched(sides)}"
-    return Verdict(candidate, "undecided", tried, evidence=(layer,))
+    return Verdict(candidate, "undecided", tried, evidence=(*relied, layer))
+
+
+@cache
+def _second_order_checked(model: Model, wrt: str, freeze: tuple[str, ...]) -> Any:
+    """The engine's Hessian in wrt against SymPy's, once per model in a worker (1 s for
+    Batch Norm in training mode): a claim's own names take no part in it."""
+    return second_check.check_second_order(model, wrt, freeze)
+
+
+def _held_as_inputs(model: Model, freeze: tuple[str, ...]) -> Model:
+    """The model with the held nodes as inputs of their own: its gradients are the held
+    truth's formulas, and it has a loss whose derivative they are (so they are proved)."""
+    shapes = dict(model.node_shapes)
+    inputs = (*model.inputs, *((name, shapes[name]) for name in freeze))
+    nodes = tuple((name, expr) for name, expr in model.nodes if name not in freeze)
+    node_shapes = tuple((n, s) for n, s in model.node_shapes if n not in freeze)
+    return replace(model, inputs=inputs, nodes=nodes, node_shapes=node_shapes)
+
+
+@budget.layer("truth")
+def _truth_layer(sides: Sides, truth: Truth, settings: Settings) -> Layer | None:
+    """The proof of the truth the claim relies on, as a candidate's: each engine gradient it
+    names, for every size; each Hessian it takes, against SymPy's at every size with at
+    most 4 elements (engine/second_check.py). None when it names neither."""
+    model = sides.model
+    named = tree.names(sides.lhs) | tree.names(sides.rhs)
+    used = sorted(
+        target
+        for name in named
+        if name != model.upstream and (target := gradient_of(name)) is not None
+    )
+    first = None
+    if used:
+        both = Apply(Op.ADD, (sides.lhs, sides.rhs))  # only its names are read
+        held = truth_of(_held_as_inputs(model, sides.freeze)) if sides.freeze else truth
+        first = evidence.truth_layer(Case(held, both, used[0], settings))
+        if first.outcome == FAILED:
+            return first
+    for wrt in sides.hessians:
+        checked = _second_order_checked(sides.base or model, wrt, sides.freeze)
+        if checked.differs_at is not None:
+            at = model.at_sizes(checked.differs_at.items())
+            message = f"the engine's Hessian of L in {wrt} differs from SymPy's at {at}: a bug"
+            return Layer("truth", FAILED, message)
+    if sides.hessians:
+        said = ", ".join(sides.hessians)
+        detail = f"the Hessian of L in {said} is SymPy's element-wise one wherever N <= 4"
+        return Layer("truth", EQUAL, f"{first.detail}; {detail}" if first else detail)
+    return first
 
 
 # --- The proof -------------------------------------------------------------------------
