@@ -1,4 +1,5 @@
-"""bnverify as a pytest plugin: derivation files are test files, their candidates tests.
+"""bnverify as a pytest plugin: derivation files are test files, their candidates (and
+claims) tests.
 
 Registered through the `pytest11` entry point, so `pytest derivations/` checks every
 derivation file it finds; `-p no:bnverify` turns it off. A candidate passes or fails by
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from bnverify.problem import Problem
 
 # An unparseable file still counts when a line starts a candidate table, even a broken one.
-_CANDIDATE_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*candidate\b", re.MULTILINE)
+_CANDIDATE_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*(candidate|claim)\b", re.MULTILINE)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -50,7 +51,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 
 def is_derivation_file(path: Path) -> bool:
-    """Whether a TOML file holds candidates (or, unparseable, a [[candidate]] header).
+    """Whether a TOML file holds candidates or claims (or, unparseable, such a header).
 
     Only a regular file is opened (a FIFO would hang the session), and only one whose
     real path stays in its own folder, as `bnverify check` reads a file it is given.
@@ -67,7 +68,7 @@ def is_derivation_file(path: Path) -> bool:
     except (Refused, OSError, UnicodeDecodeError):
         return False
     try:
-        return "candidate" in tomllib.loads(text)
+        return bool({"candidate", "claim"} & set(tomllib.loads(text)))
     except (tomllib.TOMLDecodeError, RecursionError):  # [[[...]]] 3,000 deep: tomllib recurses
         return _CANDIDATE_HEADER.search(text) is not None
 

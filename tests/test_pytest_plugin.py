@@ -7,6 +7,11 @@ from pathlib import Path
 
 import pytest
 
+# The inner runs are in this process, and pytester puts sys.modules back after each: a C
+# extension first imported inside one (python-flint, through the check) cannot be loaded
+# again in the next. Imported here, once, they stay.
+import bnverify.check
+
 pytest_plugins = ["pytester"]
 
 DATA = Path(__file__).parent / "data"
@@ -113,8 +118,6 @@ def test_no_file_interrupts_the_host_session(pytester: pytest.Pytester, monkeypa
 def test_a_bug_reading_a_file_is_a_failing_test_of_that_file(
     pytester: pytest.Pytester, monkeypatch
 ):
-    import bnverify.check
-
     def broken(*args, **kwargs):
         raise TypeError("unhashable type: 'Array'")
 
@@ -126,3 +129,9 @@ def test_a_bug_reading_a_file_is_a_failing_test_of_that_file(
     result.stdout.fnmatch_lines(
         ["*forum-post.toml:1:1: error: internal error while reading this file: TypeError*"]
     )
+
+
+def test_a_file_of_claims_alone_is_collected(pytester: pytest.Pytester):
+    claims = (Path(__file__).parent.parent / "derivations" / "santurkar-2018.toml").read_text()
+    pytester.makefile(".toml", **{"santurkar-2018": claims})
+    run(pytester).assert_outcomes(passed=claims.count("[[claim]]"))
