@@ -8,7 +8,8 @@ A benchmark run by hand (not a test). From the repository root, with the venv:
 Each claim of the shipped derivations/forum-answer.toml and santurkar-2018.toml is
 decided as `bnverify check` decides it in a worker (parse, resolve, the proof in the
 every-size field, then for a failing claim the exact search, the correction, the
-conditions and the figure's sweep), cold: the model's truth and every engine cache
+conditions and the figure's sweep), cold: the model's truth, the proofs of the truth
+(first order for every size; a Hessian against SymPy at N <= 4) and every engine cache
 cleared before each run, as a fresh worker pays them. The baseline, measured in the same
 run, is the forum post's wrong g_z candidate, cold too (a divergence with its full
 diagnosis). Each row is the median (min, max) of K runs and its ratio to the baseline.
@@ -25,6 +26,7 @@ from measure import clear_caches, machine_report, runs_option, section, table, t
 from bnverify import check
 from bnverify.engine import elements, truth
 from bnverify.files.derivation import load_derivation
+from bnverify.judge import claims, evidence
 from bnverify.model.notation import user_names
 from bnverify.models import model_of
 from bnverify.settings import Settings
@@ -48,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     print(machine_report(runs))
 
     def cold() -> None:
-        clear_caches([truth, elements])
+        clear_caches([truth, elements, evidence, claims])
 
     def decide(args: tuple[object, ...]) -> object:
         return check.check_candidate(*args, settings)  # type: ignore[call-arg]
