@@ -75,7 +75,6 @@ class _Reading:
     claim: Claim
     step: Expr | None  # the step, as written (author names)
     forms: dict[str, tuple[str, Expr, Expr]] = field(default_factory=dict)  # wrt, a, b
-    nexts: dict[str, Expr] = field(default_factory=dict)  # iterate written -> its name
     matrices: set[str] = field(default_factory=set)  # H_x compared as a matrix
 
     def form(self, hessian: Sym, a: Expr, b: Expr) -> Sym:

@@ -55,7 +55,7 @@ from bnverify.judge.records import (
 from bnverify.language import tree
 from bnverify.language.names import gradient_of, hessian_name
 from bnverify.language.operators import Op
-from bnverify.language.tree import Apply, Expr, Formula, Num, Sym
+from bnverify.language.tree import COMPARISONS, Apply, Expr, Formula, Num, Sym
 from bnverify.model.graph import Model, Probe
 from bnverify.problem import Problem
 from bnverify.settings import Settings
@@ -235,10 +235,9 @@ def _conditions(sides: Sides) -> tuple[str, ...]:
 
 def _holds_under(sides: Sides, probe: Probe) -> bool:
     freeze = tuple(dict.fromkeys((*sides.freeze, *probe.freeze)))
-    point = general_point(sides.model, truth_of(sides.model, freeze).gradients)
+    probed = replace(sides, settings=(*sides.settings, *probe.set))
     try:
-        for name, value in (*sides.settings, *probe.set):
-            point = proof.with_constant(point, name, value)
+        point = _general(probed, truth_of(sides.model, freeze))
         difference: Value | None = point.evaluate(sides.lhs) - point.evaluate(sides.rhs)
         for expr, value in probe.hold:
             held = proof.held(point, difference, expr, value) if difference is not None else None
@@ -499,7 +498,7 @@ def _violated(sides: Sides, truth: Truth, at: Point) -> tuple[str, Counterexampl
     that leave no doubt (only a strict separation of the two sides counts)."""
     try:
         lhs, rhs = _sides_at(sides, at)
-        broken = [i for i, (a, b) in _pairs(lhs, rhs) if not _holds(a, b, sides.relation)]
+        broken = [i for i, (a, b) in _pairs(lhs, rhs) if not COMPARISONS[sides.relation](a, b)]
         shown: tuple[tuple[str, ...], tuple[str, ...]] = (column(lhs), column(rhs))
     except Undefined:
         return None  # undefined there: another point may do
@@ -594,16 +593,6 @@ def _hessian_entries(model: Model, at: Point) -> list[tuple[str, tuple[str, ...]
         for i in range(count)
         for j in range(i, count)
     ]
-
-
-def _holds(a: Any, b: Any, relation: str) -> bool:
-    return {
-        "=": a == b,
-        "<": a < b,
-        "<=": a <= b,
-        ">": a > b,
-        ">=": a >= b,
-    }[relation]
 
 
 def _text(value: Any) -> str:

@@ -17,7 +17,7 @@ import numpy as np
 from bnverify.engine.truth import Truth
 from bnverify.files.derivation import Candidate
 from bnverify.language.names import gradient_name
-from bnverify.language.tree import Expr, Formula
+from bnverify.language.tree import COMPARISONS, Expr, Formula
 from bnverify.model.notation import Resolved
 from bnverify.problem import Problem
 from bnverify.settings import Settings
@@ -198,12 +198,7 @@ class Sweep:
     @property
     def fails(self) -> tuple[bool, ...]:
         """Where the claim is false, by float64: the shaded region of the figure."""
-        holds = {
-            "<": lambda a, b: a < b,
-            "<=": lambda a, b: a <= b,
-            ">": lambda a, b: a > b,
-            ">=": lambda a, b: a >= b,
-        }[self.relation]
+        holds = COMPARISONS[self.relation]
         return tuple(not holds(a, b) for a, b in zip(self.lhs, self.rhs, strict=True))
 
 

@@ -17,6 +17,7 @@ import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any
 
 from bnverify.language.operators import Op
 from bnverify.problem import Span
@@ -92,6 +93,16 @@ RELATIONS = {
     "\\ge": ">=",
     "\\geq": ">=",
     "\\geqslant": ">=",
+}
+
+
+# What each canonical relation means, for numbers that compare (exact or float64).
+COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
+    "=": operator.eq,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
 }
 
 
